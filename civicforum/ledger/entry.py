@@ -1,0 +1,466 @@
+"""Ledger entries: canonical JSON bytes and the schema of both logs.
+
+An entry is a JSON object ``{"v": 1, "type": ..., ...}`` encoded canonically: keys sorted, no
+insignificant whitespace, UTF-8 (not ASCII-escaped), integers only (no floats, |i| < 2**53).
+Exactly ``json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``; for this
+value space (ASCII keys, safe integers) it coincides with RFC 8785 (JCS). The leaf hashed into the
+Merkle tree is these bytes. ``docs/ledger.md`` is the normative description of every type.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final
+
+SCHEMA_VERSION: Final = 1
+VOTE_LOG: Final = "votes"
+CIVIC_LOG: Final = "civic"
+LOGS: Final = (VOTE_LOG, CIVIC_LOG)
+MAX_SAFE_INT: Final = (1 << 53) - 1
+MAX_ENTRY_BYTES: Final = 65535  # one tlog-tiles entry bundle slot (uint16 length prefix)
+
+METHODS: Final = ("approval", "irv", "stv", "schulze")
+APPROVAL_METHODS: Final = frozenset({"approval"})
+"""Methods whose choice is a set of option ids; every other method takes a ranking."""
+
+JSON = Any
+
+
+class EntryError(ValueError):
+    """An entry is not canonical JSON or does not follow the schema."""
+
+
+# --------------------------------------------------------------------------- canonical JSON
+
+
+def _reject_float(text: str) -> Any:
+    raise EntryError(f"floats are not allowed in ledger entries ({text})")
+
+
+def _reject_constant(text: str) -> Any:
+    raise EntryError(f"{text} is not JSON")
+
+
+_encoder = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+_decoder = json.JSONDecoder(parse_float=_reject_float, parse_constant=_reject_constant)
+
+
+def _check_value(value: JSON) -> None:
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return
+    if isinstance(value, int):
+        if not -MAX_SAFE_INT <= value <= MAX_SAFE_INT:
+            raise EntryError("integer outside ±(2**53 - 1)")
+        return
+    if isinstance(value, list):
+        for item in value:
+            _check_value(item)
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise EntryError("object keys must be strings")
+            _check_value(item)
+        return
+    raise EntryError(f"{type(value).__name__} is not allowed in ledger entries")
+
+
+def canonical_json(value: JSON) -> bytes:
+    """The canonical encoding of a JSON value (see the module docstring)."""
+    _check_value(value)
+    try:
+        return _encoder.encode(value).encode("utf-8")
+    except UnicodeEncodeError as exc:  # lone surrogates
+        raise EntryError("strings must be valid Unicode") from exc
+
+
+def parse_canonical(data: bytes) -> JSON:
+    """Decode JSON bytes and insist they are already canonical (so the leaf hash is unique)."""
+    try:
+        value = _decoder.decode(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise EntryError(f"not JSON: {exc}") from exc
+    # Re-encoding also rejects duplicate keys, whitespace and non-canonical escapes.
+    if canonical_json(value) != data:
+        raise EntryError("JSON is not in canonical form")
+    return value
+
+
+# --------------------------------------------------------------------------- field checks
+
+_IDENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+_SAFE_IDENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_TRACKER = re.compile(r"[0-9a-f]{32}")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+Check = Callable[[JSON], None]
+
+
+def _fail(what: str, value: JSON) -> EntryError:
+    return EntryError(f"invalid {what}: {value!r}"[:200])
+
+
+def _ident(value: JSON) -> None:
+    if not isinstance(value, str) or not _IDENT.fullmatch(value):
+        raise _fail("identifier", value)
+
+
+def _file_ident(value: JSON) -> None:
+    # Ballot ids name files in exports (results/<ballot>.json): no dots, slashes or colons.
+    if not isinstance(value, str) or not _SAFE_IDENT.fullmatch(value):
+        raise _fail("ballot id", value)
+
+
+def _text(limit: int) -> Check:
+    def check(value: JSON) -> None:
+        if not isinstance(value, str) or not 0 < len(value) <= limit:
+            raise _fail("text", value)
+
+    return check
+
+
+def _bool(value: JSON) -> None:
+    if not isinstance(value, bool):
+        raise _fail("boolean", value)
+
+
+def _count(value: JSON) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _fail("count", value)
+
+
+def _positive(value: JSON) -> None:
+    _count(value)
+    if value == 0:
+        raise _fail("positive integer", value)
+
+
+def _hex64(value: JSON) -> None:
+    if not isinstance(value, str) or not _HEX64.fullmatch(value):
+        raise _fail("SHA-256 hex", value)
+
+
+def _tracker(value: JSON) -> None:
+    if not isinstance(value, str) or not _TRACKER.fullmatch(value):
+        raise _fail("tracker", value)
+
+
+def _day(value: JSON) -> None:
+    if not isinstance(value, str) or not _DAY.fullmatch(value):
+        raise _fail("day", value)
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise _fail("day", value) from exc
+
+
+def _object(fields: Mapping[str, Check], optional: Mapping[str, Check] | None = None) -> Check:
+    optional = optional or {}
+
+    def check(value: JSON) -> None:
+        if not isinstance(value, dict):
+            raise _fail("object", value)
+        missing = fields.keys() - value.keys()
+        unknown = value.keys() - fields.keys() - optional.keys()
+        if missing or unknown:
+            raise EntryError(f"fields missing {sorted(missing)} / unknown {sorted(unknown)}")
+        for key, item in value.items():
+            (fields.get(key) or optional[key])(item)
+
+    return check
+
+
+def _method(value: JSON) -> None:
+    if value not in METHODS:
+        raise _fail("method", value)
+
+
+def _options(value: JSON) -> None:
+    if not isinstance(value, list) or not value:
+        raise _fail("options", value)
+    check = _object({"id": _ident, "label": _text(500)})
+    for option in value:
+        check(option)
+    ids = [o["id"] for o in value]
+    if len(set(ids)) != len(ids):
+        raise _fail("options (duplicate id)", ids)
+
+
+def _rules(value: JSON) -> None:
+    """The tabulation rules object (``civicforum.tabulation`` RCTab-style keys) plus ``seats``."""
+    if not isinstance(value, dict):
+        raise _fail("rules", value)
+    for key, item in value.items():
+        _ident(key)
+        if item is None or isinstance(item, dict):
+            raise _fail(f"rule {key}", item)
+        if isinstance(item, list) and not all(isinstance(i, str) for i in item):
+            raise _fail(f"rule {key}", item)
+    _positive(value.get("seats"))
+    if "maxApprovals" in value:
+        _positive(value["maxApprovals"])
+
+
+def _choice(value: JSON) -> None:
+    """Approval: a list of option ids. Ranked: a list of positions, each a list of option ids."""
+    if not isinstance(value, list):
+        raise _fail("choice", value)
+    if all(isinstance(v, str) for v in value):
+        flat = value
+    elif all(isinstance(v, list) and v for v in value):
+        flat = [o for position in value for o in position]
+    else:
+        raise _fail("choice", value)
+    for option in flat:
+        _ident(option)
+    if len(set(flat)) != len(flat):
+        raise _fail("choice (an option appears twice)", value)
+
+
+def _checkpoint_ref(value: JSON) -> None:
+    _object({"size": _positive, "root": _hex64})(value)
+
+
+def _counts(value: JSON) -> None:
+    _object({"cast": _count, "superseded": _count, "counted": _count, "roll": _count})(value)
+
+
+COMMON: Final[Mapping[str, Check]] = {"v": lambda v: None, "type": lambda v: None, "day": _day}
+
+VOTE_TYPES: Final[Mapping[str, tuple[Mapping[str, Check], Mapping[str, Check]]]] = {
+    "ballot.opened": (
+        {
+            "ballot": _file_ident,
+            "title": _text(500),
+            "method": _method,
+            "options": _options,
+            "rules": _rules,
+            "eligibility": _text(500),
+            "secret": _bool,
+            "vote_changes": _bool,
+        },
+        {},
+    ),
+    "ballot.cast": (
+        {"ballot": _file_ident, "tracker": _tracker, "choice": _choice},
+        {"voter": _ident},
+    ),
+    "ballot.superseded": ({"ballot": _file_ident, "tracker": _tracker}, {}),
+    "ballot.closed": ({"ballot": _file_ident, "counts": _counts}, {}),
+    "result.published": (
+        {"ballot": _file_ident, "result_sha256": _hex64, "checkpoint": _checkpoint_ref},
+        {},
+    ),
+}
+
+CIVIC_TYPES: Final[Mapping[str, tuple[Mapping[str, Check], Mapping[str, Check]]]] = {
+    "proposal.revision": (
+        {"proposal": _ident, "revision": _positive, "content_sha256": _hex64},
+        {},
+    ),
+    "proposal.support": ({"proposal": _ident, "supporter": _ident}, {}),
+    "proposal.support_withdrawn": ({"proposal": _ident, "supporter": _ident}, {}),
+    "proposal.transition": (
+        {"proposal": _ident, "from": _ident, "to": _ident, "reason": _text(2000)},
+        {},
+    ),
+    "moderation.action": (
+        {
+            "action_id": _ident,
+            "item": _ident,
+            "action": _ident,
+            "reason": _text(2000),
+            "previous": _ident,
+            "new": _ident,
+            "moderator": _ident,
+        },
+        {},
+    ),
+}
+
+SCHEMAS: Final = {VOTE_LOG: VOTE_TYPES, CIVIC_LOG: CIVIC_TYPES}
+
+
+def validate_entry(value: JSON, log: str) -> dict[str, JSON]:
+    """Check ``value`` against the schema of ``log``; return it as a dict."""
+    if not isinstance(value, dict):
+        raise EntryError("an entry is a JSON object")
+    if value.get("v") != SCHEMA_VERSION:
+        raise EntryError(f"unsupported schema version {value.get('v')!r}")
+    kind = value.get("type")
+    types = SCHEMAS.get(log)
+    if types is None:
+        raise EntryError(f"unknown log {log!r}")
+    if not isinstance(kind, str) or kind not in types:
+        raise EntryError(f"unknown entry type {kind!r} for the {log} log")
+    required, optional = types[kind]
+    _object({**COMMON, **required}, optional)(value)
+    return value
+
+
+def encode_entry(value: Mapping[str, JSON], log: str) -> bytes:
+    """Validate and canonically encode an entry; the result is the Merkle leaf."""
+    data = canonical_json(validate_entry(dict(value), log))
+    if len(data) > MAX_ENTRY_BYTES:
+        raise EntryError("entry larger than 65535 bytes")
+    return data
+
+
+def decode_entry(data: bytes, log: str) -> dict[str, JSON]:
+    """Parse leaf bytes, requiring canonical form and a valid schema."""
+    if len(data) > MAX_ENTRY_BYTES:
+        raise EntryError("entry larger than 65535 bytes")
+    return validate_entry(parse_canonical(data), log)
+
+
+def new_tracker() -> str:
+    """A fresh random 128-bit ballot tracker (lowercase hex): the voter's only receipt handle."""
+    return secrets.token_hex(16)
+
+
+# --------------------------------------------------------------------------- constructors
+
+
+def _entry(kind: str, day: str, **fields: JSON) -> dict[str, JSON]:
+    return {"v": SCHEMA_VERSION, "type": kind, "day": day, **fields}
+
+
+def ballot_opened(
+    *,
+    ballot: str,
+    title: str,
+    method: str,
+    options: Sequence[tuple[str, str]],
+    rules: Mapping[str, JSON],
+    eligibility: str,
+    secret: bool,
+    vote_changes: bool,
+    day: str,
+) -> bytes:
+    """``ballot.opened``: the full ballot definition, fixed before the first vote."""
+    return encode_entry(
+        _entry(
+            "ballot.opened",
+            day,
+            ballot=ballot,
+            title=title,
+            method=method,
+            options=[{"id": i, "label": label} for i, label in options],
+            rules=dict(rules),
+            eligibility=eligibility,
+            secret=secret,
+            vote_changes=vote_changes,
+        ),
+        VOTE_LOG,
+    )
+
+
+def ballot_cast(
+    *, ballot: str, tracker: str, choice: Sequence[Any], day: str, voter: str | None = None
+) -> bytes:
+    """``ballot.cast``: ``voter`` is given only for public ballots (never for secret ones)."""
+    choice_json = [list(p) if not isinstance(p, str) else p for p in choice]
+    fields: dict[str, JSON] = {"ballot": ballot, "tracker": tracker, "choice": choice_json}
+    if voter is not None:
+        fields["voter"] = voter
+    return encode_entry(_entry("ballot.cast", day, **fields), VOTE_LOG)
+
+
+def ballot_superseded(*, ballot: str, tracker: str, day: str) -> bytes:
+    """``ballot.superseded``: always immediately followed by the replacing ``ballot.cast``."""
+    return encode_entry(_entry("ballot.superseded", day, ballot=ballot, tracker=tracker), VOTE_LOG)
+
+
+def ballot_closed(
+    *, ballot: str, cast: int, superseded: int, counted: int, roll: int, day: str
+) -> bytes:
+    """``ballot.closed``: counts; the sequencer signs a checkpoint right after this entry."""
+    counts = {"cast": cast, "superseded": superseded, "counted": counted, "roll": roll}
+    return encode_entry(_entry("ballot.closed", day, ballot=ballot, counts=counts), VOTE_LOG)
+
+
+def result_published(
+    *, ballot: str, result_sha256: str, checkpoint_size: int, checkpoint_root: str, day: str
+) -> bytes:
+    """``result.published``: hash of the result JSON and the checkpoint whose root seeded lots."""
+    return encode_entry(
+        _entry(
+            "result.published",
+            day,
+            ballot=ballot,
+            result_sha256=result_sha256,
+            checkpoint={"size": checkpoint_size, "root": checkpoint_root},
+        ),
+        VOTE_LOG,
+    )
+
+
+def proposal_revision(*, proposal: str, revision: int, content_sha256: str, day: str) -> bytes:
+    """``proposal.revision``: revisions are numbered 1, 2, ... per proposal."""
+    return encode_entry(
+        _entry(
+            "proposal.revision",
+            day,
+            proposal=proposal,
+            revision=revision,
+            content_sha256=content_sha256,
+        ),
+        CIVIC_LOG,
+    )
+
+
+def proposal_support(*, proposal: str, supporter: str, day: str, withdrawn: bool = False) -> bytes:
+    """``proposal.support`` or ``proposal.support_withdrawn`` by a pseudonymous handle."""
+    kind = "proposal.support_withdrawn" if withdrawn else "proposal.support"
+    return encode_entry(_entry(kind, day, proposal=proposal, supporter=supporter), CIVIC_LOG)
+
+
+def proposal_transition(
+    *, proposal: str, from_state: str, to_state: str, reason: str, day: str
+) -> bytes:
+    """``proposal.transition``: a lifecycle change; ``from`` must be the current state."""
+    return encode_entry(
+        _entry(
+            "proposal.transition",
+            day,
+            proposal=proposal,
+            reason=reason,
+            **{"from": from_state, "to": to_state},
+        ),
+        CIVIC_LOG,
+    )
+
+
+def moderation_action(
+    *,
+    action_id: str,
+    item: str,
+    action: str,
+    reason: str,
+    previous: str,
+    new: str,
+    moderator: str,
+    day: str,
+) -> bytes:
+    """``moderation.action``: ``item`` is a reference such as ``comment:42``."""
+    return encode_entry(
+        _entry(
+            "moderation.action",
+            day,
+            action_id=action_id,
+            item=item,
+            action=action,
+            reason=reason,
+            previous=previous,
+            new=new,
+            moderator=moderator,
+        ),
+        CIVIC_LOG,
+    )
