@@ -1,0 +1,48 @@
+"""Accounts: registration, login, server-side sessions, 2FA, roles, voter roll."""
+
+from __future__ import annotations
+
+from flask import Flask, session
+from flask_babel import lazy_gettext as _l
+from flask_login import AnonymousUserMixin
+
+from civicforum.accounts import cli, views
+from civicforum.accounts.models import User
+from civicforum.accounts.sessions import ServerSessionInterface, make_store
+from civicforum.extensions import db, login_manager
+from civicforum.web import nav
+
+
+class Anonymous(AnonymousUserMixin):
+    role_names: frozenset[str] = frozenset()
+    locale = None
+    timezone = None
+    is_email_verified = False
+    needs_totp = False
+
+    def has_role(self, role: str) -> bool:
+        return False
+
+
+def load_user(user_id: str) -> User | None:
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    # "Log out everywhere" and password changes bump the version; older sessions end here
+    # even if their record survived (e.g. a Redis outage during the bump).
+    if user is None or session.get("_sv") != user.session_version:
+        return None
+    return user
+
+
+def init_app(app: Flask) -> None:
+    app.session_interface = ServerSessionInterface(make_store(app))
+    login_manager.init_app(app)
+    login_manager.user_loader(load_user)
+    login_manager.anonymous_user = Anonymous
+    login_manager.login_view = "accounts.login"
+    login_manager.session_protection = "strong"
+    app.register_blueprint(views.bp)
+    app.cli.add_command(cli.create_admin)
+    app.cli.add_command(cli.totp_code)
+    nav.register(app, "account", nav.NavItem("accounts.account", lambda: str(_l("Account")), 90))

@@ -1,0 +1,362 @@
+"""Server-side sessions: the cookie carries a random token, the record lives in SQL or Redis.
+
+Logging out, "log out everywhere" and a password change delete records, so a replayed
+cookie finds nothing. Only the token's SHA-256 is stored, so a database leak yields no
+usable cookie.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from flask import Flask, Request, Response
+from flask.sessions import SessionInterface, SessionMixin
+from sqlalchemy import Connection, delete, select, update
+from werkzeug.datastructures import CallbackDict
+
+from civicforum.accounts.models import UserSession
+from civicforum.db import db, utcnow
+
+TOUCH_INTERVAL = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    id: str
+    user_id: int | None
+    created_at: datetime
+    last_seen_at: datetime
+    ip_address: str | None
+    user_agent: str | None
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ServerSession(CallbackDict[str, Any], SessionMixin):
+    def __init__(
+        self,
+        initial: dict[str, Any] | None = None,
+        token: str | None = None,
+        record: SessionInfo | None = None,
+    ) -> None:
+        def on_update(_: Any) -> None:
+            self.modified = True
+
+        super().__init__(initial or {}, on_update)
+        self.token = token
+        self.record = record
+        self.modified = False
+        self.regenerate_requested = False
+        self.destroyed = False
+
+    @property
+    def sid(self) -> str | None:
+        return hash_token(self.token) if self.token else None
+
+    def regenerate(self) -> None:
+        """Give the session a new token at the next save (on login: no session fixation)."""
+        self.regenerate_requested = True
+        self.modified = True
+
+    def destroy(self) -> None:
+        """Delete the record and expire the cookie (logout)."""
+        self.clear()
+        self.destroyed = True
+        self.modified = True
+
+
+class SessionStore(Protocol):
+    def load(self, sid: str) -> tuple[dict[str, Any], SessionInfo] | None: ...
+    def save(
+        self,
+        sid: str,
+        data: dict[str, Any],
+        *,
+        user_id: int | None,
+        expires: datetime,
+        ip: str | None,
+        agent: str | None,
+    ) -> None: ...
+    def touch(self, sid: str, *, expires: datetime) -> None: ...
+    def delete(self, sid: str) -> None: ...
+    def list_for_user(self, user_id: int) -> list[SessionInfo]: ...
+    def delete_for_user(self, user_id: int, *, except_sid: str | None = None) -> int: ...
+
+
+@contextmanager
+def _write_connection() -> Iterator[Connection]:
+    # Its own short transaction, apart from the request's: a session save must not commit
+    # (or be rolled back with) the view's work. Tests bind db.engines to one connection
+    # inside an outer transaction, so use a savepoint there.
+    bind = db.engine
+    if isinstance(bind, Connection):
+        with bind.begin_nested():
+            yield bind
+    else:
+        with bind.begin() as conn:
+            yield conn
+
+
+class SqlSessionStore:
+    table = UserSession.__table__
+
+    def _info(self, row: Any) -> SessionInfo:
+        return SessionInfo(
+            row.id,
+            row.user_id,
+            _aware(row.created_at),
+            _aware(row.last_seen_at),
+            row.ip_address,
+            row.user_agent,
+        )
+
+    def load(self, sid: str) -> tuple[dict[str, Any], SessionInfo] | None:
+        with _write_connection() as conn:
+            row = conn.execute(select(self.table).where(self.table.c.id == sid)).first()
+        if row is None or _aware(row.expires_at) <= utcnow():
+            return None
+        return json.loads(row.data), self._info(row)
+
+    def save(
+        self,
+        sid: str,
+        data: dict[str, Any],
+        *,
+        user_id: int | None,
+        expires: datetime,
+        ip: str | None,
+        agent: str | None,
+    ) -> None:
+        now = utcnow()
+        values = {
+            "data": json.dumps(data, separators=(",", ":")),
+            "user_id": user_id,
+            "expires_at": expires,
+            "last_seen_at": now,
+        }
+        with _write_connection() as conn:
+            done = conn.execute(update(self.table).where(self.table.c.id == sid).values(**values))
+            if done.rowcount == 0:
+                conn.execute(
+                    self.table.insert().values(
+                        id=sid, created_at=now, ip_address=ip, user_agent=agent, **values
+                    )
+                )
+
+    def touch(self, sid: str, *, expires: datetime) -> None:
+        with _write_connection() as conn:
+            conn.execute(
+                update(self.table)
+                .where(self.table.c.id == sid)
+                .values(last_seen_at=utcnow(), expires_at=expires)
+            )
+
+    def delete(self, sid: str) -> None:
+        with _write_connection() as conn:
+            conn.execute(delete(self.table).where(self.table.c.id == sid))
+
+    def list_for_user(self, user_id: int) -> list[SessionInfo]:
+        with _write_connection() as conn:
+            rows = conn.execute(
+                select(self.table)
+                .where(self.table.c.user_id == user_id, self.table.c.expires_at > utcnow())
+                .order_by(self.table.c.last_seen_at.desc())
+            ).all()
+        return [self._info(r) for r in rows]
+
+    def delete_for_user(self, user_id: int, *, except_sid: str | None = None) -> int:
+        stmt = delete(self.table).where(self.table.c.user_id == user_id)
+        if except_sid:
+            stmt = stmt.where(self.table.c.id != except_sid)
+        with _write_connection() as conn:
+            return conn.execute(stmt).rowcount
+
+    def purge_expired(self) -> int:
+        with _write_connection() as conn:
+            return conn.execute(
+                delete(self.table).where(self.table.c.expires_at <= utcnow())
+            ).rowcount
+
+
+class RedisSessionStore:
+    """Shared store for several instances: one key per session, one set per user."""
+
+    def __init__(self, url: str, prefix: str = "civicforum:") -> None:
+        import redis
+
+        self.r = redis.Redis.from_url(url, decode_responses=True)
+        self.prefix = prefix
+
+    def _key(self, sid: str) -> str:
+        return f"{self.prefix}session:{sid}"
+
+    def _user_key(self, user_id: int) -> str:
+        return f"{self.prefix}user-sessions:{user_id}"
+
+    def load(self, sid: str) -> tuple[dict[str, Any], SessionInfo] | None:
+        raw = self.r.get(self._key(sid))
+        if raw is None:
+            return None
+        rec = json.loads(raw)
+        return rec["data"], self._info(sid, rec)
+
+    @staticmethod
+    def _info(sid: str, rec: dict[str, Any]) -> SessionInfo:
+        return SessionInfo(
+            sid,
+            rec.get("user_id"),
+            datetime.fromisoformat(rec["created"]),
+            datetime.fromisoformat(rec["seen"]),
+            rec.get("ip"),
+            rec.get("agent"),
+        )
+
+    def save(
+        self,
+        sid: str,
+        data: dict[str, Any],
+        *,
+        user_id: int | None,
+        expires: datetime,
+        ip: str | None,
+        agent: str | None,
+    ) -> None:
+        now = utcnow()
+        old = self.r.get(self._key(sid))
+        created = json.loads(old)["created"] if old else now.isoformat()
+        rec = {
+            "data": data,
+            "user_id": user_id,
+            "created": created,
+            "seen": now.isoformat(),
+            "ip": ip,
+            "agent": agent,
+        }
+        ttl = max(1, int((expires - now).total_seconds()))
+        pipe = self.r.pipeline()
+        pipe.set(self._key(sid), json.dumps(rec), ex=ttl)
+        if user_id is not None:
+            pipe.sadd(self._user_key(user_id), sid)
+        pipe.execute()
+
+    def touch(self, sid: str, *, expires: datetime) -> None:
+        raw = self.r.get(self._key(sid))
+        if raw is None:
+            return
+        rec = json.loads(raw)
+        rec["seen"] = utcnow().isoformat()
+        ttl = max(1, int((expires - utcnow()).total_seconds()))
+        self.r.set(self._key(sid), json.dumps(rec), ex=ttl)
+
+    def delete(self, sid: str) -> None:
+        self.r.delete(self._key(sid))
+
+    def list_for_user(self, user_id: int) -> list[SessionInfo]:
+        out = []
+        for sid in self.r.smembers(self._user_key(user_id)):
+            loaded = self.load(sid)
+            if loaded is None:
+                self.r.srem(self._user_key(user_id), sid)
+            elif loaded[1].user_id == user_id:
+                out.append(loaded[1])
+        return sorted(out, key=lambda s: s.last_seen_at, reverse=True)
+
+    def delete_for_user(self, user_id: int, *, except_sid: str | None = None) -> int:
+        sids = [s for s in self.r.smembers(self._user_key(user_id)) if s != except_sid]
+        if sids:
+            self.r.delete(*[self._key(s) for s in sids])
+            self.r.srem(self._user_key(user_id), *sids)
+        return len(sids)
+
+
+class ServerSessionInterface(SessionInterface):
+    def __init__(self, store: SessionStore) -> None:
+        self.store = store
+
+    def open_session(self, app: Flask, request: Request) -> ServerSession:
+        token = request.cookies.get(self.get_cookie_name(app))
+        if token and len(token) <= 128:
+            loaded = self.store.load(hash_token(token))
+            if loaded is not None:
+                data, info = loaded
+                return ServerSession(data, token=token, record=info)
+        return ServerSession()
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        assert isinstance(session, ServerSession)
+        name = self.get_cookie_name(app)
+        domain = self.get_cookie_domain(app)
+        path = self.get_cookie_path(app)
+        if session.destroyed or (not session and session.modified):
+            if session.sid:
+                self.store.delete(session.sid)
+            if session.token:
+                response.delete_cookie(name, domain=domain, path=path)
+            return
+        if not session:
+            return
+        lifetime = timedelta(days=int(app.config["SESSION_LIFETIME_DAYS"]))
+        expires = utcnow() + lifetime
+        if session.regenerate_requested and session.sid:
+            self.store.delete(session.sid)
+            session.token = None
+        if session.modified or session.token is None:
+            if session.token is None:
+                session.token = secrets.token_urlsafe(32)
+            from flask import request
+
+            self.store.save(
+                hash_token(session.token),
+                dict(session),
+                user_id=_user_id(session),
+                expires=expires,
+                ip=request.remote_addr,
+                agent=(request.user_agent.string or "")[:200] or None,
+            )
+        elif session.record and utcnow() - session.record.last_seen_at > TOUCH_INTERVAL:
+            self.store.touch(session.sid or "", expires=expires)
+        else:
+            return
+        response.set_cookie(
+            name,
+            session.token,
+            max_age=int(lifetime.total_seconds()),
+            domain=domain,
+            path=path,
+            secure=self.get_cookie_secure(app),
+            httponly=True,
+            samesite=self.get_cookie_samesite(app),
+        )
+        response.vary.add("Cookie")
+
+
+def _user_id(session: ServerSession) -> int | None:
+    raw = session.get("_user_id")
+    return int(raw) if raw is not None and str(raw).isdigit() else None
+
+
+def _aware(value: datetime) -> datetime:
+    from datetime import UTC
+
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def make_store(app: Flask) -> SessionStore:
+    if app.config.get("REDIS_URL"):
+        return RedisSessionStore(app.config["REDIS_URL"])
+    return SqlSessionStore()
+
+
+def current_store(app: Flask) -> SessionStore:
+    interface = app.session_interface
+    assert isinstance(interface, ServerSessionInterface)
+    return interface.store

@@ -1,0 +1,112 @@
+"""Configuration: non-secret defaults, environment mapping, instance-folder secrets."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+
+class Defaults:
+    """Safe, non-secret defaults. Everything can be overridden by CIVICFORUM_<NAME>."""
+
+    DATABASE_URL: str | None = None  # None: a SQLite file in the instance folder
+    REDIS_URL: str | None = None
+    SECRET_KEY: str | None = None  # None: generated once into the instance folder (0600)
+    SESSION_COOKIE_NAME = "civicforum_session"
+    SESSION_COOKIE_SECURE = True  # set CIVICFORUM_SESSION_COOKIE_SECURE=false for plain http
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_LIFETIME_DAYS = 14
+    MAX_CONTENT_LENGTH = 1 * 1024 * 1024  # 413 above one MiB; CVR uploads are not web forms
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the (server-side) session
+    WTF_CSRF_HEADERS = ["X-CSRF-Token", "X-CSRFToken"]
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+    LANGUAGES = ("en", "fr")
+    SITE_NAME = "civicforum"
+    MAIL_SERVER: str | None = None  # unset: mail is written to the log (development)
+    MAIL_PORT = 25
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_USE_TLS = False  # STARTTLS
+    MAIL_USE_SSL = False  # implicit TLS
+    MAIL_SENDER = "civicforum <no-reply@localhost>"
+    # argon2id: 64 MiB, 3 passes, 2 lanes ≈ 100 ms here, OWASP's second recommended profile.
+    ARGON2_TIME_COST = 3
+    ARGON2_MEMORY_COST = 65536
+    ARGON2_PARALLELISM = 2
+    LOGIN_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
+    LOGIN_LIMIT_PER_ADDRESS = "30 per 15 minutes"
+    TOKEN_MAX_AGE_SECONDS = 24 * 3600
+    LEDGER_KEY_FILE: str | None = None
+    LEDGER_ORIGIN_HOST = "civicforum.localhost"
+    DEMO_MODE = False
+
+
+_BOOL_KEYS = {
+    "SESSION_COOKIE_SECURE",
+    "MAIL_USE_TLS",
+    "MAIL_USE_SSL",
+    "DEMO_MODE",
+    "TESTING",
+}
+
+
+def _coerce(app: Flask) -> None:
+    # from_prefixed_env parses JSON, so "false" already becomes False; be lenient for "0"/"no".
+    for key in _BOOL_KEYS:
+        value = app.config.get(key)
+        if isinstance(value, str):
+            app.config[key] = value.strip().lower() in {"1", "true", "yes", "on"}
+        elif isinstance(value, int):
+            app.config[key] = bool(value)
+
+
+def instance_secret(app: Flask, filename: str, *, nbytes: int = 32) -> str:
+    """Read a secret from the instance folder, creating it (mode 0600) on first use."""
+    path = Path(app.instance_path) / filename
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(nbytes))
+    return path.read_text().strip()
+
+
+def finish_config(app: Flask) -> None:
+    """Derive dependent settings and stop with a clear message on unusable ones."""
+    _coerce(app)
+    cfg = app.config
+    if not cfg.get("DATABASE_URL"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        cfg["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'civicforum.sqlite'}"
+    url: str = cfg["DATABASE_URL"]
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if not (url.startswith("sqlite") or url.startswith("postgresql+psycopg")):
+        raise RuntimeError(
+            f"CIVICFORUM_DATABASE_URL must be a sqlite:// or postgresql:// URL, got {url!r}"
+        )
+    cfg["SQLALCHEMY_DATABASE_URI"] = url
+    engine_options: dict[str, Any] = {"pool_pre_ping": True}
+    if url.startswith("postgresql"):
+        engine_options.update(pool_size=10, max_overflow=10)
+    cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options)
+    if not cfg.get("SECRET_KEY"):
+        cfg["SECRET_KEY"] = instance_secret(app, "secret_key")
+    if len(str(cfg["SECRET_KEY"])) < 16:
+        raise RuntimeError("CIVICFORUM_SECRET_KEY must be at least 16 characters long")
+    if cfg.get("TESTING"):
+        # Fast hashing in tests only; production parameters are documented in the README.
+        cfg.update(ARGON2_TIME_COST=1, ARGON2_MEMORY_COST=1024, ARGON2_PARALLELISM=1)
+    cfg["RATELIMIT_STORAGE_URI"] = cfg.get("REDIS_URL") or "memory://"
+    cfg["RATELIMIT_HEADERS_ENABLED"] = True
+    cfg["BABEL_TRANSLATION_DIRECTORIES"] = str(Path(app.root_path) / "translations")

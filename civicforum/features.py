@@ -1,0 +1,31 @@
+"""The feature packages, in registration order. Each exposes init_app(app)."""
+
+from __future__ import annotations
+
+from civicforum import (
+    accounts,
+    admin,
+    audit,
+    ballots,
+    deliberation,
+    demo,
+    logstore,
+    moderation,
+    pages,
+    proposals,
+    settings,
+)
+
+FEATURES = (
+    pages,
+    accounts,
+    audit,
+    settings,
+    logstore,
+    proposals,
+    deliberation,
+    moderation,
+    ballots,
+    admin,
+    demo,
+)

@@ -1,0 +1,35 @@
+"""Generic web layer: htmx rendering, CSRF, security headers, error pages. Imports no feature."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Flask
+
+from civicforum.web import errors, nav, security
+from civicforum.web.htmx import vary_on_htmx
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only same-site absolute paths: rejects //host, scheme://, backslash tricks."""
+    if not target:
+        return default
+    target = target.strip()
+    parts = urlsplit(target)
+    if (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(ord(c) < 32 for c in target)
+    ):
+        return default
+    return target
+
+
+def init_app(app: Flask) -> None:
+    app.after_request(vary_on_htmx)
+    security.init_app(app)
+    errors.init_app(app)
+    nav.init_app(app)

@@ -1,0 +1,167 @@
+"""Shared fixtures: one migrated app per backend, one rolled-back transaction per test.
+
+SQLite always runs; PostgreSQL runs too when CIVICFORUM_TEST_POSTGRES_URL is set (CI sets
+it), and is otherwise skipped with a visible reason.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session, scoped_session
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+TEST_SECRET = "test-only-secret-not-for-production"
+
+
+def backend_params() -> list[Any]:
+    return ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def drop_schema() -> None:
+    from civicforum.extensions import db
+
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        else:
+            db.metadata.drop_all(conn)
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+            for (name,) in conn.execute(
+                text(
+                    "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+                )
+            ).all():
+                conn.execute(text(f'DROP TABLE IF EXISTS "{name}"'))
+
+
+def make_test_app(url: str, instance: Path, **extra: Any) -> Flask:
+    from civicforum import create_app
+
+    return create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": TEST_SECRET,
+            "DATABASE_URL": url,
+            "SESSION_COOKIE_SECURE": False,
+            "RATELIMIT_ENABLED": True,
+            "INSTANCE_PATH": str(instance),
+            **extra,
+        }
+    )
+
+
+def database_url(backend: str, tmp: Path) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp / 'test.sqlite'}"
+    url = os.environ.get("CIVICFORUM_TEST_POSTGRES_URL", "")
+    if not url:
+        pytest.skip("PostgreSQL not tested: CIVICFORUM_TEST_POSTGRES_URL is not set")
+    return url
+
+
+@pytest.fixture(scope="session", params=backend_params())
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def app(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    import flask_migrate
+
+    from civicforum.extensions import db
+
+    tmp = tmp_path_factory.mktemp(f"app-{backend}")
+    url = database_url(backend, tmp)
+    app = make_test_app(url, tmp)
+    with app.app_context():
+        drop_schema()
+        flask_migrate.upgrade()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def db_session(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[scoped_session[Session]]:
+    from civicforum.extensions import db, limiter
+
+    with app.app_context():
+        conn = db.engine.connect()
+        outer = conn.begin()
+        # Flask-SQLAlchemy picks the bind from db.engines, so route it to this connection;
+        # app commits then release SAVEPOINTs and the outer rollback undoes everything.
+        monkeypatch.setitem(db.engines, None, conn)
+        monkeypatch.setitem(
+            db.session.session_factory.kw, "join_transaction_mode", "create_savepoint"
+        )
+        limiter.reset()
+        yield db.session
+        db.session.remove()
+        outer.rollback()
+        conn.close()
+
+
+def csrf_token_for(client: FlaskClient, app: Flask) -> str:
+    """Seed the client's session with a CSRF token and return the signed form value."""
+    from flask_wtf.csrf import generate_csrf
+
+    with client.session_transaction() as sess:
+        raw = sess.get("csrf_token")
+    with app.test_request_context():
+        from flask import session
+
+        if raw:
+            session["csrf_token"] = raw
+        token = generate_csrf()
+        raw = session["csrf_token"]
+    with client.session_transaction() as sess:
+        sess["csrf_token"] = raw
+    return token
+
+
+@pytest.fixture
+def client(app: Flask, db_session: Any) -> FlaskClient:
+    client = app.test_client()
+    client.environ_base["HTTP_X_CSRF_TOKEN"] = csrf_token_for(client, app)
+    return client
+
+
+@pytest.fixture
+def anon_client(app: Flask, db_session: Any) -> FlaskClient:
+    """A client that sends no CSRF token (to prove the guard)."""
+    return app.test_client()
+
+
+@pytest.fixture
+def login_as(client: FlaskClient, app: Flask) -> Callable[..., Any]:
+    """Log `user` in on `client` directly (as a completed login, 2FA included by default)."""
+
+    def login(user: Any, *, mfa: bool = True, on: FlaskClient | None = None) -> Any:
+        from flask_login.utils import _create_identifier
+
+        target = on or client
+        with app.test_request_context(environ_base=target.environ_base):
+            identifier = _create_identifier()
+        with target.session_transaction() as sess:
+            sess["_user_id"] = str(user.id)
+            sess["_fresh"] = True
+            sess["_id"] = identifier
+            sess["_sv"] = user.session_version
+            if mfa and user.totp_secret:
+                sess["mfa"] = True
+        if on is not None:
+            on.environ_base["HTTP_X_CSRF_TOKEN"] = csrf_token_for(on, app)
+        return user
+
+    return login

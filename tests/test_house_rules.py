@@ -1,0 +1,70 @@
+"""House rules from STYLE.md that a reviewer would otherwise have to remember."""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "civicforum"
+ALLOWED = {"tabulation": set(), "ledger": {"cryptography"}, "audit_tool": set()}
+PURE_SIBLINGS = {"audit_tool": ("civicforum.ledger", "civicforum.tabulation")}
+
+
+def imported_modules(path: Path) -> list[str]:
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.append(node.module)
+    return names
+
+
+@pytest.mark.parametrize("pure", sorted(ALLOWED))
+def test_pure_packages_stay_pure(pure: str) -> None:
+    files = list((PACKAGE / pure).rglob("*.py"))
+    if not files:
+        pytest.skip(f"civicforum/{pure} has no modules yet")
+    for path in files:
+        for name in imported_modules(path):
+            top = name.split(".")[0]
+            ok = (
+                name.startswith(f"civicforum.{pure}")
+                or name.startswith(PURE_SIBLINGS.get(pure, ("\0",)))
+                or top in sys.stdlib_module_names
+                or top in ALLOWED[pure]
+            )
+            assert ok, f"{path.relative_to(PACKAGE.parent)} imports {name}"
+
+
+# Commit points: write views, CLI commands and the demo seeder. Services never commit.
+COMMIT_ALLOWED = re.compile(r"(views|cli|demo)\.py$|/views/|/cli/")
+
+
+def test_only_views_and_commands_commit() -> None:
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        rel = path.relative_to(PACKAGE).as_posix()
+        if COMMIT_ALLOWED.search(rel) or rel.startswith(("tabulation/", "ledger/", "audit_tool/")):
+            continue
+        if ".commit()" in path.read_text(encoding="utf-8"):
+            offenders.append(rel)
+    assert offenders == []
+
+
+def test_no_third_party_javascript_committed() -> None:
+    import subprocess
+
+    files = subprocess.run(
+        ["git", "ls-files", "static"],
+        capture_output=True,
+        text=True,
+        cwd=PACKAGE.parent,
+        check=True,
+    ).stdout.split()
+    vendored = [f for f in files if re.search(r"(htmx|axe|sortable|alpine|jquery)[^/]*\.js$", f)]
+    assert vendored == []

@@ -1,0 +1,25 @@
+"""Models and migrations agree: an autogenerate comparison finds no difference."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask import Flask
+
+
+def test_models_match_migrations(app: Flask) -> None:
+    from civicforum.extensions import db
+
+    with app.app_context(), db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(context, db.metadata)
+    assert diff == [], f"models differ from migrations: {diff}"
+
+
+def test_single_migration_head(app: Flask) -> None:
+    from alembic.script import ScriptDirectory
+
+    with app.app_context():
+        config = app.extensions["migrate"].migrate.get_config()
+    script = ScriptDirectory.from_config(config)
+    assert len(script.get_heads()) == 1
