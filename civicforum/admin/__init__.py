@@ -1,6 +1,7 @@
 """Admin pages: one blueprint, one guard for all its routes.
 
-Each feature's admin pages live in their own module here and register on `bp`.
+Each feature's admin pages live in their own module here (`admin/<feature>.py`) and
+register on `bp`; init_app imports them all.
 """
 
 from __future__ import annotations
@@ -17,7 +18,12 @@ bp.before_request(require_role(Role.ADMIN))
 
 
 def init_app(app: Flask) -> None:
-    from civicforum.admin import views  # noqa: F401  (routes register on bp)
+    import importlib
+    import pkgutil
+
+    # Every module in this package registers its routes on `bp` (one per feature).
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
 
     app.register_blueprint(bp)
     nav.register(
