@@ -1,0 +1,416 @@
+"""Instant-runoff (one seat) and single transferable vote (several seats), RCTab 2.0 rules.
+
+Counting rule, round by round: every ballot counts for its highest-ranked continuing option,
+reached by scanning ranks in order under the overvote, skipped-rank and duplicate rules. In a
+round either options are elected (tally >= threshold, or as many options left as seats) or
+options are eliminated (undeclared write-ins first, then a batch of hopeless options if batch
+elimination is on, else the lowest). An STV winner's surplus moves on at a fractional value
+``trunc_d(value * trunc_d(surplus / tally))`` per ballot, exactly as RCTab does, with ``d`` =
+``decimalPlacesForVoteArithmetic``; all amounts are integers scaled by ``10**d``.
+
+Tie rule: see :mod:`civicforum.tabulation.ties` (previous-round counts and/or a lot, or a fixed
+tie-break order). Every broken tie is recorded in ``Result.tiebreaks``.
+
+Speed: the distinct rankings are sorted, so the ballots sharing a prefix form a contiguous
+slice. A slice is held by the option at its current rank and only ever re-examined when that
+option is eliminated or elected; splitting a slice on its next rank is a binary search. A whole
+slice shares its scan state and its STV value, so ballots are never visited one by one.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable
+from itertools import accumulate
+from operator import itemgetter
+from typing import Any
+
+from civicforum.tabulation.errors import InvalidElectionError
+from civicforum.tabulation.lot import Lot
+from civicforum.tabulation.ties import break_tie
+from civicforum.tabulation.types import (
+    EXHAUSTED,
+    FINAL_ROUND_SURPLUS,
+    INACTIVE_CAUSES,
+    OVERVOTE,
+    RESIDUAL_SURPLUS,
+    Election,
+    Result,
+    Round,
+    TieBreak,
+    TieKind,
+    to_decimal,
+)
+
+_CONTINUING, _ELECTED, _ELIMINATED = 0, 1, 2
+_EXHAUSTED_CHOICES, _OVERVOTES, _SKIPPED, _REPEATED = 0, 1, 2, 3
+_EMPTY_SEEN: frozenset[int] = frozenset()
+
+# A held slice: rankings[lo:hi] sit at rank index k; ``last``/``seen`` are the scan state before
+# that rank (last marked rank, marks seen so far); ``value`` is each ballot's scaled value.
+_Hold = tuple[int, int, int, int, frozenset[int], int]
+
+
+class _RankedCount:
+    def __init__(self, election: Election, lot: Lot | None) -> None:
+        rules = election.rules
+        self.election = election
+        self.rules = rules
+        self.lot = lot
+        self.options = election.options
+        n = self.n = len(election.options)
+        self.scale: int = 10**rules.decimal_places
+        self.rankings = election.rankings
+        self.prefix = [0, *accumulate(election.counts)]
+        longest = max((len(r) for r in election.rankings), default=0)
+        self.getters: list[Callable[[tuple[int, ...]], int]] = [
+            itemgetter(k) for k in range(longest + 1)
+        ]
+        index = {name: i for i, name in enumerate(election.options)}
+        index[OVERVOTE] = n
+        # Marks per position code, as option indices (#OVERVOTE is n), for duplicate checks.
+        self.marks: list[frozenset[int]] = [
+            frozenset(index[name] for name in pos) for pos in election.positions
+        ]
+        rule = rules.overvote_rule
+        self.overvote_rule = rule
+        if rule == "exhaustIfMultipleContinuing" and any(n in m for m in self.marks[n + 1 :]):
+            raise InvalidElectionError(
+                f"{OVERVOTE} marks need overvoteRule exhaustImmediately or alwaysSkipToNextRank"
+            )
+        skipped = rules.max_skipped_ranks
+        self.max_gap = None if skipped is None else skipped + 1
+        self.check_duplicates = rules.exhaust_on_duplicate
+        uwi = rules.undeclared_write_in
+        self.uwi = None if uwi is None else index[uwi]
+        self.status = [_CONTINUING] * n
+        self.tally = [0] * n
+        self.holds: list[list[_Hold]] = [[] for _ in range(n)]
+        self.inactive = [0, 0, 0, 0]
+        self.final_surplus = 0
+        self.winners: list[int] = []
+        self.tiebreaks: list[TieBreak] = []
+        self.history: list[list[int]] = []
+
+    # -- the scan -----------------------------------------------------------------------------
+
+    def _descend(
+        self, lo: int, hi: int, k: int, last: int, seen: frozenset[int], value: int, dest: list[int]
+    ) -> None:
+        """Scan rankings[lo:hi], which share their first k ranks, from rank index k."""
+        rankings = self.rankings
+        if len(rankings[lo]) == k:  # the (one) ranking that ends here runs out of choices
+            amount = (self.prefix[lo + 1] - self.prefix[lo]) * value
+            self.inactive[_EXHAUSTED_CHOICES] += amount
+            dest[self.n] += amount
+            lo += 1
+        key = self.getters[k]
+        while lo < hi:
+            code = rankings[lo][k]
+            mid = bisect_right(rankings, code, lo + 1, hi, key=key) if hi - lo > 1 else hi
+            self._at_rank(lo, mid, k, code, last, seen, value, dest)
+            lo = mid
+
+    def _at_rank(
+        self,
+        lo: int,
+        hi: int,
+        k: int,
+        code: int,
+        last: int,
+        seen: frozenset[int],
+        value: int,
+        dest: list[int],
+    ) -> None:
+        """Apply RCTab's per-rank checks (skips, duplicates, overvotes) to one slice."""
+        n = self.n
+        if code == n:  # nothing marked at this rank
+            self._descend(lo, hi, k + 1, last, seen, value, dest)
+            return
+        rank = k + 1
+        if self.max_gap is not None and rank - last > self.max_gap:
+            self._exhaust(lo, hi, value, _SKIPPED, dest)
+            return
+        after = seen
+        if self.check_duplicates:
+            marks = self.marks[code]
+            if seen & marks:
+                self._exhaust(lo, hi, value, _REPEATED, dest)
+                return
+            after = seen | marks
+        status = self.status
+        if code < n:
+            if status[code] == _CONTINUING:
+                self._hold(code, (lo, hi, k, last, seen, value), dest)
+            else:
+                self._descend(lo, hi, rank, rank, after, value, dest)
+            return
+        rule = self.overvote_rule
+        if rule == "exhaustImmediately":
+            self._exhaust(lo, hi, value, _OVERVOTES, dest)
+            return
+        if rule == "exhaustIfMultipleContinuing":
+            live = [c for c in self.marks[code] if status[c] == _CONTINUING]
+            if len(live) > 1:
+                self._exhaust(lo, hi, value, _OVERVOTES, dest)
+                return
+            if live:
+                self._hold(live[0], (lo, hi, k, last, seen, value), dest)
+                return
+        self._descend(lo, hi, rank, rank, after, value, dest)
+
+    def _hold(self, option: int, hold: _Hold, dest: list[int]) -> None:
+        lo, hi, value = hold[0], hold[1], hold[5]
+        amount = (self.prefix[hi] - self.prefix[lo]) * value
+        self.holds[option].append(hold)
+        self.tally[option] += amount
+        dest[option] += amount
+
+    def _exhaust(self, lo: int, hi: int, value: int, cause: int, dest: list[int]) -> None:
+        amount = (self.prefix[hi] - self.prefix[lo]) * value
+        self.inactive[cause] += amount
+        dest[self.n] += amount
+
+    def _rescan(self, hold: _Hold, value: int, dest: list[int]) -> None:
+        lo, hi, k, last, seen, _ = hold
+        self._at_rank(lo, hi, k, self.rankings[lo][k], last, seen, value, dest)
+
+    # -- thresholds and decisions ----------------------------------------------------------------
+
+    def _threshold(self, active: int) -> int:
+        rules, unit = self.rules, self.scale
+        if rules.single_winner:
+            return (active // (2 * unit) + 1) * unit
+        seats = rules.seats
+        if rules.hare_quota:
+            if rules.non_integer_threshold:
+                return -(-active // seats)
+            return -(-active // (seats * unit)) * unit
+        if rules.non_integer_threshold:
+            return active // (seats + 1) + 1
+        return (active // ((seats + 1) * unit) + 1) * unit
+
+    def _tie(self, tied: list[int], kind: TieKind, round_number: int) -> int:
+        choice, record = break_tie(
+            tied,
+            kind=kind,
+            round_number=round_number,
+            history=self.history,
+            options=self.options,
+            rules=self.rules,
+            lot=self.lot,
+        )
+        self.tiebreaks.append(record)
+        return choice
+
+    def _elect(self, continuing: list[int], threshold: int, round_number: int) -> list[int]:
+        rules, tally, uwi = self.rules, self.tally, self.uwi
+        if uwi is not None and self.status[uwi] == _CONTINUING and tally[uwi] > 0:
+            return []  # nobody is elected while undeclared write-ins hold votes (RCTab)
+        unfilled = rules.seats - len(self.winners)
+        if len(continuing) <= unfilled:
+            # RCTab lists these winners from its name-sorted tally map, not by votes.
+            return sorted((c for c in continuing if c != uwi), key=self.options.__getitem__)
+        elif rules.single_winner and rules.continue_until_two and len(continuing) > 2:
+            return []
+        else:
+            chosen = [c for c in continuing if tally[c] >= threshold and c != uwi]
+            if not chosen and rules.single_winner and len(continuing) == 2:
+                a, b = continuing
+                if tally[a] != tally[b]:
+                    chosen = [a if tally[a] > tally[b] else b]
+                else:
+                    chosen = [self._tie([a, b], "elect", round_number)]
+            if len(chosen) > 1 and rules.winner_election_mode.endswith("OnlyOneWinnerPerRound"):
+                top = max(tally[c] for c in chosen)
+                best = [c for c in chosen if tally[c] == top]
+                chosen = [best[0] if len(best) == 1 else self._tie(best, "elect", round_number)]
+        return sorted(chosen, key=lambda c: (-tally[c], self.options[c]))
+
+    def _eliminate(self, continuing: list[int], round_number: int) -> list[int]:
+        tally, uwi = self.tally, self.uwi
+        if uwi is not None and self.status[uwi] == _CONTINUING and tally[uwi] > 0:
+            return [uwi]
+        if self.rules.batch_elimination:
+            marked: list[int] = []
+            visited: list[int] = []
+            running = 0
+            for votes in sorted({tally[c] for c in continuing}):
+                group = [c for c in continuing if tally[c] == votes]
+                if votes > running:
+                    marked = list(visited)
+                visited += group
+                running += votes * len(group)
+            if len(marked) > 1:
+                return sorted(marked, key=self.options.__getitem__)
+        lowest = min(tally[c] for c in continuing)
+        tied = [c for c in continuing if tally[c] == lowest]
+        return [tied[0] if len(tied) == 1 else self._tie(tied, "eliminate", round_number)]
+
+    # -- moving votes -------------------------------------------------------------------------
+
+    def _release_eliminated(self, option: int) -> list[int]:
+        dest = [0] * (self.n + 1)
+        for hold in self.holds[option]:
+            self._rescan(hold, hold[5], dest)
+        self.holds[option] = []
+        return dest
+
+    def _release_surplus(self, winner: int, threshold: int, seats_filled: bool) -> list[int]:
+        """Move a winner's surplus on at RCTab's truncated per-ballot transfer value."""
+        dest = [0] * (self.n + 2)  # [..options, exhausted, residual surplus]
+        unit, prefix = self.scale, self.prefix
+        votes = self.tally[winner]
+        surplus = votes - threshold
+        fraction = surplus * unit // votes if surplus > 0 else 0
+        kept = 0
+        for hold in self.holds[winner]:
+            lo, hi, value = hold[0], hold[1], hold[5]
+            moving = value * fraction // unit
+            kept += (prefix[hi] - prefix[lo]) * (value - moving)
+            if not moving:
+                continue
+            if seats_filled:  # all seats filled: the surplus leaves the count (RCTab step a)
+                amount = (prefix[hi] - prefix[lo]) * moving
+                self.final_surplus += amount
+                dest[self.n] += amount
+            else:
+                self._rescan(hold, moving, dest)
+        self.holds[winner] = []
+        residual = kept - threshold if kept > threshold else 0
+        dest[self.n + 1] = residual
+        self.tally[winner] = kept - residual
+        return dest
+
+    def _transfers(self, dest: list[int]) -> dict[str, int]:
+        names = [*self.options, EXHAUSTED, RESIDUAL_SURPLUS]
+        return {names[i]: amount for i, amount in enumerate(dest) if amount}
+
+    # -- the count ----------------------------------------------------------------------------
+
+    def run(self) -> Result:
+        election, rules, n = self.election, self.rules, self.n
+        rankings = self.rankings
+        start, undervotes = 0, 0
+        if rankings and rankings[0] == ():
+            start, undervotes = 1, election.counts[0]
+        if start < len(rankings):
+            self._descend(start, len(rankings), 0, 0, _EMPTY_SEEN, self.scale, [0] * (n + 1))
+        rounds: list[dict[str, Any]] = []
+        threshold = 0
+        round_number = 0
+        single = rules.single_winner
+        while True:
+            round_number += 1
+            status, tally = self.status, self.tally
+            continuing = [c for c in range(n) if status[c] == _CONTINUING]
+            if round_number == 1 or (single and not rules.first_round_determines_threshold):
+                threshold = self._threshold(sum(tally[c] for c in continuing))
+            self.history.append(list(tally))
+            shown = {c: tally[c] for c in range(n) if status[c] != _ELIMINATED}
+            inactive = list(self.inactive)
+            transfers: dict[int, dict[str, int]] = {}
+            elected = self._elect(continuing, threshold, round_number) if continuing else []
+            eliminated: list[int] = []
+            if elected:
+                self.winners += elected
+                for c in elected:
+                    status[c] = _ELECTED
+                done = single or len(self.winners) == rules.seats
+                for c in elected:
+                    if single:
+                        transfers[c] = {}
+                    else:
+                        dest = self._release_surplus(c, threshold, done)
+                        transfers[c] = self._transfers(dest)
+            elif continuing:
+                eliminated = self._eliminate(continuing, round_number)
+                for c in eliminated:
+                    status[c] = _ELIMINATED
+                for c in eliminated:
+                    transfers[c] = self._transfers(self._release_eliminated(c))
+                    self.tally[c] = 0
+            rounds.append(
+                {
+                    "number": round_number,
+                    "threshold": threshold,
+                    "tally": shown,
+                    "elected": elected,
+                    "eliminated": eliminated,
+                    "inactive": inactive,
+                    "transfers": transfers,
+                    "final_surplus": None,
+                }
+            )
+            if single and elected:
+                break
+            still = any(s == _CONTINUING for s in status)
+            if not single and (len(self.winners) == rules.seats or not still):
+                # RCTab shows one more round in which the last winners' surpluses leave.
+                rounds.append(
+                    {
+                        "number": round_number + 1,
+                        "threshold": threshold,
+                        "tally": {c: self.tally[c] for c in range(n) if status[c] != _ELIMINATED},
+                        "elected": [],
+                        "eliminated": [],
+                        "inactive": list(self.inactive),
+                        "transfers": {},
+                        "final_surplus": self.final_surplus,
+                    }
+                )
+                break
+            if not still:  # pragma: no cover - a single-seat count always elects someone
+                break
+        return self._result(rounds, threshold, undervotes)
+
+    def _result(self, rounds: list[dict[str, Any]], threshold: int, undervotes: int) -> Result:
+        places, names = self.rules.decimal_places, self.options
+
+        def dec(x: int) -> Any:
+            return to_decimal(x, places)
+
+        built: list[Round] = []
+        for r in rounds:
+            order = sorted(r["tally"], key=lambda c: (-r["tally"][c], names[c]))
+            inactive = {cause: dec(r["inactive"][i]) for i, cause in enumerate(INACTIVE_CAUSES)}
+            if r["final_surplus"] is not None:
+                inactive[FINAL_ROUND_SURPLUS] = dec(r["final_surplus"])
+            built.append(
+                Round(
+                    number=r["number"],
+                    threshold=dec(r["threshold"]),
+                    tally={names[c]: dec(r["tally"][c]) for c in order},
+                    elected=tuple(names[c] for c in r["elected"]),
+                    eliminated=tuple(names[c] for c in r["eliminated"]),
+                    inactive=inactive,
+                    exhausted=dec(sum(r["inactive"])),
+                    transfers={
+                        names[c]: {dest: dec(a) for dest, a in sorted(moves.items())}
+                        for c, moves in r["transfers"].items()
+                    },
+                )
+            )
+        election = self.election
+        return Result(
+            method=election.method,
+            options=names,
+            winners=tuple(names[c] for c in self.winners),
+            rounds=tuple(built),
+            tiebreaks=tuple(self.tiebreaks),
+            threshold=dec(threshold),
+            total_ballots=election.total_ballots,
+            undervotes=undervotes,
+            seats=self.rules.seats,
+        )
+
+
+def tally_ranked(election: Election, *, lot: Lot | None = None) -> Result:
+    """Count an IRV (one seat) or STV (``rules.seats``) election round by round, per RCTab 2.0.
+
+    Counting rule: highest continuing preference, RCTab's overvote/skip/duplicate rules, Droop
+    or Hare threshold, fractional surplus transfer truncated to ``decimal_places``. Tie rule:
+    ``rules.tiebreak_mode`` (previous-round counts, fixed order or ``lot``); a tie that needs a
+    lot when none is given raises TieBreakError.
+    """
+    return _RankedCount(election, lot).run()

@@ -1,0 +1,403 @@
+"""Plain values the tabulation engine consumes and produces.
+
+An :class:`Election` is stored in a canonical, compact form: identical ballots are grouped, each
+rank is encoded as a small integer ("position code") and the distinct rankings are sorted. Two
+elections with the same ballots in a different order are therefore equal, and the counting code
+can walk the sorted rankings as a prefix tree without re-examining every ballot each round.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+from civicforum.tabulation.errors import InvalidElectionError
+
+#: Marker for an overvote recorded without the candidates involved (ES&S "overvote" cell).
+OVERVOTE = "#OVERVOTE"
+
+#: Inactive-ballot causes, in RCTab's order.
+INACTIVE_CAUSES = ("exhaustedChoices", "overvotes", "skippedRankings", "repeatedRankings")
+FINAL_ROUND_SURPLUS = "finalRoundSurplus"
+EXHAUSTED = "exhausted"
+RESIDUAL_SURPLUS = "residual surplus"
+
+Method = Literal["approval", "irv", "stv", "schulze"]
+METHODS: tuple[str, ...] = ("approval", "irv", "stv", "schulze")
+_METHOD_ALIASES = {
+    "instant-runoff": "irv",
+    "instant_runoff": "irv",
+    "rcv": "irv",
+    "condorcet": "schulze",
+}
+
+OVERVOTE_RULES = ("exhaustImmediately", "alwaysSkipToNextRank", "exhaustIfMultipleContinuing")
+WINNER_MODES = (
+    "singleWinnerMajority",
+    "multiWinnerAllowMultipleWinnersPerRound",
+    "multiWinnerAllowOnlyOneWinnerPerRound",
+)
+TIEBREAK_MODES = (
+    "useCandidateOrder",
+    "usePermutationInConfig",
+    "generatePermutation",
+    "random",
+    "previousRoundCountsThenRandom",
+)
+
+
+def normalise_method(method: str) -> Method:
+    """Map a method name or alias ("instant-runoff", "condorcet") to its canonical name."""
+    name = _METHOD_ALIASES.get(method, method)
+    if name not in METHODS:
+        raise InvalidElectionError(f"unknown method {method!r}; expected one of {METHODS}")
+    return name  # type: ignore[return-value]
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """Counting rules, named after RCTab 2.0's configuration keys (see ``from_json``).
+
+    ``max_skipped_ranks`` None means unlimited. ``tiebreak_mode`` "random" means *the lot*: a
+    :class:`~civicforum.tabulation.lot.Lot` passed to ``tabulate`` (civicforum seeds it with the
+    ledger's final checkpoint root), not RCTab's Java generator.
+    """
+
+    seats: int = 1
+    winner_election_mode: str = ""
+    overvote_rule: str = "exhaustImmediately"
+    max_skipped_ranks: int | None = None
+    max_rankings: int | None = None
+    exhaust_on_duplicate: bool = False
+    batch_elimination: bool = False
+    tiebreak_mode: str = "previousRoundCountsThenRandom"
+    random_seed: int | None = None
+    tiebreak_permutation: tuple[str, ...] | None = None
+    decimal_places: int = 4
+    non_integer_threshold: bool = False
+    hare_quota: bool = False
+    continue_until_two: bool = False
+    first_round_determines_threshold: bool = False
+    undeclared_write_in: str | None = None
+    max_approvals: int | None = None
+    description: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.winner_election_mode:
+            mode = "singleWinnerMajority" if self.seats == 1 else WINNER_MODES[1]
+            object.__setattr__(self, "winner_election_mode", mode)
+        if self.seats < 1:
+            raise InvalidElectionError(f"seats must be at least 1, not {self.seats}")
+        if self.winner_election_mode not in WINNER_MODES:
+            raise InvalidElectionError(
+                f"unsupported winnerElectionMode {self.winner_election_mode!r}"
+            )
+        if self.winner_election_mode == "singleWinnerMajority" and self.seats != 1:
+            raise InvalidElectionError("singleWinnerMajority needs exactly one seat")
+        if self.overvote_rule not in OVERVOTE_RULES:
+            raise InvalidElectionError(f"unsupported overvoteRule {self.overvote_rule!r}")
+        if self.tiebreak_mode not in TIEBREAK_MODES:
+            raise InvalidElectionError(f"unsupported tiebreakMode {self.tiebreak_mode!r}")
+        if not 0 <= self.decimal_places <= 20:
+            raise InvalidElectionError("decimalPlacesForVoteArithmetic must be 0..20")
+        if self.max_skipped_ranks is not None and self.max_skipped_ranks < 0:
+            raise InvalidElectionError("maxSkippedRanksAllowed must not be negative")
+        if self.max_approvals is not None and self.max_approvals < 1:
+            raise InvalidElectionError("maxApprovals must be at least 1")
+        if self.batch_elimination and self.seats != 1:
+            raise InvalidElectionError("batchElimination is only allowed with one seat (RCTab)")
+
+    @property
+    def single_winner(self) -> bool:
+        return self.winner_election_mode == "singleWinnerMajority"
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Rules:
+        """Build rules from RCTab-named keys (``numberOfWinners`` or ``seats``, ...)."""
+        known = set(_RULE_KEYS) | {"seats", "maxRankingsAllowed"}
+        if unknown := sorted(set(data) - known):
+            raise InvalidElectionError(f"unknown rule keys: {unknown}")
+        kwargs: dict[str, Any] = {}
+        for key, attr in _RULE_KEYS.items():
+            if key in data and data[key] is not None:
+                kwargs[attr] = data[key]
+        if "seats" in data:
+            kwargs["seats"] = data["seats"]
+        skipped = kwargs.get("max_skipped_ranks")
+        if skipped == "unlimited":
+            kwargs["max_skipped_ranks"] = None
+        rankings = data.get("maxRankingsAllowed")
+        kwargs["max_rankings"] = None if rankings in (None, "max") else rankings
+        if "tiebreak_permutation" in kwargs:
+            kwargs["tiebreak_permutation"] = tuple(kwargs["tiebreak_permutation"])
+        for attr in (
+            "seats",
+            "decimal_places",
+            "max_skipped_ranks",
+            "max_approvals",
+            "max_rankings",
+        ):
+            value = kwargs.get(attr)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+                raise InvalidElectionError(f"rule {attr} must be an integer, not {value!r}")
+        return cls(**kwargs)
+
+    def to_json(self) -> dict[str, Any]:
+        """RCTab-named keys, the inverse of ``from_json``."""
+        out: dict[str, Any] = {}
+        for key, attr in _RULE_KEYS.items():
+            value = getattr(self, attr)
+            if attr == "max_skipped_ranks" and value is None:
+                value = "unlimited"
+            if isinstance(value, tuple):
+                value = list(value)
+            out[key] = value
+        out["maxRankingsAllowed"] = "max" if self.max_rankings is None else self.max_rankings
+        return out
+
+
+_RULE_KEYS: dict[str, str] = {
+    "numberOfWinners": "seats",
+    "winnerElectionMode": "winner_election_mode",
+    "overvoteRule": "overvote_rule",
+    "maxSkippedRanksAllowed": "max_skipped_ranks",
+    "exhaustOnDuplicateCandidate": "exhaust_on_duplicate",
+    "batchElimination": "batch_elimination",
+    "tiebreakMode": "tiebreak_mode",
+    "randomSeed": "random_seed",
+    "tiebreakPermutation": "tiebreak_permutation",
+    "decimalPlacesForVoteArithmetic": "decimal_places",
+    "nonIntegerWinningThreshold": "non_integer_threshold",
+    "hareQuota": "hare_quota",
+    "continueUntilTwoCandidatesRemain": "continue_until_two",
+    "doesFirstRoundDetermineThreshold": "first_round_determines_threshold",
+    "undeclaredWriteInCandidate": "undeclared_write_in",
+    "maxApprovals": "max_approvals",
+    "rulesDescription": "description",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Ballot:
+    """``count`` identical ballots; ``ranking[i]`` holds the options marked at rank ``i + 1``.
+
+    An empty set is a skipped rank, two or more options an overvote, ``{OVERVOTE}`` an overvote
+    whose options are unknown. For approval ballots the single position is the approved set.
+    """
+
+    ranking: tuple[frozenset[str], ...]
+    count: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Election:
+    """A canonical election: build it with :func:`make_election` or :func:`election_from_codes`.
+
+    ``positions[code]`` is the set of options marked at a rank; codes ``0..n-1`` are the single
+    options in ``options`` order and code ``n`` is an empty rank. ``rankings`` are distinct,
+    sorted tuples of codes without trailing empty ranks, and ``counts[i]`` is the number of
+    ballots with ``rankings[i]``.
+    """
+
+    method: Method
+    options: tuple[str, ...]
+    rules: Rules
+    positions: tuple[frozenset[str], ...]
+    rankings: tuple[tuple[int, ...], ...]
+    counts: tuple[int, ...]
+    total_ballots: int = field(compare=False, default=0)
+
+    @property
+    def ballots(self) -> Iterator[Ballot]:
+        """The grouped ballots, decoded to option names."""
+        positions = self.positions
+        for ranking, count in zip(self.rankings, self.counts, strict=True):
+            yield Ballot(tuple(positions[c] for c in ranking), count)
+
+
+def _check_options(options: Iterable[str], rules: Rules) -> tuple[str, ...]:
+    opts = tuple(options)
+    if not opts:
+        raise InvalidElectionError("an election needs at least one option")
+    for name in opts:
+        if not isinstance(name, str) or not name or name != name.strip():
+            raise InvalidElectionError(f"bad option name {name!r}")
+        if name == OVERVOTE:
+            raise InvalidElectionError(f"{OVERVOTE!r} is reserved and cannot be an option")
+    if len(set(opts)) != len(opts):
+        raise InvalidElectionError("option names must be unique")
+    uwi = rules.undeclared_write_in
+    if uwi is not None and uwi not in opts:
+        raise InvalidElectionError(f"undeclaredWriteInCandidate {uwi!r} is not an option")
+    if rules.tiebreak_permutation is not None:
+        perm = rules.tiebreak_permutation
+        if len(set(perm)) != len(perm) or not set(perm) <= set(opts):
+            raise InvalidElectionError("tiebreakPermutation must list distinct known options")
+    return opts
+
+
+def election_from_codes(
+    method: str,
+    options: Iterable[str],
+    positions: Iterable[frozenset[str]],
+    counts: Mapping[tuple[int, ...], int],
+    rules: Rules | None = None,
+) -> Election:
+    """Canonicalise rankings already encoded against ``positions`` (the fast path for readers).
+
+    ``positions`` must start with the singletons of ``options`` in order, then the empty set;
+    any further entries are overvote sets. Codes are renumbered canonically, so the result does
+    not depend on the order in which a reader met the overvote sets or the ballots.
+    """
+    rules = rules or Rules()
+    opts = _check_options(options, rules)
+    n = len(opts)
+    table = tuple(positions)
+    if len(table) < n + 1 or any(table[i] != {opts[i]} for i in range(n)) or table[n]:
+        raise InvalidElectionError("positions must start with the single options, then empty")
+    known = set(opts) | {OVERVOTE}
+    index = {name: i for i, name in enumerate(opts)}
+    extras = table[n + 1 :]
+    for extra in extras:
+        if not extra <= known or len(extra) < 2 and OVERVOTE not in extra:
+            raise InvalidElectionError(f"bad overvote set {sorted(extra)}")
+        if OVERVOTE in extra and len(extra) > 1:
+            raise InvalidElectionError(f"{OVERVOTE} cannot be combined with names")
+    # Canonical numbering of overvote sets: by size, then by option indices (#OVERVOTE = n).
+    order = sorted(
+        range(len(extras)),
+        key=lambda j: (len(extras[j]), sorted(index.get(x, n) for x in extras[j])),
+    )
+    remap = list(range(n + 1)) + [0] * len(extras)
+    for new, old in enumerate(order):
+        remap[n + 1 + old] = n + 1 + new
+    if len({table[n + 1 + j] for j in order}) != len(order):
+        raise InvalidElectionError("duplicate overvote sets in positions")
+    canonical_positions = table[: n + 1] + tuple(extras[j] for j in order)
+    identity = all(remap[i] == i for i in range(len(remap)))
+    code_limit = len(table)
+    grouped: dict[tuple[int, ...], int] = {}
+    total = 0
+    for ranking, count in counts.items():
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise InvalidElectionError(f"ballot count must be a non-negative integer: {count!r}")
+        if count == 0:
+            continue
+        total += count
+        if ranking and (min(ranking) < 0 or max(ranking) >= code_limit):
+            raise InvalidElectionError(f"ranking uses unknown position codes: {ranking}")
+        if not identity:
+            ranking = tuple(remap[c] for c in ranking)
+        while ranking and ranking[-1] == n:
+            ranking = ranking[:-1]
+        grouped[ranking] = grouped.get(ranking, 0) + count
+    keys = sorted(grouped)
+    return Election(
+        method=normalise_method(method),
+        options=opts,
+        rules=rules,
+        positions=canonical_positions,
+        rankings=tuple(keys),
+        counts=tuple(grouped[k] for k in keys),
+        total_ballots=total,
+    )
+
+
+def make_election(
+    method: str,
+    options: Iterable[str],
+    ballots: Iterable[Ballot],
+    rules: Rules | None = None,
+) -> Election:
+    """Build a canonical election from option names; unknown names raise InvalidElectionError."""
+    rules = rules or Rules()
+    opts = _check_options(options, rules)
+    n = len(opts)
+    codes: dict[frozenset[str], int] = {frozenset([name]): i for i, name in enumerate(opts)}
+    codes[frozenset()] = n
+    known = set(opts) | {OVERVOTE}
+    counts: dict[tuple[int, ...], int] = {}
+    for ballot in ballots:
+        ranking: list[int] = []
+        for marks in ballot.ranking:
+            code = codes.get(marks)
+            if code is None:
+                marks = frozenset(marks)
+                if unknown := marks - known:
+                    raise InvalidElectionError(f"unknown options on a ballot: {sorted(unknown)}")
+                if OVERVOTE in marks and len(marks) > 1:
+                    raise InvalidElectionError(f"{OVERVOTE} cannot be combined with names")
+                code = codes.setdefault(marks, len(codes))
+            ranking.append(code)
+        key = tuple(ranking)
+        if not isinstance(ballot.count, int) or isinstance(ballot.count, bool):
+            raise InvalidElectionError(f"ballot count must be an integer: {ballot.count!r}")
+        if ballot.count < 0:
+            raise InvalidElectionError(f"ballot count must not be negative: {ballot.count}")
+        counts[key] = counts.get(key, 0) + ballot.count
+    positions = sorted(codes, key=codes.__getitem__)
+    return election_from_codes(method, opts, positions, counts, rules)
+
+
+TieKind = Literal["eliminate", "elect"]
+
+
+@dataclass(frozen=True, slots=True)
+class TieBreak:
+    """One broken tie: ``tied`` is sorted by name; ``explanation`` says how it was decided."""
+
+    round: int
+    kind: TieKind
+    tied: tuple[str, ...]
+    selected: str
+    explanation: str
+
+
+@dataclass(frozen=True, slots=True)
+class Round:
+    """One round: ``tally`` in descending order; ``inactive`` is cumulative by cause.
+
+    ``transfers[source][destination]`` is where the votes of each candidate decided in this
+    round go in the next round (a candidate, "exhausted" or "residual surplus").
+    """
+
+    number: int
+    threshold: Decimal | None
+    tally: Mapping[str, Decimal]
+    elected: tuple[str, ...]
+    eliminated: tuple[str, ...]
+    inactive: Mapping[str, Decimal]
+    exhausted: Decimal
+    transfers: Mapping[str, Mapping[str, Decimal]]
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """Outcome of a count. Method-specific parts are None when they do not apply.
+
+    ``ranking`` is the full Schulze order; ``pairwise[a][b]`` counts ballots preferring a to b
+    and ``strongest_paths[a][b]`` is the strength of the strongest path from a to b.
+    """
+
+    method: Method
+    options: tuple[str, ...]
+    winners: tuple[str, ...]
+    rounds: tuple[Round, ...]
+    tiebreaks: tuple[TieBreak, ...]
+    threshold: Decimal | None
+    total_ballots: int
+    undervotes: int
+    seats: int
+    ranking: tuple[str, ...] | None = None
+    pairwise: Mapping[str, Mapping[str, int]] | None = None
+    strongest_paths: Mapping[str, Mapping[str, int]] | None = None
+
+
+def to_decimal(scaled: int, places: int) -> Decimal:
+    """Exact Decimal for a fixed-point integer; integral amounts carry no decimal places."""
+    unit: int = 10**places
+    if scaled % unit == 0:
+        return Decimal(scaled // unit)
+    return Decimal(scaled).scaleb(-places).normalize()
