@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 
-from civicforum.web import errors, nav, security
+from civicforum.web import errors, nav, security, sqlite_lock
 from civicforum.web.htmx import vary_on_htmx
 
 
@@ -33,3 +33,4 @@ def init_app(app: Flask) -> None:
     security.init_app(app)
     errors.init_app(app)
     nav.init_app(app)
+    sqlite_lock.init_app(app)
