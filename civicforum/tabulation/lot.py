@@ -53,7 +53,10 @@ class SeededLot:
         return ordered[0] if kind == "elect" else ordered[-1]
 
     def describe(self) -> str:
-        return f"lot: lowest SHA-256(seed || name) wins, seed {self.seed.hex()}"
+        return (
+            "lot (SHA-256(seed || name): lowest digest elected first, highest eliminated first;"
+            f" seed {self.seed.hex()})"
+        )
 
 
 class RecordedLot:

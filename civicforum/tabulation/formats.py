@@ -1,0 +1,526 @@
+"""Ballot file readers: corpus case JSON, approval JSON, RCTab-style CSV, BLT and NIST CDF JSON.
+
+Every reader streams its file in blocks, refuses any line longer than ``max_line`` bytes, decodes
+strict UTF-8 and raises a single :class:`InputFormatError` naming the file and line (or, inside a
+JSON document, the ballot) at the first problem; it never returns a partial election.
+
+* **case** (``civicforum-rcv-case/1``) and **approval** (``{"method": "approval", ...}``): see
+  :func:`civicforum.tabulation.serialize.election_from_json`.
+* **csv**: a header row, then one ballot per row. Columns named ``Rank 1``, ``Rank 2`` ...
+  (also ``Choice N`` / ``Preference N``) hold the option marked at that rank; an optional
+  ``Count`` (or ``Weight``) column repeats the row. A cell may be empty (skipped rank), a name,
+  several names joined by ``|`` (an overvote), ``overvote`` / ``#OVERVOTE`` (unidentified
+  overvote) or ``undervote``. Other columns (ballot id, precinct) are ignored. The options are
+  the names found, sorted. Counted as IRV with default rules.
+* **blt**: ``<options> <seats>``, an optional line of withdrawn options (``-2 -5``), ballot lines
+  ``<weight> <option numbers...> 0`` where ``2=3`` marks options at one rank and ``-`` a skipped
+  rank, a ``0`` line, then one quoted name per option and a quoted title. IRV for one seat,
+  else STV.
+* **cdf**: NIST SP 1500-103 cast vote record report (JSON): the first contest's selections,
+  each ``SelectionPosition`` with ``HasIndication`` not "no" marks its ``Rank``; the CVR's
+  ``CurrentSnapshotId`` snapshot is used. Write-in selections become "Undeclared Write-ins".
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+from collections.abc import Callable, Iterator, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from civicforum.tabulation.errors import InputFormatError, InvalidElectionError
+from civicforum.tabulation.serialize import election_from_json
+from civicforum.tabulation.types import (
+    OVERVOTE,
+    Election,
+    Rules,
+    election_from_codes,
+    make_election,
+)
+
+FORMATS = ("auto", "case", "csv", "blt", "cdf", "approval")
+MAX_LINE = 16 * 1024 * 1024
+_BLOCK = 1 << 20
+UNDECLARED_WRITE_INS = "Undeclared Write-ins"
+
+Progress = Callable[[int, int], None]
+_RANK_HEADER = re.compile(r"^\s*(rank|choice|preference)\s*(\d+)\s*$", re.IGNORECASE)
+_COUNT_HEADERS = {"count", "weight", "ballots"}
+
+
+class _Lines:
+    """Decoded lines of a binary stream, with the current line number and a length guard."""
+
+    def __init__(
+        self, stream: BinaryIO, *, name: str, max_line: int, total: int, progress: Progress | None
+    ) -> None:
+        self.stream, self.name, self.max_line = stream, name, max_line
+        self.total, self.progress = total, progress
+        self.line = 0
+        self.done = 0
+
+    def error(self, message: str, line: int | None = None) -> InputFormatError:
+        return InputFormatError(message, line=self.line if line is None else line, path=self.name)
+
+    def __iter__(self) -> Iterator[str]:
+        tail = b""
+        while True:
+            block = self.stream.read(_BLOCK)
+            self.done += len(block)
+            if self.progress is not None:
+                self.progress(self.done, self.total)
+            if not block:
+                break
+            data = tail + block
+            cut = data.rfind(b"\n") + 1
+            if not cut:
+                tail = data
+                if len(tail) > self.max_line:
+                    raise self.error(f"line is longer than {self.max_line} bytes", self.line + 1)
+                continue
+            tail = data[cut:]
+            yield from self._decode(data[:cut])
+        if tail:
+            if len(tail) > self.max_line:
+                raise self.error(f"line is longer than {self.max_line} bytes", self.line + 1)
+            yield from self._decode(tail)
+
+    def _decode(self, chunk: bytes) -> Iterator[str]:
+        try:
+            text = chunk.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = self.line + chunk.count(b"\n", 0, exc.start) + 1
+            raise self.error("not valid UTF-8", line) from None
+        lines = text.split("\n")
+        if lines[-1] == "":
+            lines.pop()
+        for row in lines:
+            self.line += 1
+            if len(row) > self.max_line:  # characters <= bytes, so this only catches long ones
+                raise self.error(f"line is longer than {self.max_line} bytes")
+            yield row
+
+
+def _open(
+    path: str | os.PathLike[str], max_line: int, progress: Progress | None
+) -> tuple[BinaryIO, _Lines]:
+    name = os.fspath(path)
+    try:
+        stream = open(name, "rb")  # noqa: SIM115 - closed by the caller
+        total = os.fstat(stream.fileno()).st_size
+    except OSError as exc:
+        raise InputFormatError(f"cannot read file: {exc.strerror}", path=name) from None
+    if total == 0:
+        stream.close()
+        raise InputFormatError("the file is empty", path=name)
+    return stream, _Lines(stream, name=name, max_line=max_line, total=total, progress=progress)
+
+
+def _read_json(path: str | os.PathLike[str], max_line: int, progress: Progress | None) -> Any:
+    stream, lines = _open(path, max_line, progress)
+    with stream:
+        text = "\n".join(lines)
+    if not text.strip():
+        raise InputFormatError("the file is empty", path=lines.name)
+    try:
+        return json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        raise InputFormatError(
+            f"invalid JSON: {exc.msg}", line=exc.lineno, path=lines.name
+        ) from None
+    except RecursionError:
+        raise InputFormatError("JSON nested too deeply", path=lines.name) from None
+
+
+def _from_json_document(data: Any, name: str, wanted: str) -> Election:
+    if not isinstance(data, Mapping):
+        raise InputFormatError("expected a JSON object", path=name)
+    if wanted == "cdf" or (wanted == "auto" and _looks_like_cdf(data)):
+        return _election_from_cdf(data, name)
+    if wanted == "approval" and data.get("method") != "approval":
+        raise InputFormatError('an approval file needs "method": "approval"', path=name)
+    try:
+        return election_from_json(data)
+    except InvalidElectionError as exc:
+        raise InputFormatError(str(exc), path=name) from None
+
+
+def _looks_like_cdf(data: Mapping[str, Any]) -> bool:
+    kind = str(data.get("@type", ""))
+    return "CastVoteRecordReport" in kind or ("CVR" in data and "Election" in data)
+
+
+def read_election(
+    path: str | os.PathLike[str],
+    *,
+    format: str = "auto",
+    max_line: int = MAX_LINE,
+    progress: Progress | None = None,
+) -> Election:
+    """Read one ballot file in ``format`` (module docstring); "auto" goes by suffix, content."""
+    if format not in FORMATS:
+        raise InputFormatError(f"unknown format {format!r}; expected one of {FORMATS}")
+    name = os.fspath(path)
+    if format == "auto":
+        suffix = Path(name).suffix.lower()
+        format = {".csv": "csv", ".blt": "blt"}.get(suffix, "auto")
+    if format == "csv":
+        return read_csv(path, max_line=max_line, progress=progress)
+    if format == "blt":
+        return read_blt(path, max_line=max_line, progress=progress)
+    data = _read_json(path, max_line, progress)
+    return _from_json_document(data, name, format)
+
+
+# -- CSV ---------------------------------------------------------------------------------------
+
+
+def read_csv(
+    path: str | os.PathLike[str],
+    *,
+    max_line: int = MAX_LINE,
+    progress: Progress | None = None,
+    rules: Rules | None = None,
+) -> Election:
+    """Read an RCTab-style CSV cast vote record (see the module docstring) as an IRV count."""
+    stream, lines = _open(path, max_line, progress)
+    with stream:
+        reader = csv.reader(lines, strict=True)
+        try:
+            header = next(reader)
+        except StopIteration:  # pragma: no cover - _open rejects empty files
+            raise lines.error("the file is empty") from None
+        except csv.Error as exc:
+            raise lines.error(f"bad CSV: {exc}") from None
+        ranks: list[tuple[int, int]] = []
+        count_column = None
+        for i, title in enumerate(header):
+            if match := _RANK_HEADER.match(title):
+                ranks.append((int(match.group(2)), i))
+            elif title.strip().lower() in _COUNT_HEADERS:
+                count_column = i
+        if not ranks:
+            raise lines.error("the header has no 'Rank 1', 'Rank 2', ... columns", 1)
+        ranks.sort()
+        if [r for r, _ in ranks] != list(range(1, len(ranks) + 1)):
+            raise lines.error("rank columns must be numbered 1, 2, 3, ... without gaps", 1)
+        columns = [i for _, i in ranks]
+        width = len(header)
+        contiguous = columns == list(range(columns[0], columns[0] + len(columns)))
+        first, stop = columns[0], columns[-1] + 1
+        # Temporary codes, by first appearance; renumbered canonically once all names are known.
+        codes: dict[str, int] = {"": 0, "undervote": 0}
+        cells: list[frozenset[str]] = [frozenset()]
+        counts: dict[tuple[int, ...], int] = {}
+        get = codes.__getitem__
+        try:
+            for row in reader:
+                if len(row) != width:
+                    if not any(row):
+                        continue  # blank line
+                    raise lines.error(f"expected {width} columns, found {len(row)}")
+                picked = row[first:stop] if contiguous else [row[i] for i in columns]
+                try:
+                    key = tuple(map(get, picked))
+                except KeyError:
+                    key = tuple(_csv_code(cell, codes, cells, lines) for cell in picked)
+                weight = 1
+                if count_column is not None:
+                    weight = _int_cell(row[count_column], lines)
+                counts[key] = counts.get(key, 0) + weight
+        except csv.Error as exc:
+            raise lines.error(f"bad CSV: {exc}") from None
+    if not counts:
+        raise lines.error("no ballots after the header")
+    names = sorted({n for cell in cells for n in cell if n != OVERVOTE})
+    try:
+        return _recode("irv", names, cells, counts, rules)
+    except InvalidElectionError as exc:
+        raise InputFormatError(str(exc), path=lines.name) from None
+
+
+def _int_cell(text: str, lines: _Lines) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise lines.error(f"count {text!r} is not an integer") from None
+    if value < 0:
+        raise lines.error(f"count {value} is negative")
+    return value
+
+
+def _csv_code(cell: str, codes: dict[str, int], cells: list[frozenset[str]], lines: _Lines) -> int:
+    code = codes.get(cell)
+    if code is not None:
+        return code
+    text = cell.strip()
+    if text.lower() in ("overvote", OVERVOTE.lower()):
+        marks = frozenset([OVERVOTE])
+    elif text.lower() in ("", "undervote"):
+        marks = frozenset()
+    else:
+        parts = [p.strip() for p in text.split("|")]
+        if not all(parts):
+            raise lines.error(f"empty name in cell {cell!r}")
+        if len(set(parts)) != len(parts):
+            raise lines.error(f"a name repeats within the cell {cell!r}")
+        if OVERVOTE in parts:
+            raise lines.error(f"{OVERVOTE} cannot be combined with names")
+        marks = frozenset(parts)
+    try:
+        code = cells.index(marks)
+    except ValueError:
+        code = len(cells)
+        cells.append(marks)
+    codes[cell] = code
+    return code
+
+
+def _recode(
+    method: str,
+    names: list[str],
+    cells: list[frozenset[str]],
+    counts: Mapping[tuple[int, ...], int],
+    rules: Rules | None,
+) -> Election:
+    """Renumber temporary position codes into the canonical table election_from_codes wants."""
+    n = len(names)
+    if not n:
+        raise InvalidElectionError("no option is named on any ballot")
+    positions: list[frozenset[str]] = [frozenset([x]) for x in names] + [frozenset()]
+    final = {p: i for i, p in enumerate(positions)}
+    remap = []
+    for marks in cells:
+        if marks not in final:
+            final[marks] = len(positions)
+            positions.append(marks)
+        remap.append(final[marks])
+    if remap == list(range(len(remap))):
+        recoded: Mapping[tuple[int, ...], int] = counts
+    else:
+        get = remap.__getitem__
+        grouped: dict[tuple[int, ...], int] = {}
+        for key, count in counts.items():
+            new = tuple(map(get, key))
+            grouped[new] = grouped.get(new, 0) + count
+        recoded = grouped
+    return election_from_codes(method, names, positions, recoded, rules)
+
+
+# -- BLT ---------------------------------------------------------------------------------------
+
+
+def read_blt(
+    path: str | os.PathLike[str], *, max_line: int = MAX_LINE, progress: Progress | None = None
+) -> Election:
+    """Read a BLT ballot file (see the module docstring): IRV for one seat, STV otherwise."""
+    stream, lines = _open(path, max_line, progress)
+    with stream:
+        it = iter(lines)
+        header = _next_content(it)
+        if header is None:
+            raise lines.error("the file is empty")
+        try:
+            n, seats = (int(x) for x in header.split())
+        except ValueError:
+            raise lines.error("first line must be '<number of options> <seats>'") from None
+        if n < 1 or seats < 1:
+            raise lines.error("the number of options and of seats must be positive")
+        withdrawn: set[int] = set()
+        cells: list[frozenset[str]] = [frozenset([str(i)]) for i in range(n)] + [frozenset()]
+        sets: dict[frozenset[str], int] = {}
+        counts: dict[tuple[int, ...], int] = {}
+        first = True
+        while True:
+            text = _next_content(it)
+            if text is None:
+                raise lines.error("missing the '0' line that ends the ballots")
+            tokens = text.split()
+            if first and tokens[0].startswith("-"):
+                withdrawn = {_blt_number(t[1:], n, lines) - 1 for t in tokens}
+                first = False
+                continue
+            first = False
+            if tokens == ["0"]:
+                break
+            if tokens[0].startswith("("):  # optional ballot id
+                tokens = tokens[1:]
+            if len(tokens) < 2 or tokens[-1] != "0":
+                raise lines.error("a ballot line is '<weight> <options...> 0'")
+            weight = _int_cell(tokens[0], lines)
+            key: list[int] = []
+            for token in tokens[1:-1]:
+                if token == "-":
+                    key.append(n)
+                    continue
+                numbers = [_blt_number(x, n, lines) - 1 for x in token.split("=")]
+                if len(set(numbers)) != len(numbers):
+                    raise lines.error(f"an option repeats within {token!r}")
+                marked = frozenset(str(x) for x in numbers if x not in withdrawn)
+                if not marked:
+                    continue  # only withdrawn options: as if not on the ballot
+                if len(marked) == 1:
+                    key.append(int(next(iter(marked))))
+                else:
+                    code = sets.get(marked)
+                    if code is None:
+                        code = sets[marked] = len(cells)
+                        cells.append(marked)
+                    key.append(code)
+            counts[tuple(key)] = counts.get(tuple(key), 0) + weight
+        names: list[str] = []
+        for _ in range(n):
+            text = _next_content(it)
+            if text is None:
+                raise lines.error(f"expected {n} quoted option names after the ballots")
+            names.append(_quoted(text, lines))
+    if len(set(names)) != n:
+        raise lines.error("option names must be unique")
+    mapping = {str(i): names[i] for i in range(n)}
+    named = [frozenset(mapping[x] for x in cell) for cell in cells]
+    method = "irv" if seats == 1 else "stv"
+    try:
+        election = _recode(method, names, named, counts, Rules(seats=seats))
+    except InvalidElectionError as exc:
+        raise InputFormatError(str(exc), path=lines.name) from None
+    if withdrawn:
+        kept = tuple(o for i, o in enumerate(names) if i not in withdrawn)
+        return _drop_options(election, kept)
+    return election
+
+
+def _drop_options(election: Election, kept: tuple[str, ...]) -> Election:
+    """Withdrawn options leave the election; their marks were already removed from ballots."""
+    return make_election(election.method, kept, election.ballots, election.rules)
+
+
+def _next_content(it: Iterator[str]) -> str | None:
+    for text in it:
+        text = text.split("#", 1)[0].strip() if not text.lstrip().startswith('"') else text.strip()
+        if text:
+            return text
+    return None
+
+
+def _blt_number(token: str, n: int, lines: _Lines) -> int:
+    try:
+        value = int(token)
+    except ValueError:
+        raise lines.error(f"{token!r} is not an option number") from None
+    if not 1 <= value <= n:
+        raise lines.error(f"unknown option number {value} (there are {n})")
+    return value
+
+
+def _quoted(text: str, lines: _Lines) -> str:
+    if len(text) < 2 or text[0] != '"' or text[-1] != '"':
+        raise lines.error("expected a quoted name")
+    return text[1:-1]
+
+
+# -- NIST SP 1500-103 CDF ----------------------------------------------------------------------
+
+
+def _election_from_cdf(data: Mapping[str, Any], name: str) -> Election:
+    def fail(message: str) -> InputFormatError:
+        return InputFormatError(message, path=name)
+
+    def items(value: Any, what: str) -> list[Any]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise fail(f"{what} must be a list")
+        return value
+
+    elections = items(data.get("Election"), "Election")
+    if not elections or not isinstance(elections[0], Mapping):
+        raise fail("no Election in the cast vote record report")
+    election = elections[0]
+    candidates = {
+        c.get("@id"): c.get("Name")
+        for c in items(election.get("Candidate"), "Candidate")
+        if isinstance(c, Mapping)
+    }
+    contests = [c for c in items(election.get("Contest"), "Contest") if isinstance(c, Mapping)]
+    if not contests:
+        raise fail("no Contest in the Election")
+    contest = contests[0]
+    selection_name: dict[Any, str] = {}
+    write_ins = False
+    for sel in items(contest.get("ContestSelection"), "ContestSelection"):
+        if not isinstance(sel, Mapping):
+            raise fail("a ContestSelection must be an object")
+        ids = sel.get("CandidateIds") or []
+        if sel.get("IsWriteIn") in (True, "true") or not ids:
+            selection_name[sel.get("@id")] = UNDECLARED_WRITE_INS
+            write_ins = True
+            continue
+        label = candidates.get(ids[0])
+        if not isinstance(label, str):
+            raise fail(f"ContestSelection {sel.get('@id')!r} names an unknown candidate")
+        selection_name[sel.get("@id")] = label
+    names = sorted({v for v in selection_name.values() if v != UNDECLARED_WRITE_INS})
+    if write_ins:
+        names.append(UNDECLARED_WRITE_INS)
+    if not names:
+        raise fail("the contest has no candidates")
+    index = {x: i for i, x in enumerate(names)}
+    n = len(names)
+    cells: list[frozenset[str]] = [frozenset([x]) for x in names] + [frozenset()]
+    sets: dict[frozenset[str], int] = {}
+    counts: dict[tuple[int, ...], int] = {}
+    for number, cvr in enumerate(items(data.get("CVR"), "CVR"), 1):
+        if not isinstance(cvr, Mapping):
+            raise fail(f"CVR {number} must be an object")
+        snapshots = [
+            s for s in items(cvr.get("CVRSnapshot"), "CVRSnapshot") if isinstance(s, Mapping)
+        ]
+        current = cvr.get("CurrentSnapshotId")
+        chosen = [s for s in snapshots if s.get("@id") == current] or snapshots[-1:]
+        ranks: dict[int, set[str]] = {}
+        for snapshot in chosen:
+            for cc in items(snapshot.get("CVRContest"), "CVRContest"):
+                if not isinstance(cc, Mapping) or cc.get("ContestId") != contest.get("@id"):
+                    continue
+                for sel in items(cc.get("CVRContestSelection"), "CVRContestSelection"):
+                    label = selection_name.get(sel.get("ContestSelectionId"))
+                    if label is None:
+                        raise fail(
+                            f"CVR {number}: unknown ContestSelectionId "
+                            f"{sel.get('ContestSelectionId')!r}"
+                        )
+                    for pos in items(sel.get("SelectionPosition"), "SelectionPosition"):
+                        if pos.get("HasIndication", "yes") == "no":
+                            continue
+                        rank = pos.get("Rank", 1)
+                        if not isinstance(rank, int) or rank < 1:
+                            raise fail(f"CVR {number}: bad Rank {rank!r}")
+                        ranks.setdefault(rank, set()).add(label)
+        key: list[int] = []
+        for rank in range(1, max(ranks, default=0) + 1):
+            marks = frozenset(ranks.get(rank, ()))
+            if not marks:
+                key.append(n)
+            elif len(marks) == 1:
+                key.append(index[next(iter(marks))])
+            else:
+                code = sets.get(marks)
+                if code is None:
+                    code = sets[marks] = len(cells)
+                    cells.append(marks)
+                key.append(code)
+        counts[tuple(key)] = counts.get(tuple(key), 0) + 1
+    rules = Rules(undeclared_write_in=UNDECLARED_WRITE_INS if write_ins else None)
+    seats = contest.get("NumberElected")
+    if isinstance(seats, int) and seats > 1:
+        rules = Rules(seats=seats, undeclared_write_in=rules.undeclared_write_in)
+    try:
+        return election_from_codes(
+            "irv" if rules.seats == 1 else "stv", names, cells, counts, rules
+        )
+    except InvalidElectionError as exc:
+        raise fail(str(exc)) from None
