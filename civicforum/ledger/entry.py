@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 import secrets
 from collections.abc import Callable, Mapping, Sequence
@@ -51,8 +52,12 @@ _encoder = json.JSONEncoder(
 _decoder = json.JSONDecoder(parse_float=_reject_float, parse_constant=_reject_constant)
 
 
-def _check_value(value: JSON) -> None:
+def _check_value(value: JSON, floats: bool = False) -> None:
     if isinstance(value, bool) or value is None or isinstance(value, str):
+        return
+    if floats and isinstance(value, float):
+        if not math.isfinite(value):
+            raise EntryError("NaN and infinities are not JSON")
         return
     if isinstance(value, int):
         if not -MAX_SAFE_INT <= value <= MAX_SAFE_INT:
@@ -60,20 +65,24 @@ def _check_value(value: JSON) -> None:
         return
     if isinstance(value, list):
         for item in value:
-            _check_value(item)
+            _check_value(item, floats)
         return
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise EntryError("object keys must be strings")
-            _check_value(item)
+            _check_value(item, floats)
         return
     raise EntryError(f"{type(value).__name__} is not allowed in ledger entries")
 
 
-def canonical_json(value: JSON) -> bytes:
-    """The canonical encoding of a JSON value (see the module docstring)."""
-    _check_value(value)
+def canonical_json(value: JSON, *, allow_floats: bool = False) -> bytes:
+    """The canonical encoding of a JSON value (see the module docstring).
+
+    Entries never contain floats. Published results may (fractional STV transfers): with
+    ``allow_floats`` they are written as Python's shortest round-trip ``repr``.
+    """
+    _check_value(value, allow_floats)
     try:
         return _encoder.encode(value).encode("utf-8")
     except UnicodeEncodeError as exc:  # lone surrogates

@@ -1,0 +1,203 @@
+"""``civicforum-audit``: verify exports and receipts, run a witness, re-tabulate elections."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from civicforum.audit_tool import verify as verify_mod
+from civicforum.audit_tool import witness as witness_mod
+from civicforum.audit_tool.recount import recount
+from civicforum.ledger.cosignature import generate_witness_key
+from civicforum.ledger.entry import EntryError, parse_canonical
+from civicforum.ledger.export import ExportError, open_export
+from civicforum.ledger.note import NoteError, Verifier, parse_signer_key, parse_verifier_key
+from civicforum.ledger.proof_file import ProofFileError, parse_proof, verify_proof
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def _text_or_file(value: str) -> str:
+    """Accept a key or note inline, or ``@path`` / an existing path to read it from."""
+    path = Path(value[1:] if value.startswith("@") else value)
+    if value.startswith("@") or (len(value) < 4096 and "\n" not in value and path.is_file()):
+        return path.read_text(encoding="utf-8")
+    return value
+
+
+def _key(value: str) -> Verifier:
+    try:
+        return parse_verifier_key(_text_or_file(value))
+    except NoteError as exc:
+        raise argparse.ArgumentTypeError(f"bad verifier key: {exc}") from exc
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="civicforum-audit", description="Independent verification of civicforum ledgers."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    v = sub.add_parser("verify", help="verify an export directory or .zip")
+    v.add_argument("export", type=Path)
+    v.add_argument(
+        "--key",
+        action="append",
+        type=_key,
+        default=[],
+        help="pinned log verifier key (text or file); repeat for each log",
+    )
+    v.add_argument(
+        "--checkpoint",
+        action="append",
+        default=[],
+        help="a signed checkpoint saved earlier (file); detects forks and truncation",
+    )
+    v.add_argument("--witness", action="append", type=_key, default=[], help="trusted witness key")
+    v.add_argument("--skip-recount", action="store_true", help="do not re-tabulate results")
+    v.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+    r = sub.add_parser("verify-receipt", help="verify a .tlog-proof receipt offline")
+    r.add_argument("file", type=Path)
+    r.add_argument("--key", required=True, type=_key, help="the log verifier key")
+
+    w = sub.add_parser("witness", help="act as a witness for a civicforum log")
+    wsub = w.add_subparsers(dest="witness_command", required=True)
+    kg = wsub.add_parser("keygen", help="create a witness key (cosignature/v1)")
+    kg.add_argument("name", help="witness name, e.g. witness.example.org/alice")
+    kg.add_argument("--out", type=Path, required=True, help="signer key file (created 0600)")
+    run = wsub.add_parser("run", help="fetch, verify and cosign the latest checkpoint")
+    run.add_argument("url", help="server base URL, e.g. https://forum.example.org")
+    run.add_argument("--log", default="votes", choices=["votes", "civic"])
+    run.add_argument("--log-key", required=True, type=_key, help="pinned log verifier key")
+    run.add_argument("--key", required=True, type=Path, help="witness signer key file")
+    run.add_argument("--state", required=True, type=Path, help="witness state file (JSON)")
+    run.add_argument("--submit", action="store_true", help="POST the cosignature to the server")
+
+    sub.add_parser("tabulate", help="re-tabulate an election JSON (civicforum.tabulation)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``civicforum-audit`` console script."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["tabulate"]:
+        from civicforum.tabulation.cli import main as tabulate_main
+
+        return int(tabulate_main(args_list[1:]))
+    args = _parser().parse_args(args_list)
+    if args.command == "verify":
+        return _verify(args)
+    if args.command == "verify-receipt":
+        return _verify_receipt(args)
+    if args.witness_command == "keygen":
+        return _keygen(args)
+    return _witness_run(args, witness_mod.HttpFetcher(args.url), int(time.time()))
+
+
+def _verify(args: argparse.Namespace) -> int:
+    saved = [_text_or_file(c) for c in args.checkpoint]
+
+    def progress(message: str) -> None:
+        if not args.quiet:
+            print(message, file=sys.stderr, flush=True)
+
+    try:
+        with open_export(args.export) as reader:
+            report = verify_mod.verify_export(
+                reader,
+                trusted_keys=args.key,
+                saved_checkpoints=saved,
+                witnesses=args.witness,
+                recount=None if args.skip_recount else recount,
+                progress=progress,
+            )
+    except (ExportError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(report.format())
+    for problem in report.problems:
+        print(f"FIRST PROBLEM: {problem}", file=sys.stderr)
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _verify_receipt(args: argparse.Namespace) -> int:
+    try:
+        proof = parse_proof(args.file.read_bytes())
+        receipt = verify_proof(proof, args.key)
+    except (ProofFileError, OSError) as exc:
+        print(f"receipt does NOT verify: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    cp = receipt.checkpoint
+    print(f"receipt verified: entry {receipt.index} of {cp.origin} at tree size {cp.size}")
+    print(f"root: {cp.root.hex()}")
+    try:
+        entry = parse_canonical(receipt.entry)
+    except EntryError:
+        print("entry (not canonical JSON):", receipt.entry.decode("utf-8", "replace"))
+    else:
+        for key in ("type", "ballot", "tracker", "choice", "voter", "day"):
+            if key in entry:
+                print(f"{key}: {entry[key]}")
+    print("note: a later ballot.superseded for this tracker would replace it; check the export.")
+    return EXIT_OK
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    skey, vkey = generate_witness_key(args.name)
+    try:
+        fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        print(f"error: {args.out} exists; refusing to overwrite a key", file=sys.stderr)
+        return EXIT_USAGE
+    with os.fdopen(fd, "wb") as fp:
+        fp.write(skey + b"\n")
+    print(vkey.decode())
+    return EXIT_OK
+
+
+def _witness_run(args: argparse.Namespace, fetch: witness_mod.Fetcher, now: int) -> int:
+    try:
+        signer = parse_signer_key(args.key.read_text(encoding="utf-8"))
+    except (NoteError, OSError) as exc:
+        print(f"error: witness key: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    states, evidence = witness_mod.load_states(args.state)
+    origin = args.log_key.name
+    try:
+        outcome = witness_mod.witness_once(
+            fetch,
+            log=args.log,
+            log_key=args.log_key,
+            witness=signer,
+            state=states.get(origin),
+            now=now,
+        )
+    except witness_mod.WitnessError as exc:
+        if exc.evidence is not None:
+            evidence.append(exc.evidence)
+            witness_mod.save_states(args.state, states, evidence)
+        print(f"WITNESS REFUSES: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as exc:
+        print(f"error: fetching from the log failed: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    states[origin] = outcome.state
+    witness_mod.save_states(args.state, states, evidence)
+    if outcome.first_contact:
+        print(f"first contact with {origin}: trusting size {outcome.state.size}", file=sys.stderr)
+    print(outcome.cosignature.line, end="")
+    if args.submit:
+        body = witness_mod.cosignature_submission(outcome.checkpoint, outcome.cosignature)
+        try:
+            fetch.post(f"/ledger/{args.log}/cosignatures", body)
+        except OSError as exc:
+            print(f"error: submitting the cosignature failed: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+    return EXIT_OK

@@ -1,0 +1,29 @@
+"""Adapter from vote-log entries to ``civicforum.tabulation``: the recount of one ballot."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from civicforum.ledger.entry import APPROVAL_METHODS
+
+
+def election_json(opened: Mapping[str, Any], choices: Sequence[Any]) -> dict[str, Any]:
+    """The tabulation input for a closed ballot: its definition and the live choices."""
+    approval = opened["method"] in APPROVAL_METHODS
+    key = "approvals" if approval else "ranking"
+    return {
+        "method": opened["method"],
+        "options": [option["id"] for option in opened["options"]],
+        "rules": dict(opened["rules"]),
+        "ballots": [{key: list(choice)} for choice in choices],
+    }
+
+
+def recount(opened: Mapping[str, Any], choices: Sequence[Any], seed: bytes) -> dict[str, Any]:
+    """Tabulate with the lot seeded by the closing checkpoint root; returns the result JSON."""
+    # Imported lazily so `civicforum-audit verify --skip-recount` works without tabulation.
+    from civicforum.tabulation import SeededLot, election_from_json, result_to_json, tabulate
+
+    election = election_from_json(election_json(opened, choices))
+    return result_to_json(tabulate(election, lot=SeededLot(seed)))
