@@ -1,8 +1,10 @@
-"""deliberation feature (placeholder: filled by its issue)."""
+"""Deliberation: threaded discussion of proposals with stances and votes."""
 
 from __future__ import annotations
 
 from flask import Flask
+
+from civicforum.deliberation import models  # noqa: F401
 
 
 def init_app(app: Flask) -> None:
