@@ -27,8 +27,10 @@ import csv
 import json
 import os
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -37,6 +39,7 @@ from civicforum.tabulation.serialize import election_from_json
 from civicforum.tabulation.types import (
     OVERVOTE,
     Election,
+    Ranking,
     Rules,
     election_from_codes,
     make_election,
@@ -53,7 +56,11 @@ _COUNT_HEADERS = {"count", "weight", "ballots"}
 
 
 class _Lines:
-    """Decoded lines of a binary stream, with the current line number and a length guard."""
+    """Decoded lines of a binary stream in blocks, with a line-length guard.
+
+    ``blocks()`` yields lists of lines (without newlines) so that callers can chain them at C
+    speed; iterating line by line keeps ``line`` at the current line number.
+    """
 
     def __init__(
         self, stream: BinaryIO, *, name: str, max_line: int, total: int, progress: Progress | None
@@ -61,12 +68,17 @@ class _Lines:
         self.stream, self.name, self.max_line = stream, name, max_line
         self.total, self.progress = total, progress
         self.line = 0
+        self.decoded = 0
         self.done = 0
+        self.quoted = False  # does the block last decoded need a real CSV parser?
 
     def error(self, message: str, line: int | None = None) -> InputFormatError:
         return InputFormatError(message, line=self.line if line is None else line, path=self.name)
 
-    def __iter__(self) -> Iterator[str]:
+    def _too_long(self, line: int) -> InputFormatError:
+        return self.error(f"line is longer than {self.max_line} bytes", line)
+
+    def blocks(self) -> Iterator[list[str]]:
         tail = b""
         while True:
             block = self.stream.read(_BLOCK)
@@ -80,29 +92,34 @@ class _Lines:
             if not cut:
                 tail = data
                 if len(tail) > self.max_line:
-                    raise self.error(f"line is longer than {self.max_line} bytes", self.line + 1)
+                    raise self._too_long(self.decoded + 1)
                 continue
             tail = data[cut:]
-            yield from self._decode(data[:cut])
+            yield self._decode(data[: cut - 1])
         if tail:
             if len(tail) > self.max_line:
-                raise self.error(f"line is longer than {self.max_line} bytes", self.line + 1)
-            yield from self._decode(tail)
+                raise self._too_long(self.decoded + 1)
+            yield self._decode(tail)
 
-    def _decode(self, chunk: bytes) -> Iterator[str]:
+    def __iter__(self) -> Iterator[str]:
+        for block in self.blocks():
+            for row in block:
+                self.line += 1
+                yield row
+
+    def _decode(self, chunk: bytes) -> list[str]:
         try:
             text = chunk.decode("utf-8")
         except UnicodeDecodeError as exc:
-            line = self.line + chunk.count(b"\n", 0, exc.start) + 1
+            line = self.decoded + chunk.count(b"\n", 0, exc.start) + 1
             raise self.error("not valid UTF-8", line) from None
+        self.quoted = '"' in text or "\r" in text
         lines = text.split("\n")
-        if lines[-1] == "":
-            lines.pop()
-        for row in lines:
-            self.line += 1
-            if len(row) > self.max_line:  # characters <= bytes, so this only catches long ones
-                raise self.error(f"line is longer than {self.max_line} bytes")
-            yield row
+        if max(map(len, lines)) > self.max_line:  # characters <= bytes: only real offenders
+            longest = max(range(len(lines)), key=lambda i: len(lines[i]))
+            raise self._too_long(self.decoded + longest + 1)
+        self.decoded += len(lines)
+        return lines
 
 
 def _open(
@@ -189,13 +206,12 @@ def read_csv(
     """Read an RCTab-style CSV cast vote record (see the module docstring) as an IRV count."""
     stream, lines = _open(path, max_line, progress)
     with stream:
-        reader = csv.reader(lines, strict=True)
+        blocks = lines.blocks()
+        first = next(blocks)
         try:
-            header = next(reader)
-        except StopIteration:  # pragma: no cover - _open rejects empty files
-            raise lines.error("the file is empty") from None
+            header = next(csv.reader(first[:1], strict=True))
         except csv.Error as exc:
-            raise lines.error(f"bad CSV: {exc}") from None
+            raise lines.error(f"bad CSV: {exc}", 1) from None
         ranks: list[tuple[int, int]] = []
         count_column = None
         for i, title in enumerate(header):
@@ -210,37 +226,149 @@ def read_csv(
             raise lines.error("rank columns must be numbered 1, 2, 3, ... without gaps", 1)
         columns = [i for _, i in ranks]
         width = len(header)
-        contiguous = columns == list(range(columns[0], columns[0] + len(columns)))
-        first, stop = columns[0], columns[-1] + 1
-        # Temporary codes, by first appearance; renumbered canonically once all names are known.
-        codes: dict[str, int] = {"": 0, "undervote": 0}
-        cells: list[frozenset[str]] = [frozenset()]
-        counts: dict[tuple[int, ...], int] = {}
-        get = codes.__getitem__
+        cells = _CellCodes()
+        rest = chain([first[1:]], blocks)
         try:
-            for row in reader:
-                if len(row) != width:
-                    if not any(row):
-                        continue  # blank line
-                    raise lines.error(f"expected {width} columns, found {len(row)}")
-                picked = row[first:stop] if contiguous else [row[i] for i in columns]
-                try:
-                    key = tuple(map(get, picked))
-                except KeyError:
-                    key = tuple(_csv_code(cell, codes, cells, lines) for cell in picked)
-                weight = 1
-                if count_column is not None:
-                    weight = _int_cell(row[count_column], lines)
-                counts[key] = counts.get(key, 0) + weight
+            if columns == list(range(width)) and width > 1:
+                counts = _count_plain_rows(rest, cells, lines)
+                if any(len(key) != width for key in counts):
+                    raise _BadRow(f"expected {width} columns", lambda row: len(row) != width)
+            else:
+                counts = _count_rows(rest, cells, columns, count_column, width)
         except csv.Error as exc:
-            raise lines.error(f"bad CSV: {exc}") from None
+            raise lines.error(f"bad CSV: {exc}", _csv_error_line(lines.name)) from None
+        except _BadRow as exc:
+            line = exc.line if exc.line is not None else _locate(lines.name, exc.matches)
+            raise InputFormatError(exc.message, line=line, path=lines.name) from None
     if not counts:
         raise lines.error("no ballots after the header")
-    names = sorted({n for cell in cells for n in cell if n != OVERVOTE})
+    names = sorted({n for cell in cells.cells for n in cell if n != OVERVOTE})
+    if not names:
+        raise lines.error("no option is named on any ballot")
     try:
-        return _recode("irv", names, cells, counts, rules)
-    except InvalidElectionError as exc:
+        return election_from_codes("irv", names, cells.cells, counts, rules)
+    except InvalidElectionError as exc:  # pragma: no cover - cells are checked when parsed
         raise InputFormatError(str(exc), path=lines.name) from None
+
+
+class _BadRow(Exception):
+    """A bad row; ``line`` if known, else ``matches`` finds the row by re-reading the file."""
+
+    def __init__(
+        self, message: str, matches: Callable[[list[str]], bool], line: int | None = None
+    ) -> None:
+        self.message, self.matches, self.line = message, matches, line
+
+
+def _locate(name: str, matches: Callable[[list[str]], bool]) -> int | None:
+    """Re-read the file (error path only) for the line of the first data row ``matches``."""
+    with open(name, encoding="utf-8", newline="") as f:
+        reader = csv.reader(f)
+        next(reader)
+        for row in reader:
+            if row and matches(row):
+                return reader.line_num
+    return None  # pragma: no cover - the row was seen on the first pass
+
+
+def _csv_error_line(name: str) -> int | None:
+    """Re-read the file (error path only) for the line where the CSV parser fails."""
+    with open(name, encoding="utf-8", newline="") as f:
+        reader = csv.reader(f, strict=True)
+        try:
+            for _ in reader:
+                pass
+        except csv.Error:
+            return reader.line_num
+    return None  # pragma: no cover - the first pass failed somewhere
+
+
+class _CellCodes(dict[str, int]):
+    """Cell text -> temporary position code; unseen cells are parsed once, on first lookup."""
+
+    def __init__(self) -> None:
+        super().__init__({"": 0})
+        self.cells: list[frozenset[str]] = [frozenset()]
+
+    def __missing__(self, cell: str) -> int:
+        text = cell.strip()
+        if text.lower() in ("overvote", OVERVOTE.lower()):
+            marks = frozenset([OVERVOTE])
+        elif text.lower() in ("", "undervote"):
+            marks = frozenset()
+        else:
+            parts = [p.strip() for p in text.split("|")]
+            problem = None
+            if not all(parts):
+                problem = f"empty name in cell {cell!r}"
+            elif len(set(parts)) != len(parts):
+                problem = f"a name repeats within the cell {cell!r}"
+            elif OVERVOTE in parts:
+                problem = f"{OVERVOTE} cannot be combined with names"
+            if problem is not None:
+                raise _BadRow(problem, lambda row: cell in row)
+            marks = frozenset(parts)
+        try:
+            code = self.cells.index(marks)
+        except ValueError:
+            code = len(self.cells)
+            if code > 255:
+                message = "more than 255 different cell values"
+                raise _BadRow(message, lambda row: cell in row) from None
+            self.cells.append(marks)
+        self[cell] = code
+        return code
+
+
+def _count_plain_rows(
+    blocks: Iterator[list[str]], cells: _CellCodes, lines: _Lines
+) -> dict[Ranking, int]:
+    """Rows that are nothing but rank cells: group them without a Python-level loop per row."""
+    counts: Counter[Ranking] = Counter()
+    get = cells.__getitem__
+    for block in blocks:
+        # Plain blocks are split at C speed; quotes or CRs need the real CSV parser.
+        rows = csv.reader(block, strict=True) if lines.quoted else map(str.split, block, _COMMAS)
+        counts.update(map(bytes, map(map, repeat(get), rows)))
+    counts.pop(b"", None)  # blank lines (csv.reader)
+    counts.pop(b"\x00", None)  # blank lines (split)
+    return dict(counts)
+
+
+_COMMAS = repeat(",")
+
+
+def _count_rows(
+    blocks: Iterator[list[str]],
+    cells: _CellCodes,
+    columns: list[int],
+    count_column: int | None,
+    width: int,
+) -> dict[Ranking, int]:
+    counts: dict[Ranking, int] = {}
+    get = cells.__getitem__
+    reader = csv.reader(chain.from_iterable(blocks), strict=True)
+
+    def bad(message: str) -> _BadRow:
+        return _BadRow(message, bool, reader.line_num + 1)  # + 1: the header line
+
+    for row in reader:
+        if len(row) != width:
+            if not row:
+                continue  # blank line
+            raise bad(f"expected {width} columns, found {len(row)}")
+        key = bytes([get(row[i]) for i in columns])
+        weight = 1
+        if count_column is not None:
+            text = row[count_column]
+            try:
+                weight = int(text.strip())
+            except ValueError:
+                raise bad(f"count {text!r} is not an integer") from None
+            if weight < 0:
+                raise bad(f"count {weight} is negative")
+        counts[key] = counts.get(key, 0) + weight
+    return counts
 
 
 def _int_cell(text: str, lines: _Lines) -> int:
@@ -251,64 +379,6 @@ def _int_cell(text: str, lines: _Lines) -> int:
     if value < 0:
         raise lines.error(f"count {value} is negative")
     return value
-
-
-def _csv_code(cell: str, codes: dict[str, int], cells: list[frozenset[str]], lines: _Lines) -> int:
-    code = codes.get(cell)
-    if code is not None:
-        return code
-    text = cell.strip()
-    if text.lower() in ("overvote", OVERVOTE.lower()):
-        marks = frozenset([OVERVOTE])
-    elif text.lower() in ("", "undervote"):
-        marks = frozenset()
-    else:
-        parts = [p.strip() for p in text.split("|")]
-        if not all(parts):
-            raise lines.error(f"empty name in cell {cell!r}")
-        if len(set(parts)) != len(parts):
-            raise lines.error(f"a name repeats within the cell {cell!r}")
-        if OVERVOTE in parts:
-            raise lines.error(f"{OVERVOTE} cannot be combined with names")
-        marks = frozenset(parts)
-    try:
-        code = cells.index(marks)
-    except ValueError:
-        code = len(cells)
-        cells.append(marks)
-    codes[cell] = code
-    return code
-
-
-def _recode(
-    method: str,
-    names: list[str],
-    cells: list[frozenset[str]],
-    counts: Mapping[tuple[int, ...], int],
-    rules: Rules | None,
-) -> Election:
-    """Renumber temporary position codes into the canonical table election_from_codes wants."""
-    n = len(names)
-    if not n:
-        raise InvalidElectionError("no option is named on any ballot")
-    positions: list[frozenset[str]] = [frozenset([x]) for x in names] + [frozenset()]
-    final = {p: i for i, p in enumerate(positions)}
-    remap = []
-    for marks in cells:
-        if marks not in final:
-            final[marks] = len(positions)
-            positions.append(marks)
-        remap.append(final[marks])
-    if remap == list(range(len(remap))):
-        recoded: Mapping[tuple[int, ...], int] = counts
-    else:
-        get = remap.__getitem__
-        grouped: dict[tuple[int, ...], int] = {}
-        for key, count in counts.items():
-            new = tuple(map(get, key))
-            grouped[new] = grouped.get(new, 0) + count
-        recoded = grouped
-    return election_from_codes(method, names, positions, recoded, rules)
 
 
 # -- BLT ---------------------------------------------------------------------------------------
@@ -333,7 +403,7 @@ def read_blt(
         withdrawn: set[int] = set()
         cells: list[frozenset[str]] = [frozenset([str(i)]) for i in range(n)] + [frozenset()]
         sets: dict[frozenset[str], int] = {}
-        counts: dict[tuple[int, ...], int] = {}
+        counts: dict[Ranking, int] = {}
         first = True
         while True:
             text = _next_content(it)
@@ -384,7 +454,7 @@ def read_blt(
     named = [frozenset(mapping[x] for x in cell) for cell in cells]
     method = "irv" if seats == 1 else "stv"
     try:
-        election = _recode(method, names, named, counts, Rules(seats=seats))
+        election = election_from_codes(method, names, named, counts, Rules(seats=seats))
     except InvalidElectionError as exc:
         raise InputFormatError(str(exc), path=lines.name) from None
     if withdrawn:
@@ -472,7 +542,7 @@ def _election_from_cdf(data: Mapping[str, Any], name: str) -> Election:
     n = len(names)
     cells: list[frozenset[str]] = [frozenset([x]) for x in names] + [frozenset()]
     sets: dict[frozenset[str], int] = {}
-    counts: dict[tuple[int, ...], int] = {}
+    counts: dict[Ranking, int] = {}
     for number, cvr in enumerate(items(data.get("CVR"), "CVR"), 1):
         if not isinstance(cvr, Mapping):
             raise fail(f"CVR {number} must be an object")

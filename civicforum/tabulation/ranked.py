@@ -35,6 +35,7 @@ from civicforum.tabulation.types import (
     OVERVOTE,
     RESIDUAL_SURPLUS,
     Election,
+    Ranking,
     Result,
     Round,
     TieBreak,
@@ -63,9 +64,7 @@ class _RankedCount:
         self.rankings = election.rankings
         self.prefix = [0, *accumulate(election.counts)]
         longest = max((len(r) for r in election.rankings), default=0)
-        self.getters: list[Callable[[tuple[int, ...]], int]] = [
-            itemgetter(k) for k in range(longest + 1)
-        ]
+        self.getters: list[Callable[[Ranking], int]] = [itemgetter(k) for k in range(longest + 1)]
         index = {name: i for i, name in enumerate(election.options)}
         index[OVERVOTE] = n
         # Marks per position code, as option indices (#OVERVOTE is n), for duplicate checks.
@@ -292,7 +291,7 @@ class _RankedCount:
         election, rules, n = self.election, self.rules, self.n
         rankings = self.rankings
         start, undervotes = 0, 0
-        if rankings and rankings[0] == ():
+        if rankings and not rankings[0]:
             start, undervotes = 1, election.counts[0]
         if start < len(rankings):
             self._descend(start, len(rankings), 0, 0, _EMPTY_SEEN, self.scale, [0] * (n + 1))

@@ -8,7 +8,7 @@ can walk the sorted rankings as a prefix tree without re-examining every ballot 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
@@ -23,6 +23,9 @@ INACTIVE_CAUSES = ("exhaustedChoices", "overvotes", "skippedRankings", "repeated
 FINAL_ROUND_SURPLUS = "finalRoundSurplus"
 EXHAUSTED = "exhausted"
 RESIDUAL_SURPLUS = "residual surplus"
+
+#: A ranking as position codes: ``bytes`` when every code fits a byte, else a tuple.
+Ranking = bytes | tuple[int, ...]
 
 Method = Literal["approval", "irv", "stv", "schulze"]
 METHODS: tuple[str, ...] = ("approval", "irv", "stv", "schulze")
@@ -197,15 +200,16 @@ class Election:
 
     ``positions[code]`` is the set of options marked at a rank; codes ``0..n-1`` are the single
     options in ``options`` order and code ``n`` is an empty rank. ``rankings`` are distinct,
-    sorted tuples of codes without trailing empty ranks, and ``counts[i]`` is the number of
-    ballots with ``rankings[i]``.
+    sorted sequences of codes without trailing empty ranks (``bytes`` when there are at most
+    256 positions, else tuples), and ``counts[i]`` is the number of ballots with
+    ``rankings[i]``.
     """
 
     method: Method
     options: tuple[str, ...]
     rules: Rules
     positions: tuple[frozenset[str], ...]
-    rankings: tuple[tuple[int, ...], ...]
+    rankings: tuple[Ranking, ...]
     counts: tuple[int, ...]
     total_ballots: int = field(compare=False, default=0)
 
@@ -241,67 +245,78 @@ def _check_options(options: Iterable[str], rules: Rules) -> tuple[str, ...]:
 def election_from_codes(
     method: str,
     options: Iterable[str],
-    positions: Iterable[frozenset[str]],
-    counts: Mapping[tuple[int, ...], int],
+    positions: Sequence[frozenset[str]],
+    counts: Mapping[Ranking, int],
     rules: Rules | None = None,
 ) -> Election:
-    """Canonicalise rankings already encoded against ``positions`` (the fast path for readers).
+    """Canonicalise rankings encoded as indices into ``positions`` (the fast path for readers).
 
-    ``positions`` must start with the singletons of ``options`` in order, then the empty set;
-    any further entries are overvote sets. Codes are renumbered canonically, so the result does
-    not depend on the order in which a reader met the overvote sets or the ballots.
+    ``positions`` may list the mark sets in any order (a reader numbers them as it meets them);
+    they are renumbered canonically (single options in ``options`` order, the empty rank, then
+    overvote sets by size and option order), trailing empty ranks are dropped and identical
+    rankings merged, so the result does not depend on the order of the ballots. Rankings may
+    be tuples of codes or, when there are at most 256 positions, ``bytes``.
     """
     rules = rules or Rules()
     opts = _check_options(options, rules)
     n = len(opts)
-    table = tuple(positions)
-    if len(table) < n + 1 or any(table[i] != {opts[i]} for i in range(n)) or table[n]:
-        raise InvalidElectionError("positions must start with the single options, then empty")
-    known = set(opts) | {OVERVOTE}
     index = {name: i for i, name in enumerate(opts)}
-    extras = table[n + 1 :]
-    for extra in extras:
-        if not extra <= known or len(extra) < 2 and OVERVOTE not in extra:
-            raise InvalidElectionError(f"bad overvote set {sorted(extra)}")
-        if OVERVOTE in extra and len(extra) > 1:
+    known = set(opts) | {OVERVOTE}
+    table = list(positions)
+    if len(set(table)) != len(table):
+        raise InvalidElectionError("positions must be distinct")
+    extras: list[frozenset[str]] = []
+    for marks in table:
+        if not marks <= known:
+            raise InvalidElectionError(f"unknown options on a ballot: {sorted(marks - known)}")
+        if OVERVOTE in marks and len(marks) > 1:
             raise InvalidElectionError(f"{OVERVOTE} cannot be combined with names")
-    # Canonical numbering of overvote sets: by size, then by option indices (#OVERVOTE = n).
-    order = sorted(
-        range(len(extras)),
-        key=lambda j: (len(extras[j]), sorted(index.get(x, n) for x in extras[j])),
-    )
-    remap = list(range(n + 1)) + [0] * len(extras)
-    for new, old in enumerate(order):
-        remap[n + 1 + old] = n + 1 + new
-    if len({table[n + 1 + j] for j in order}) != len(order):
-        raise InvalidElectionError("duplicate overvote sets in positions")
-    canonical_positions = table[: n + 1] + tuple(extras[j] for j in order)
-    identity = all(remap[i] == i for i in range(len(remap)))
-    code_limit = len(table)
-    grouped: dict[tuple[int, ...], int] = {}
-    total = 0
-    for ranking, count in counts.items():
-        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
-            raise InvalidElectionError(f"ballot count must be a non-negative integer: {count!r}")
-        if count == 0:
-            continue
-        total += count
-        if ranking and (min(ranking) < 0 or max(ranking) >= code_limit):
-            raise InvalidElectionError(f"ranking uses unknown position codes: {ranking}")
-        if not identity:
-            ranking = tuple(remap[c] for c in ranking)
-        while ranking and ranking[-1] == n:
-            ranking = ranking[:-1]
-        grouped[ranking] = grouped.get(ranking, 0) + count
-    keys = sorted(grouped)
+        if len(marks) > 1 or OVERVOTE in marks:
+            extras.append(marks)
+    extras.sort(key=lambda m: (len(m), sorted(index.get(x, n) for x in m)))
+    canonical = [frozenset([name]) for name in opts] + [frozenset()] + extras
+    code_of = {marks: code for code, marks in enumerate(canonical)}
+    remap = [code_of[marks] for marks in table]
+    values = list(counts.values())
+    if not set(map(type, values)) <= {int} or (values and min(values) < 0):
+        bad = next(c for c in values if type(c) is not int or c < 0)
+        raise InvalidElectionError(f"ballot count must be a non-negative integer: {bad!r}")
+    limit = len(table)
+    keys = list(counts)
+    new_keys: list[Ranking]
+    if len(canonical) <= 256 and limit <= 256:
+        # bytes rankings sort by memcmp and cache their hash: several times faster than tuples.
+        raw = [k if type(k) is bytes else bytes(k) for k in keys]
+        if limit < 256 and max(b"".join(raw), default=0) >= limit:
+            raise InvalidElectionError("a ranking uses an unknown position code")
+        translation = bytes(remap + [0] * (256 - limit))
+        empty = bytes([n])
+        new_keys = [k.translate(translation).rstrip(empty) for k in raw]
+    else:
+        new_keys = []
+        for key in keys:
+            if key and (min(key) < 0 or max(key) >= limit):
+                raise InvalidElectionError("a ranking uses an unknown position code")
+            ranking = tuple(remap[c] for c in key)
+            end = len(ranking)
+            while end and ranking[end - 1] == n:
+                end -= 1
+            new_keys.append(ranking[:end])
+    grouped = dict(zip(new_keys, values, strict=True))
+    if len(grouped) != len(new_keys) or (values and min(values) == 0):
+        grouped = {}
+        for key, count in zip(new_keys, values, strict=True):
+            if count:
+                grouped[key] = grouped.get(key, 0) + count
+    ordered = sorted(grouped)  # all bytes or all tuples
     return Election(
         method=normalise_method(method),
         options=opts,
         rules=rules,
-        positions=canonical_positions,
-        rankings=tuple(keys),
-        counts=tuple(grouped[k] for k in keys),
-        total_ballots=total,
+        positions=tuple(canonical),
+        rankings=tuple(ordered),
+        counts=tuple(map(grouped.__getitem__, ordered)),
+        total_ballots=sum(values),
     )
 
 
@@ -312,33 +327,17 @@ def make_election(
     rules: Rules | None = None,
 ) -> Election:
     """Build a canonical election from option names; unknown names raise InvalidElectionError."""
-    rules = rules or Rules()
-    opts = _check_options(options, rules)
-    n = len(opts)
+    opts = tuple(options)
     codes: dict[frozenset[str], int] = {frozenset([name]): i for i, name in enumerate(opts)}
-    codes[frozenset()] = n
-    known = set(opts) | {OVERVOTE}
-    counts: dict[tuple[int, ...], int] = {}
+    codes.setdefault(frozenset(), len(codes))
+    counts: dict[Ranking, int] = {}
     for ballot in ballots:
-        ranking: list[int] = []
-        for marks in ballot.ranking:
-            code = codes.get(marks)
-            if code is None:
-                marks = frozenset(marks)
-                if unknown := marks - known:
-                    raise InvalidElectionError(f"unknown options on a ballot: {sorted(unknown)}")
-                if OVERVOTE in marks and len(marks) > 1:
-                    raise InvalidElectionError(f"{OVERVOTE} cannot be combined with names")
-                code = codes.setdefault(marks, len(codes))
-            ranking.append(code)
-        key = tuple(ranking)
-        if not isinstance(ballot.count, int) or isinstance(ballot.count, bool):
-            raise InvalidElectionError(f"ballot count must be an integer: {ballot.count!r}")
-        if ballot.count < 0:
-            raise InvalidElectionError(f"ballot count must not be negative: {ballot.count}")
-        counts[key] = counts.get(key, 0) + ballot.count
-    positions = sorted(codes, key=codes.__getitem__)
-    return election_from_codes(method, opts, positions, counts, rules)
+        count = ballot.count
+        if type(count) is not int or count < 0:
+            raise InvalidElectionError(f"ballot count must be a non-negative integer: {count!r}")
+        key = tuple([codes.setdefault(frozenset(m), len(codes)) for m in ballot.ranking])
+        counts[key] = counts.get(key, 0) + count
+    return election_from_codes(method, opts, sorted(codes, key=codes.__getitem__), counts, rules)
 
 
 TieKind = Literal["eliminate", "elect"]
