@@ -165,3 +165,79 @@ def login_as(client: FlaskClient, app: Flask) -> Callable[..., Any]:
         return user
 
     return login
+
+
+class Mailbox:
+    """Messages received by a real local SMTP server (aiosmtpd), for mail tests."""
+
+    def __init__(self) -> None:
+        import threading
+        from email.message import EmailMessage
+
+        self.messages: list[EmailMessage] = []
+        self._cond = threading.Condition()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        from email import message_from_bytes, policy
+
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        with self._cond:
+            self.messages.append(message)  # type: ignore[arg-type]
+            self._cond.notify_all()
+        return "250 Message accepted for delivery"
+
+    def clear(self) -> None:
+        with self._cond:
+            self.messages.clear()
+
+    def wait_for(self, to: str, *, timeout: float = 10.0) -> Any:
+        """The latest message to `to`, waiting up to `timeout` seconds for it to arrive."""
+        with self._cond:
+            found = self._cond.wait_for(
+                lambda: [m for m in self.messages if to.lower() in str(m["To"]).lower()],
+                timeout=timeout,
+            )
+        assert found, f"no mail to {to} arrived within {timeout} s"
+        return found[-1]
+
+    @staticmethod
+    def body(message: Any) -> str:
+        return str(message.get_body(preferencelist=("plain",)).get_content())
+
+    def link(self, message: Any, path: str) -> str:
+        """The first URL in the message whose path starts with `path` (e.g. "/account/verify/")."""
+        import re
+
+        for url in re.findall(r"https?://\S+", self.body(message)):
+            if url.split("/", 3)[-1].startswith(path.lstrip("/")):
+                return url
+        raise AssertionError(f"no {path} link in mail:\n{self.body(message)}")
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[tuple[str, int, Mailbox]]:
+    """A real SMTP server on 127.0.0.1 (free port): (host, port, mailbox)."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield "127.0.0.1", port, mailbox
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(
+    app: Flask, smtp_server: tuple[str, int, Mailbox], monkeypatch: pytest.MonkeyPatch
+) -> Mailbox:
+    """Route the test app's mail to the local SMTP server for one test; returns its mailbox."""
+    host, port, box = smtp_server
+    monkeypatch.setitem(app.config, "MAIL_SERVER", host)
+    monkeypatch.setitem(app.config, "MAIL_PORT", port)
+    box.clear()
+    return box

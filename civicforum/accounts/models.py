@@ -70,8 +70,13 @@ class User(UserMixin, db.Model):
         return self.totp_enabled_at is not None
 
     @property
+    def is_privileged(self) -> bool:
+        """Holds a role that requires two-factor authentication."""
+        return bool(self.role_names & PRIVILEGED_ROLES)
+
+    @property
     def needs_totp(self) -> bool:
-        return bool(self.role_names & PRIVILEGED_ROLES) and not self.has_totp
+        return self.is_privileged and not self.has_totp
 
 
 class UserRole(db.Model):

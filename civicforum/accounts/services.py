@@ -2,13 +2,43 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import math
 import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
+import pyotp
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from civicforum.accounts.models import Role, User, UserRole
+from civicforum.accounts import tokens
+from civicforum.accounts.errors import (
+    FieldError,
+    InvalidCodeError,
+    InvalidTokenError,
+    LastAdminError,
+    RollClaimError,
+    TotpRequiredError,
+)
+from civicforum.accounts.models import (
+    RecoveryCode,
+    Role,
+    RoleChange,
+    RollEntry,
+    User,
+    UserRole,
+)
 from civicforum.accounts.passwords import hash_password, needs_rehash, verify_password
+from civicforum.audit.services import record_event
+from civicforum.db import utcnow
+
+MIN_PASSWORD_LENGTH = 12
+RECOVERY_CODE_COUNT = 10
 
 
 def normalise_email(email: str) -> str:
@@ -25,6 +55,24 @@ def new_handle(session: Session) -> str:
         handle = "c-" + secrets.token_hex(5)
         if session.scalar(select(func.count()).where(User.handle == handle)) == 0:
             return handle
+
+
+# --- passwords and registration -----------------------------------------------------------
+
+
+def check_password_policy(password: str, *, email: str, display_name: str) -> None:
+    """Raise FieldError("password") unless the password meets the policy (no composition rules)."""
+    # Compared as typed, never truncated or case-folded for verification (ASVS 6.2.8); the
+    # equality check below folds case only to refuse trivial variants of the name or email.
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise FieldError(
+            _("Use at least %(n)s characters.", n=MIN_PASSWORD_LENGTH), field="password"
+        )
+    folded = password.strip().casefold()
+    if folded in {email.strip().casefold(), display_name.strip().casefold()}:
+        raise FieldError(
+            _("The password must not be your email or display name."), field="password"
+        )
 
 
 def create_user(
@@ -48,6 +96,33 @@ def create_user(
     return user
 
 
+def register_user(session: Session, *, email: str, display_name: str, password: str) -> User:
+    """Create a citizen account (email not yet verified); the caller commits and sends mail."""
+    check_password_policy(password, email=email, display_name=display_name)
+    if find_user_by_email(session, email) is not None:
+        # Registration necessarily tells that an address is taken; login and reset never do.
+        raise FieldError(_("An account with this email already exists."), field="email")
+    user = create_user(session, email=email, display_name=display_name, password=password)
+    record_event(session, "accounts:user:register", actor=user, subject=user)
+    return user
+
+
+def verification_token(user: User) -> str:
+    return tokens.make_token(tokens.VERIFY_EMAIL, {"uid": user.id, "email": user.email})
+
+
+def verify_email(session: Session, *, token: str) -> User:
+    """Mark the email of the token's account verified; InvalidTokenError otherwise."""
+    payload = tokens.read_token(tokens.VERIFY_EMAIL, token, max_age=tokens.verify_max_age())
+    user = session.get(User, payload.get("uid"))
+    if user is None or user.email != payload.get("email"):
+        raise InvalidTokenError()
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+        record_event(session, "accounts:email:verify", actor=user, subject=user)
+    return user
+
+
 def authenticate(session: Session, *, email: str, password: str) -> User | None:
     """The user if the password matches (rehashing when parameters changed); else None."""
     user = find_user_by_email(session, email)
@@ -57,3 +132,398 @@ def authenticate(session: Session, *, email: str, password: str) -> User | None:
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
+
+
+def _set_password(session: Session, user: User, password: str, kind: str) -> None:
+    check_password_policy(password, email=user.email, display_name=user.display_name)
+    user.password_hash = hash_password(password)
+    # Every other session of this user stops working (load_user compares the version).
+    user.session_version += 1
+    record_event(session, kind, actor=user, subject=user)
+
+
+def reset_token(user: User) -> str:
+    return tokens.make_token(
+        tokens.RESET_PASSWORD,
+        {"uid": user.id, "ph": tokens.password_fragment(user.password_hash)},
+    )
+
+
+def user_for_reset_token(session: Session, *, token: str) -> User:
+    """The account a reset token is for, if it is valid, unexpired and unused."""
+    payload = tokens.read_token(tokens.RESET_PASSWORD, token, max_age=tokens.reset_max_age())
+    user = session.get(User, payload.get("uid"))
+    if user is None or not hmac.compare_digest(
+        str(payload.get("ph", "")), tokens.password_fragment(user.password_hash)
+    ):
+        raise InvalidTokenError()
+    return user
+
+
+def reset_password(session: Session, *, token: str, password: str) -> User:
+    """Set a new password from a reset link (which then stops working); the caller commits."""
+    user = user_for_reset_token(session, token=token)
+    _set_password(session, user, password, "accounts:password:reset")
+    if user.email_verified_at is None:
+        # The reset link arrived by mail, which proves the address.
+        user.email_verified_at = utcnow()
+    return user
+
+
+def change_password(session: Session, *, user: User, current: str, new: str) -> None:
+    """Change the password after checking the current one; bumps the session version."""
+    if not verify_password(user.password_hash, current):
+        raise FieldError(_("The current password is not correct."), field="current_password")
+    _set_password(session, user, new, "accounts:password:change")
+
+
+def end_all_sessions(session: Session, *, user: User) -> None:
+    """Invalidate every session of the user ("log out everywhere"); the caller commits."""
+    user.session_version += 1
+    record_event(session, "accounts:session:end-all", actor=user, subject=user)
+
+
+def update_settings(
+    session: Session,
+    *,
+    user: User,
+    display_name: str,
+    locale: str | None,
+    timezone: str | None,
+    notify_email_digest: bool,
+) -> None:
+    """Store the account settings; the caller commits."""
+    changed = {}
+    for field, value in (
+        ("display_name", display_name.strip()),
+        ("locale", locale or None),
+        ("timezone", timezone or None),
+        ("notify_email_digest", bool(notify_email_digest)),
+    ):
+        if getattr(user, field) != value:
+            changed[field] = value
+            setattr(user, field, value)
+    if changed:
+        record_event(
+            session,
+            "accounts:settings:change",
+            actor=user,
+            subject=user,
+            data={"fields": sorted(changed)},
+        )
+
+
+# --- two-factor authentication ------------------------------------------------------------
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32(32)  # 160 bits, RFC 4226's recommended key length
+
+
+def totp_uri(user: User, secret: str) -> str:
+    issuer = str(current_app.config.get("SITE_NAME", "civicforum"))
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=issuer)
+
+
+def _matching_step(secret: str, code: str) -> int | None:
+    """The time step whose code equals `code` (now, or one step either side for clock drift)."""
+    totp = pyotp.TOTP(secret)
+    now_step = totp.timecode(utcnow())
+    for step in (now_step, now_step - 1, now_step + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def _accept_totp(user: User, secret: str, code: str) -> bool:
+    step = _matching_step(secret, code)
+    # RFC 6238 §5.2: a code is accepted once; anything at or before the last step is a replay.
+    if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
+        return False
+    user.totp_last_step = step
+    return True
+
+
+def _hash_recovery_code(code: str) -> str:
+    return hashlib.sha256(_clean_code(code).encode()).hexdigest()
+
+
+def _clean_code(code: str) -> str:
+    return "".join(c for c in code.lower() if c.isalnum())
+
+
+def _new_recovery_codes(session: Session, user: User) -> list[str]:
+    for old in session.scalars(select(RecoveryCode).where(RecoveryCode.user_id == user.id)):
+        session.delete(old)
+    alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+    codes = []
+    for _n in range(RECOVERY_CODE_COUNT):
+        raw = "".join(secrets.choice(alphabet) for _i in range(16))  # ~79 bits
+        codes.append("-".join(raw[i : i + 4] for i in range(0, 16, 4)))
+        session.add(RecoveryCode(user_id=user.id, code_hash=_hash_recovery_code(codes[-1])))
+    return codes
+
+
+def enable_totp(session: Session, *, user: User, secret: str, code: str) -> list[str]:
+    """Turn on 2FA after a correct code; returns the recovery codes (shown once, stored hashed)."""
+    if not _accept_totp(user, secret, code.strip().replace(" ", "")):
+        raise InvalidCodeError()
+    user.totp_secret = secret
+    user.totp_enabled_at = utcnow()
+    codes = _new_recovery_codes(session, user)
+    record_event(session, "accounts:totp:enable", actor=user, subject=user)
+    return codes
+
+
+def regenerate_recovery_codes(session: Session, *, user: User, code: str) -> list[str]:
+    """Replace the recovery codes after a valid second factor; the caller commits."""
+    if not check_second_factor(session, user=user, code=code):
+        raise InvalidCodeError()
+    codes = _new_recovery_codes(session, user)
+    record_event(session, "accounts:totp:recovery-codes", actor=user, subject=user)
+    return codes
+
+
+def check_second_factor(session: Session, *, user: User, code: str) -> bool:
+    """True for a fresh TOTP code or an unused recovery code (which is then used up)."""
+    if not user.totp_secret or not user.has_totp:
+        return False
+    cleaned = code.strip().replace(" ", "")
+    if cleaned.isdigit() and len(cleaned) == 6:
+        return _accept_totp(user, user.totp_secret, cleaned)
+    if len(_clean_code(code)) != 16:
+        return False
+    recovery = session.scalar(
+        select(RecoveryCode).where(
+            RecoveryCode.user_id == user.id,
+            RecoveryCode.code_hash == _hash_recovery_code(code),
+            RecoveryCode.used_at.is_(None),
+        )
+    )
+    if recovery is None:
+        return False
+    recovery.used_at = utcnow()
+    record_event(session, "accounts:totp:recovery-code-used", actor=user, subject=user)
+    return True
+
+
+def remaining_recovery_codes(session: Session, *, user: User) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(RecoveryCode)
+            .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+        )
+        or 0
+    )
+
+
+def disable_totp(session: Session, *, user: User, password: str, code: str) -> None:
+    """Turn off 2FA (password and a second factor needed); refused for privileged roles."""
+    if user.is_privileged:
+        raise TotpRequiredError()
+    if not verify_password(user.password_hash, password):
+        raise FieldError(_("The password is not correct."), field="password")
+    if not check_second_factor(session, user=user, code=code):
+        raise FieldError(str(InvalidCodeError().message), field="code")
+    user.totp_secret = None
+    user.totp_enabled_at = None
+    user.totp_last_step = None
+    for old in session.scalars(select(RecoveryCode).where(RecoveryCode.user_id == user.id)):
+        session.delete(old)
+    record_event(session, "accounts:totp:disable", actor=user, subject=user)
+
+
+# --- roles --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def _paginate(session: Session, stmt: Select[Any], *, page: int, per_page: int) -> Page:
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    page = max(1, page)
+    items = list(session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
+    return Page(items, page, per_page, int(total))
+
+
+def search_users(
+    session: Session, *, query: str = "", role: str = "", page: int = 1, per_page: int = 25
+) -> Page:
+    """Users whose email or display name contains `query`, optionally holding `role`."""
+    stmt = select(User).order_by(User.id)
+    if query.strip():
+        like = f"%{query.strip().lower().replace('%', '').replace('_', '')}%"
+        stmt = stmt.where(or_(User.email.like(like), func.lower(User.display_name).like(like)))
+    if role in {str(r) for r in Role}:
+        stmt = stmt.where(User.roles.any(UserRole.role == role))
+    return _paginate(session, stmt, page=page, per_page=per_page)
+
+
+def role_history(session: Session, *, user: User) -> list[RoleChange]:
+    return list(
+        session.scalars(
+            select(RoleChange)
+            .where(RoleChange.user_id == user.id)
+            .order_by(RoleChange.at.desc(), RoleChange.id.desc())
+        )
+    )
+
+
+def _count_admins(session: Session) -> int:
+    return int(
+        session.scalar(
+            select(func.count()).select_from(UserRole).where(UserRole.role == str(Role.ADMIN))
+        )
+        or 0
+    )
+
+
+def grant_role(session: Session, *, actor: User | None, user: User, role: Role) -> bool:
+    """Give `user` the role (recorded in RoleChange and audit); False if already held."""
+    if user.has_role(role):
+        return False
+    user.roles.append(UserRole(role=str(role)))
+    session.add(
+        RoleChange(
+            actor_id=actor.id if actor else None, user_id=user.id, role=str(role), action="grant"
+        )
+    )
+    record_event(
+        session, "accounts:role:grant", actor=actor, subject=user, data={"role": str(role)}
+    )
+    return True
+
+
+def revoke_role(session: Session, *, actor: User | None, user: User, role: Role) -> bool:
+    """Take the role away (recorded); the last admin keeps theirs. False if not held."""
+    held = next((r for r in user.roles if r.role == str(role)), None)
+    if held is None:
+        return False
+    if role is Role.ADMIN and _count_admins(session) <= 1:
+        raise LastAdminError()
+    user.roles.remove(held)
+    session.add(
+        RoleChange(
+            actor_id=actor.id if actor else None, user_id=user.id, role=str(role), action="revoke"
+        )
+    )
+    record_event(
+        session, "accounts:role:revoke", actor=actor, subject=user, data={"role": str(role)}
+    )
+    return True
+
+
+# --- voter roll ---------------------------------------------------------------------------
+
+
+def normalise_identifier(identifier: str) -> str:
+    return identifier.strip().casefold()
+
+
+def roll_key() -> bytes:
+    """The HMAC key for roll identifiers: ROLL_KEY if set, else derived from the secret key.
+
+    Derived rather than kept in an instance file so every instance sharing the secret key
+    computes the same hashes. Rotating the secret key means importing the roll again.
+    """
+    configured = current_app.config.get("ROLL_KEY")
+    if configured:
+        return str(configured).encode()
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(secret, b"civicforum voter roll key v1", hashlib.sha256).digest()
+
+
+def roll_hash(identifier: str) -> str:
+    return hmac.new(
+        roll_key(), normalise_identifier(identifier).encode(), hashlib.sha256
+    ).hexdigest()
+
+
+@dataclass(frozen=True)
+class RollImport:
+    added: int
+    already_present: int
+
+
+def import_roll(session: Session, *, actor: User, identifiers: Iterable[str]) -> RollImport:
+    """Add identifiers (stored only as keyed hashes); existing ones are kept as they are."""
+    hashes = {roll_hash(i) for i in identifiers if normalise_identifier(i)}
+    existing: set[str] = set()
+    chunk = sorted(hashes)
+    for start in range(0, len(chunk), 500):
+        existing.update(
+            session.scalars(
+                select(RollEntry.keyed_hash).where(
+                    RollEntry.keyed_hash.in_(chunk[start : start + 500])
+                )
+            )
+        )
+    new = hashes - existing
+    session.add_all(RollEntry(keyed_hash=h) for h in sorted(new))
+    result = RollImport(added=len(new), already_present=len(existing))
+    record_event(
+        session,
+        "accounts:roll:import",
+        actor=actor,
+        data={"added": result.added, "already_present": result.already_present},
+    )
+    return result
+
+
+def roll_summary(session: Session) -> tuple[int, int]:
+    """(entries on the roll, entries claimed)."""
+    total = session.scalar(select(func.count()).select_from(RollEntry)) or 0
+    claimed = (
+        session.scalar(
+            select(func.count()).select_from(RollEntry).where(RollEntry.claimed_by_id.is_not(None))
+        )
+        or 0
+    )
+    return int(total), int(claimed)
+
+
+def claim_roll_identifier(session: Session, *, user: User, identifier: str) -> None:
+    """Prove roll membership: the identifier must be on the roll and claimed by nobody else."""
+    if user.is_roll_verified:
+        raise RollClaimError(_("Your account is already verified against the roll."))
+    entry = session.scalar(select(RollEntry).where(RollEntry.keyed_hash == roll_hash(identifier)))
+    if entry is None:
+        raise FieldError(_("This identifier is not on the roll."), field="identifier")
+    if entry.claimed_by_id is not None:
+        raise FieldError(
+            _(
+                "This identifier was already claimed by another account. "
+                "Contact the administrators."
+            ),
+            field="identifier",
+        )
+    entry.claimed_by_id = user.id
+    entry.claimed_at = user.roll_verified_at = utcnow()
+    session.flush()  # the unique constraint settles a race between two claims here
+    record_event(session, "accounts:roll:claim", actor=user, subject=user)
