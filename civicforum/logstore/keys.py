@@ -1,0 +1,99 @@
+"""The logs' Ed25519 signing keys: one per log, key name = origin (docs/ledger.md §3).
+
+The key file holds one signer key per line (`PRIVATE+KEY+<origin>+<id>+...`). Without
+CIVICFORUM_LEDGER_KEY_FILE it is generated on first run into the instance folder, mode 0600.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask, current_app
+
+from civicforum.ledger.entry import LOGS
+from civicforum.ledger.note import NoteError, Signer, Verifier, generate_key, parse_signer_key
+
+DEFAULT_FILE = "ledger_signing_keys"
+EXTENSION = "civicforum_logstore_keys"
+
+
+def origin_for(host: str, log: str) -> str:
+    """The origin line (and key name) of a log: `<host>/civicforum/<log>`."""
+    return f"{host}/civicforum/{log}"
+
+
+@dataclass(frozen=True)
+class LogKeys:
+    signers: dict[str, Signer]
+
+    def signer(self, log: str) -> Signer:
+        return self.signers[log]
+
+    def verifier(self, log: str) -> Verifier:
+        return self.signers[log].verifier
+
+    def origin(self, log: str) -> str:
+        return self.signers[log].name
+
+
+def key_file(app: Flask) -> Path:
+    configured = app.config.get("LEDGER_KEY_FILE")
+    return Path(configured) if configured else Path(app.instance_path) / DEFAULT_FILE
+
+
+def _create(path: Path, text: str) -> None:
+    # Several workers may start at once: write a private temp file, then link it into place,
+    # which fails if another worker won; the loser then reads the winner's keys.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".ledger-key-")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(tmp)
+
+
+def load_keys(app: Flask) -> LogKeys:
+    """Read (or create on first run) the signing keys; stop start-up on an unusable file."""
+    host = app.config["LEDGER_ORIGIN_HOST"]
+    path = key_file(app)
+    if not path.exists():
+        if app.config.get("LEDGER_KEY_FILE"):
+            raise RuntimeError(f"CIVICFORUM_LEDGER_KEY_FILE {path} does not exist")
+        text = "".join(generate_key(origin_for(host, log))[0].decode() + "\n" for log in LOGS)
+        _create(path, text)
+    signers: dict[str, Signer] = {}
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            signer = parse_signer_key(line)
+        except NoteError as exc:
+            raise RuntimeError(f"{path} line {number}: {exc}") from exc
+        for log in LOGS:
+            if signer.name == origin_for(host, log):
+                signers[log] = signer
+    missing = [origin_for(host, log) for log in LOGS if log not in signers]
+    if missing:
+        # A new origin is a new log: changing LEDGER_ORIGIN_HOST must be a deliberate re-key.
+        raise RuntimeError(
+            f"ledger key file {path} has no signing key named {', '.join(missing)} "
+            "(did CIVICFORUM_LEDGER_ORIGIN_HOST change?)"
+        )
+    return LogKeys(signers)
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[EXTENSION] = load_keys(app)
+
+
+def current_keys() -> LogKeys:
+    keys: LogKeys = current_app.extensions[EXTENSION]
+    return keys

@@ -1,0 +1,629 @@
+"""The database-backed logs: append, checkpoints, proofs, receipts, tiles, witnesses.
+
+Every function takes the caller's session and never commits. Writes happen in the caller's
+transaction, so a vote and its log entry commit or roll back together.
+
+Serialisation (why the log cannot fork): `append_entry` locks the log's head row
+(`SELECT ... FOR UPDATE` on PostgreSQL) before reading the size and frontier, and the lock is
+held until the caller's transaction ends. On SQLite the write lock is taken at BEGIN:
+`civicforum.web.sqlite_lock` begins every unsafe request with `BEGIN IMMEDIATE`, and
+`_begin_write` does the same for work outside a request (CLI, second transactions). A deferred
+SQLite transaction that read first could not wait for the lock (SQLITE_BUSY_SNAPSHOT).
+
+Checkpoints are signed without the head lock: a signer reads the committed head, signs its
+size and root, and inserts with ON CONFLICT DO NOTHING — Ed25519 is deterministic, so two
+workers signing the same size store the same note. Only the `ballot.closed` checkpoint is
+signed under the lock, inside the closing transaction (docs/ledger.md §1.3 rule 5).
+
+Receipts (docs/ledger.md §4): the cast view appends the entry, commits, then calls
+`receipt_for` — which signs a checkpoint covering the entry if the latest one does not — and
+commits again (a second short transaction), so a receipt never names an uncommitted entry.
+Under load one signature covers every voter waiting at that moment.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple, TypeVar
+
+from flask_babel import lazy_gettext as _
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, scoped_session
+
+from civicforum.db import utcnow
+from civicforum.ledger import merkle
+from civicforum.ledger.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    parse_checkpoint_body,
+)
+from civicforum.ledger.checkpoint import (
+    sign_checkpoint as sign_checkpoint_note,
+)
+from civicforum.ledger.cosignature import CosignatureError, verify_cosignature
+from civicforum.ledger.entry import LOGS, decode_entry, encode_entry
+from civicforum.ledger.note import (
+    SIG_COSIGNATURE_V1,
+    NoteError,
+    Verifier,
+    parse_note,
+    parse_verifier_key,
+)
+from civicforum.ledger.proof_file import TlogProof, format_proof
+from civicforum.ledger.tiles import TILE_HEIGHT, TILE_WIDTH, entry_bundle
+from civicforum.logstore.errors import (
+    CheckpointMismatchError,
+    InvalidWitnessKeyError,
+    LedgerCorruptError,
+    NoSuchEntryError,
+    ProofRangeError,
+    UnknownLogError,
+    WitnessError,
+)
+from civicforum.logstore.keys import current_keys
+from civicforum.logstore.models import (
+    LedgerCheckpoint,
+    LedgerCosignature,
+    LedgerEntry,
+    LedgerHead,
+    LedgerNode,
+    LedgerVerification,
+    LedgerWitness,
+)
+
+HEADS = LedgerHead.__table__
+ENTRIES = LedgerEntry.__table__
+NODES = LedgerNode.__table__
+CHECKPOINTS = LedgerCheckpoint.__table__
+COSIGNATURES = LedgerCosignature.__table__
+HASH = merkle.HASH_SIZE
+
+
+class CheckpointInfo(NamedTuple):
+    """A stored signed checkpoint: the note (log signature only), its size and root."""
+
+    note: str
+    size: int
+    root: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AppendedEntry:
+    """Where an entry landed. `checkpoint` is set when the append signed one (ballot.closed)."""
+
+    log: str
+    index: int
+    leaf_hash: bytes
+    data: bytes
+    checkpoint: CheckpointInfo | None = None
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def check_log(log: str) -> str:
+    if log not in LOGS:
+        raise UnknownLogError(_("There is no such log."))
+    return log
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _begin_write(session: Session) -> None:
+    # SQLite: a transaction that starts here starts as a writer (BEGIN IMMEDIATE), so it
+    # queues on busy_timeout instead of failing with SQLITE_BUSY when it first writes.
+    # Inside a request, civicforum.web.sqlite_lock has already done this for unsafe methods.
+    real = session() if isinstance(session, scoped_session) else session
+    if _dialect(session) == "sqlite" and not real.in_transaction():
+        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
+def _insert_ignore(session: Session, table: Any, key: list[str]) -> Any:
+    """INSERT ... ON CONFLICT (key) DO NOTHING on both backends."""
+    dialect = postgresql if _dialect(session) == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=key)
+
+
+def _split(frontier: bytes) -> list[bytes]:
+    return [frontier[i : i + HASH] for i in range(0, len(frontier), HASH)]
+
+
+def _frontier(size: int, frontier: bytes) -> merkle.CompactRange:
+    try:
+        return merkle.CompactRange(size, _split(frontier))
+    except ValueError as exc:
+        raise LedgerCorruptError(_("The stored log head is inconsistent.")) from exc
+
+
+def _head(session: Session, log: str, *, lock: bool = False) -> tuple[int, bytes]:
+    query = select(HEADS.c.size, HEADS.c.frontier).where(HEADS.c.log == log)
+    if lock:
+        query = query.with_for_update()
+    row = session.execute(query).one_or_none()
+    if row is None:
+        # The migration creates both heads; this only covers a schema built without it.
+        session.execute(
+            _insert_ignore(session, HEADS, ["log"]).values(log=log, size=0, frontier=b"")
+        )
+        row = session.execute(query).one()
+    return int(row.size), bytes(row.frontier)
+
+
+def log_size(session: Session, *, log: str) -> int:
+    """The number of committed entries in `log` (visible to this transaction)."""
+    return _head(session, check_log(log))[0]
+
+
+def _encode(entry: Mapping[str, Any] | bytes, log: str) -> tuple[bytes, dict[str, Any]]:
+    if isinstance(entry, bytes):
+        return entry, decode_entry(entry, log)
+    data = encode_entry(entry, log)
+    return data, decode_entry(data, log)
+
+
+# --------------------------------------------------------------------------- append
+
+
+def append_entry(session: Session, *, log: str, entry: Mapping[str, Any] | bytes) -> AppendedEntry:
+    """Append one entry (a dict, or canonical bytes from `ledger.entry`) in the caller's
+    transaction; the caller commits. Raises `ledger.entry.EntryError` on a schema violation.
+
+    The head row stays locked until the caller's transaction ends: call this as late as
+    possible in the transaction (after the vote's own checks and writes) and commit soon.
+    Appending a `ballot.closed` entry also signs the checkpoint right after it (the lot seed,
+    docs/ledger.md §1.3 rule 5), returned as `.checkpoint`.
+    """
+    check_log(log)
+    data, value = _encode(entry, log)
+    _begin_write(session)
+    size, stored = _head(session, log, lock=True)
+    frontier = _frontier(size, stored)
+    leaf = merkle.leaf_hash(data)
+    nodes = frontier.append(leaf)
+    session.execute(insert(ENTRIES), {"log": log, "idx": size, "data": data, "leaf_hash": leaf})
+    if len(nodes) > 1:  # level 0 is the entry's own leaf_hash
+        session.execute(
+            insert(NODES),
+            [{"log": log, "level": n.level, "idx": n.index, "hash": n.hash} for n in nodes[1:]],
+        )
+    session.execute(
+        update(HEADS)
+        .where(HEADS.c.log == log)
+        .values(size=size + 1, frontier=b"".join(frontier.hashes))
+    )
+    checkpoint = None
+    if value["type"] == "ballot.closed":
+        checkpoint = _store_checkpoint(session, log, size + 1, frontier.root())
+    return AppendedEntry(log, size, leaf, data, checkpoint)
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+def _store_checkpoint(session: Session, log: str, size: int, root: bytes) -> CheckpointInfo:
+    signer = current_keys().signer(log)
+    note = sign_checkpoint_note(Checkpoint(signer.name, size, root), signer)
+    session.execute(
+        _insert_ignore(session, CHECKPOINTS, ["log", "size"]).values(
+            log=log, size=size, root=root, note=note, signed_at=_now()
+        )
+    )
+    return CheckpointInfo(note, size, root)
+
+
+def _now() -> datetime:
+    return utcnow()
+
+
+def latest_checkpoint(session: Session, *, log: str) -> CheckpointInfo | None:
+    """The largest signed checkpoint of `log`, or None while none has been signed."""
+    row = session.execute(
+        select(CHECKPOINTS.c.note, CHECKPOINTS.c.size, CHECKPOINTS.c.root)
+        .where(CHECKPOINTS.c.log == check_log(log))
+        .order_by(CHECKPOINTS.c.size.desc())
+        .limit(1)
+    ).one_or_none()
+    return None if row is None else CheckpointInfo(row.note, int(row.size), bytes(row.root))
+
+
+def checkpoint_at(session: Session, *, log: str, size: int) -> CheckpointInfo | None:
+    """The signed checkpoint of exactly `size`, if one was signed."""
+    row = session.execute(
+        select(CHECKPOINTS.c.note, CHECKPOINTS.c.size, CHECKPOINTS.c.root).where(
+            CHECKPOINTS.c.log == check_log(log), CHECKPOINTS.c.size == size
+        )
+    ).one_or_none()
+    return None if row is None else CheckpointInfo(row.note, int(row.size), bytes(row.root))
+
+
+def sign_checkpoint(session: Session, *, log: str) -> CheckpointInfo | None:
+    """Sign and store a checkpoint of the current size unless one exists; the caller commits.
+
+    Returns the checkpoint covering every committed entry (None for an empty log, which has
+    nothing to sign: a size-0 checkpoint proves nothing).
+    """
+    check_log(log)
+    _begin_write(session)
+    size, stored = _head(session, log)
+    latest = latest_checkpoint(session, log=log)
+    if size == 0 or (latest is not None and latest.size >= size):
+        return latest
+    return _store_checkpoint(session, log, size, _frontier(size, stored).root())
+
+
+def checkpoint_is_stale(session: Session, *, log: str) -> bool:
+    """True when committed entries are not yet covered by a signed checkpoint."""
+    latest = latest_checkpoint(session, log=log)
+    return log_size(session, log=log) > (latest.size if latest else 0)
+
+
+def iter_checkpoints(session: Session, *, log: str, upto: int | None = None) -> Iterator[str]:
+    """Every signed checkpoint note of `log` in increasing size (at most `upto`)."""
+    query = select(CHECKPOINTS.c.note).where(CHECKPOINTS.c.log == check_log(log))
+    if upto is not None:
+        query = query.where(CHECKPOINTS.c.size <= upto)
+    for (note,) in session.execute(query.order_by(CHECKPOINTS.c.size)):
+        yield note
+
+
+def checkpoint_count(session: Session, *, log: str) -> int:
+    return int(
+        session.scalar(
+            select(func.count()).select_from(CHECKPOINTS).where(CHECKPOINTS.c.log == log)
+        )
+        or 0
+    )
+
+
+# --------------------------------------------------------------------------- proofs
+
+
+class _Recorder:
+    """A hash source that records which stored hashes a proof needs (values are dummies)."""
+
+    def __init__(self) -> None:
+        self.keys: set[tuple[int, int]] = set()
+
+    def subtree_hash(self, level: int, index: int) -> bytes:
+        self.keys.add((level, index))
+        return bytes(HASH)
+
+
+class _Fetched:
+    def __init__(self, hashes: dict[tuple[int, int], bytes]) -> None:
+        self.hashes = hashes
+
+    def subtree_hash(self, level: int, index: int) -> bytes:
+        return self.hashes[(level, index)]
+
+
+def fetch_hashes(
+    session: Session, log: str, keys: Iterable[tuple[int, int]]
+) -> dict[tuple[int, int], bytes]:
+    """Stored subtree hashes by (level, index), in at most two queries; raises if any is missing."""
+    by_level: dict[int, list[int]] = {}
+    for level, index in keys:
+        by_level.setdefault(level, []).append(index)
+    found: dict[tuple[int, int], bytes] = {}
+    if by_level.get(0):
+        for idx, leaf in session.execute(
+            select(ENTRIES.c.idx, ENTRIES.c.leaf_hash).where(
+                ENTRIES.c.log == log, ENTRIES.c.idx.in_(by_level[0])
+            )
+        ):
+            found[(0, int(idx))] = bytes(leaf)
+    upper = [and_(NODES.c.level == lv, NODES.c.idx.in_(ix)) for lv, ix in by_level.items() if lv]
+    if upper:
+        for level, idx, value in session.execute(
+            select(NODES.c.level, NODES.c.idx, NODES.c.hash).where(NODES.c.log == log, or_(*upper))
+        ):
+            found[(int(level), int(idx))] = bytes(value)
+    missing = {(lv, i) for lv, ix in by_level.items() for i in ix} - found.keys()
+    if missing:
+        raise LedgerCorruptError(_("A stored tree node is missing; the log needs an audit."))
+    return found
+
+
+T = TypeVar("T")
+
+
+def _with_stored_hashes(session: Session, log: str, compute: Callable[[Any], T]) -> T:
+    # The proof algorithms never branch on hash values, so a dry run with dummies names every
+    # hash needed; one batched read then serves the real run (O(log n) rows, ≤ 2 queries).
+    recorder = _Recorder()
+    compute(recorder)
+    return compute(_Fetched(fetch_hashes(session, log, recorder.keys)))
+
+
+def inclusion_proof(session: Session, *, log: str, index: int, size: int) -> list[bytes]:
+    """RFC 9162 inclusion proof of entry `index` in the tree of `size` (O(log n) reads)."""
+    current = log_size(session, log=log)
+    if not 0 <= index < size <= current:
+        raise ProofRangeError(
+            _("Need 0 ≤ index < size ≤ %(current)d (the log's size).", current=current)
+        )
+    return _with_stored_hashes(session, log, lambda s: merkle.inclusion_proof(s, index, size))
+
+
+def consistency_proof(session: Session, *, log: str, old: int, new: int) -> list[bytes]:
+    """RFC 9162 consistency proof from tree size `old` to `new` (O(log n) reads)."""
+    current = log_size(session, log=log)
+    if not 0 < old <= new <= current:
+        raise ProofRangeError(
+            _("Need 0 < from ≤ to ≤ %(current)d (the log's size).", current=current)
+        )
+    return _with_stored_hashes(session, log, lambda s: merkle.consistency_proof(s, old, new))
+
+
+def tree_root(session: Session, *, log: str, size: int) -> bytes:
+    """The root of the first `size` entries, from stored subtrees."""
+    return _with_stored_hashes(session, log, lambda s: merkle.tree_root(s, size))
+
+
+def entry_data(session: Session, *, log: str, index: int) -> bytes:
+    """The canonical bytes of entry `index`."""
+    data = session.scalar(
+        select(ENTRIES.c.data).where(ENTRIES.c.log == check_log(log), ENTRIES.c.idx == index)
+    )
+    if data is None:
+        raise NoSuchEntryError(_("There is no entry %(index)d in this log.", index=index))
+    return bytes(data)
+
+
+# --------------------------------------------------------------------------- receipts
+
+
+def receipt_for(session: Session, *, log: str, index: int, extra: bytes | str | None = None) -> str:
+    """The `.tlog-proof` receipt of entry `index` against a checkpoint that includes it.
+
+    Signs a new checkpoint when the latest one does not cover the entry yet; the caller
+    commits (the entry's own transaction must already be committed). `extra` is the entry's
+    canonical bytes (docs/ledger.md §4) and may be omitted; anything else is refused, since
+    the receipt's holder rebuilds the leaf from it.
+    """
+    data = entry_data(session, log=log, index=index)
+    if extra is not None and (extra.encode() if isinstance(extra, str) else extra) != data:
+        raise ValueError("a receipt's extra data is the entry's canonical bytes (ledger.md §4)")
+    checkpoint = latest_checkpoint(session, log=log)
+    if checkpoint is None or checkpoint.size <= index:
+        checkpoint = sign_checkpoint(session, log=log)
+    assert checkpoint is not None and checkpoint.size > index
+    proof = inclusion_proof(session, log=log, index=index, size=checkpoint.size)
+    note = with_cosignatures(session, log=log, checkpoint=checkpoint)
+    return format_proof(TlogProof(index, tuple(proof), note, data))
+
+
+# --------------------------------------------------------------------------- tiles
+
+
+def tile_data(session: Session, *, log: str, level: int, index: int, width: int) -> bytes | None:
+    """A C2SP tlog-tiles hash tile, or None when the log is not that large yet."""
+    height = TILE_HEIGHT * level
+    start = index * TILE_WIDTH
+    if (log_size(session, log=log) >> height) < start + width:
+        return None
+    if height == 0:
+        query = (
+            select(ENTRIES.c.leaf_hash)
+            .where(ENTRIES.c.log == log, ENTRIES.c.idx >= start, ENTRIES.c.idx < start + width)
+            .order_by(ENTRIES.c.idx)
+        )
+    else:
+        query = (
+            select(NODES.c.hash)
+            .where(
+                NODES.c.log == log,
+                NODES.c.level == height,
+                NODES.c.idx >= start,
+                NODES.c.idx < start + width,
+            )
+            .order_by(NODES.c.idx)
+        )
+    hashes = [bytes(h) for h in session.scalars(query)]
+    if len(hashes) != width:
+        raise LedgerCorruptError(_("A stored tree node is missing; the log needs an audit."))
+    return b"".join(hashes)
+
+
+def entries_bundle(session: Session, *, log: str, index: int, width: int) -> bytes | None:
+    """A C2SP tlog-tiles entry bundle, or None when the log is not that large yet."""
+    start = index * TILE_WIDTH
+    if log_size(session, log=log) < start + width:
+        return None
+    rows = session.scalars(
+        select(ENTRIES.c.data)
+        .where(ENTRIES.c.log == log, ENTRIES.c.idx >= start, ENTRIES.c.idx < start + width)
+        .order_by(ENTRIES.c.idx)
+    ).all()
+    if len(rows) != width:
+        raise LedgerCorruptError(_("A stored entry is missing; the log needs an audit."))
+    return entry_bundle(bytes(r) for r in rows)
+
+
+def iter_entries(
+    session: Session, *, log: str, upto: int, chunk: int = 5000
+) -> Iterator[tuple[int, bytes, bytes]]:
+    """`(index, data, stored leaf hash)` for indices < `upto`, streamed in bounded memory."""
+    start = 0
+    while start < upto:
+        rows = session.execute(
+            select(ENTRIES.c.idx, ENTRIES.c.data, ENTRIES.c.leaf_hash)
+            .where(
+                ENTRIES.c.log == log,
+                ENTRIES.c.idx >= start,
+                ENTRIES.c.idx < min(upto, start + chunk),
+            )
+            .order_by(ENTRIES.c.idx)
+        ).all()
+        for idx, data, leaf in rows:
+            yield int(idx), bytes(data), bytes(leaf)
+        start += chunk
+
+
+# --------------------------------------------------------------------------- witnesses
+
+
+def witnesses(session: Session, *, active_only: bool = False) -> list[LedgerWitness]:
+    query = select(LedgerWitness).order_by(LedgerWitness.name)
+    if active_only:
+        query = query.where(LedgerWitness.active.is_(True))
+    return list(session.scalars(query))
+
+
+def witness_verifiers(session: Session) -> list[Verifier]:
+    return [parse_verifier_key(w.vkey) for w in witnesses(session, active_only=True)]
+
+
+def add_witness(session: Session, *, vkey: str, actor: Any = None) -> LedgerWitness:
+    """Trust a witness's cosignature key (`name+keyid+base64(0x04||key)`); the caller commits."""
+    from civicforum.audit.services import record_event
+
+    try:
+        verifier = parse_verifier_key(vkey.strip())
+    except NoteError as exc:
+        raise InvalidWitnessKeyError(_("That is not a valid witness verifier key.")) from exc
+    if verifier.sig_type != SIG_COSIGNATURE_V1:
+        raise InvalidWitnessKeyError(
+            _("A witness key has type 0x04 (cosignature/v1), not a log key.")
+        )
+    witness = session.scalar(select(LedgerWitness).where(LedgerWitness.vkey == verifier.text))
+    if witness is None:
+        witness = LedgerWitness(
+            name=verifier.name, vkey=verifier.text, added_by_id=getattr(actor, "id", None)
+        )
+        session.add(witness)
+    witness.active = True
+    session.flush()  # need the id for the audit event
+    record_event(session, "logstore:witness:add", actor=actor, subject=witness)
+    return witness
+
+
+def remove_witness(session: Session, *, witness: LedgerWitness, actor: Any = None) -> None:
+    """Stop accepting a witness's cosignatures (stored ones are kept); the caller commits."""
+    from civicforum.audit.services import record_event
+
+    witness.active = False
+    record_event(session, "logstore:witness:remove", actor=actor, subject=witness)
+
+
+def submit_cosignatures(session: Session, *, log: str, text: str | bytes) -> int:
+    """Verify and store witness cosignatures of one of our checkpoints; the caller commits.
+
+    `text` is the checkpoint body, a blank line and cosignature lines (docs/ledger.md §7).
+    Returns how many lines were verified (already stored ones included).
+    """
+    check_log(log)
+    try:
+        note = parse_note(text)
+        body = parse_checkpoint_body(note.text)
+    except (NoteError, CheckpointError) as exc:
+        raise CheckpointMismatchError(_("That is not a checkpoint of this log.")) from exc
+    ours = checkpoint_at(session, log=log, size=body.size)
+    origin = current_keys().origin(log)
+    if ours is None or body.origin != origin or body.root != ours.root or body.extensions:
+        raise CheckpointMismatchError(
+            _("This log never signed a checkpoint with that size and root.")
+        )
+    checkpoint_id = session.scalar(
+        select(CHECKPOINTS.c.id).where(CHECKPOINTS.c.log == log, CHECKPOINTS.c.size == body.size)
+    )
+    known = {
+        (v.name, v.key_id): (w, v)
+        for w in witnesses(session, active_only=True)
+        for v in [parse_verifier_key(w.vkey)]
+    }
+    accepted = 0
+    for signature in note.signatures:
+        match = known.get((signature.name, signature.key_id))
+        if match is None:
+            continue
+        witness, verifier = match
+        try:
+            cosig = verify_cosignature(body, signature.line, verifier)
+        except (CosignatureError, NoteError) as exc:
+            raise WitnessError(_("A cosignature does not verify.")) from exc
+        session.execute(
+            _insert_ignore(session, COSIGNATURES, ["checkpoint_id", "witness_id"]).values(
+                checkpoint_id=checkpoint_id,
+                witness_id=witness.id,
+                line=cosig.line,
+                timestamp=cosig.timestamp,
+                received_at=_now(),
+            )
+        )
+        accepted += 1
+    if not accepted:
+        raise WitnessError(_("No cosignature from a configured witness."))
+    return accepted
+
+
+def with_cosignatures(session: Session, *, log: str, checkpoint: CheckpointInfo) -> str:
+    """The checkpoint note with every stored witness cosignature line appended."""
+    lines = session.scalars(
+        select(COSIGNATURES.c.line)
+        .join(CHECKPOINTS, CHECKPOINTS.c.id == COSIGNATURES.c.checkpoint_id)
+        .where(CHECKPOINTS.c.log == log, CHECKPOINTS.c.size == checkpoint.size)
+        .order_by(COSIGNATURES.c.id)
+    ).all()
+    return checkpoint.note + "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+def iter_cosignatures(
+    session: Session, *, log: str, upto: int | None = None
+) -> Iterator[tuple[int, str, str]]:
+    """`(checkpoint size, witness verifier key, signature line)` in checkpoint order."""
+    query = (
+        select(CHECKPOINTS.c.size, LedgerWitness.vkey, COSIGNATURES.c.line)
+        .select_from(COSIGNATURES)
+        .join(CHECKPOINTS, CHECKPOINTS.c.id == COSIGNATURES.c.checkpoint_id)
+        .join(LedgerWitness, LedgerWitness.id == COSIGNATURES.c.witness_id)
+        .where(CHECKPOINTS.c.log == log)
+        .order_by(CHECKPOINTS.c.size, COSIGNATURES.c.id)
+    )
+    if upto is not None:
+        query = query.where(CHECKPOINTS.c.size <= upto)
+    for size, vkey, line in session.execute(query):
+        yield int(size), vkey, line
+
+
+def witness_activity(session: Session) -> dict[int, datetime]:
+    """When each witness last cosigned (by witness id)."""
+    rows = session.execute(
+        select(COSIGNATURES.c.witness_id, func.max(COSIGNATURES.c.received_at)).group_by(
+            COSIGNATURES.c.witness_id
+        )
+    )
+    # max() keeps the column type, so the values come back as aware UTC datetimes.
+    return {int(w): at for w, at in rows if at is not None}
+
+
+# --------------------------------------------------------------------------- verification runs
+
+
+def record_verification(
+    session: Session, *, ok: bool, sizes: Mapping[str, int], report: str
+) -> LedgerVerification:
+    """Store the outcome of a `civicforum ledger verify` run; the caller commits."""
+    run = LedgerVerification(
+        ok=ok, sizes=" ".join(f"{k}={v}" for k, v in sizes.items()), report=report[:20000]
+    )
+    session.add(run)
+    session.flush()  # need the id for the caller's message
+    return run
+
+
+def last_verification(session: Session) -> LedgerVerification | None:
+    return session.scalar(
+        select(LedgerVerification).order_by(LedgerVerification.id.desc()).limit(1)
+    )
+
+
+def supporter_pseudonym(key: bytes, *, user_id: int, proposal: str) -> str:
+    """Per-proposal supporter handle: HMAC-SHA256(key, "<user>:<proposal>")[:32 hex]."""
+    return hmac.new(key, f"{user_id}:{proposal}".encode(), "sha256").hexdigest()[:32]
