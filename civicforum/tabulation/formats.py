@@ -73,7 +73,7 @@ class _Lines:
         self.quoted = False  # does the block last decoded need a real CSV parser?
 
     def error(self, message: str, line: int | None = None) -> InputFormatError:
-        return InputFormatError(message, line=self.line if line is None else line, path=self.name)
+        return InputFormatError(message, line=line or self.line or None, path=self.name)
 
     def _too_long(self, line: int) -> InputFormatError:
         return self.error(f"line is longer than {self.max_line} bytes", line)
