@@ -220,10 +220,19 @@ class _RankedCount:
                     chosen = [a if tally[a] > tally[b] else b]
                 else:
                     chosen = [self._tie([a, b], "elect", round_number)]
-            if len(chosen) > 1 and rules.winner_election_mode.endswith("OnlyOneWinnerPerRound"):
+            if rules.winner_election_mode.endswith("OnlyOneWinnerPerRound"):
+                unfilled = 1
+            # More options at the threshold than seats only happens with a zero Hare quota.
+            picked: list[int] = []
+            while len(chosen) > unfilled - len(picked):
                 top = max(tally[c] for c in chosen)
                 best = [c for c in chosen if tally[c] == top]
-                chosen = [best[0] if len(best) == 1 else self._tie(best, "elect", round_number)]
+                one = best[0] if len(best) == 1 else self._tie(best, "elect", round_number)
+                picked.append(one)
+                chosen.remove(one)
+                if len(picked) == unfilled:
+                    chosen = []
+            chosen = picked + chosen
         return sorted(chosen, key=lambda c: (-tally[c], self.options[c]))
 
     def _eliminate(self, continuing: list[int], round_number: int) -> list[int]:
