@@ -201,3 +201,7 @@ def _witness_run(args: argparse.Namespace, fetch: witness_mod.Fetcher, now: int)
             print(f"error: submitting the cosignature failed: {exc}", file=sys.stderr)
             return EXIT_FAILED
     return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -12,11 +12,18 @@ def election_json(opened: Mapping[str, Any], choices: Sequence[Any]) -> dict[str
     """The tabulation input for a closed ballot: its definition and the live choices."""
     approval = opened["method"] in APPROVAL_METHODS
     key = "approvals" if approval else "ranking"
+    # Identical ballots are grouped (with a count) first: tabulation groups them anyway, and a
+    # ballot of a million votes has few distinct choices.
+    groups: dict[str, tuple[Any, int]] = {}
+    for choice in choices:
+        sig = repr(choice)
+        seen = groups.get(sig)
+        groups[sig] = (choice, 1) if seen is None else (seen[0], seen[1] + 1)
     return {
         "method": opened["method"],
         "options": [option["id"] for option in opened["options"]],
         "rules": dict(opened["rules"]),
-        "ballots": [{key: list(choice)} for choice in choices],
+        "ballots": [{key: list(choice), "count": n} for choice, n in groups.values()],
     }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
@@ -20,7 +21,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from civicforum.ledger.entry import LOGS, canonical_json
+from civicforum.ledger.entry import LOGS, EntryError, canonical_json, parse_canonical
 from civicforum.ledger.merkle import leaf_hash
 
 FORMAT = "civicforum-ledger-export/1"
@@ -35,8 +36,10 @@ class ExportError(ValueError):
     """The export is malformed (not a verification failure of its contents)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ExportedEntry:
+    """One ``entries.jsonl`` line (not frozen: frozen __init__ is slow and there are millions)."""
+
     index: int
     entry: bytes
     leaf_hash: bytes
@@ -59,13 +62,34 @@ def _line(value: dict[str, Any]) -> str:
     return canonical_json(value).decode("utf-8") + "\n"
 
 
+_ENTRY_HEAD = b'{"entry":'
+_INDEX_KEY = b',"index":'
+_LINE_TAIL = re.compile(rb'(0|[1-9][0-9]{0,15}),"leaf_hash":"([0-9a-f]{64})"}\r?\n?')
+
+
 def entry_line(index: int, entry: bytes) -> str:
-    """One ``entries.jsonl`` line; the leaf bytes must be UTF-8 (canonical entries are)."""
+    """One ``entries.jsonl`` line: ``{"entry":<leaf bytes>,"index":i,"leaf_hash":"<hex>"}``.
+
+    The leaf bytes (canonical JSON) are embedded verbatim, so the line is itself canonical JSON
+    and the reader takes the exact bytes between ``{"entry":`` and the last ``,"index":``.
+    """
     try:
-        text = entry.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ExportError(f"entry {index} is not UTF-8") from exc
-    return _line({"index": index, "entry": text, "leaf_hash": leaf_hash(entry).hex()})
+        parse_canonical(entry)
+    except EntryError as exc:
+        raise ExportError(f"entry {index} is not canonical JSON: {exc}") from exc
+    text = entry.decode("utf-8")
+    return f'{{"entry":{text},"index":{index},"leaf_hash":"{leaf_hash(entry).hex()}"}}\n'
+
+
+def parse_entry_line(line: bytes) -> ExportedEntry:
+    """Split an ``entries.jsonl`` line without a JSON parser (the entry is parsed once, later)."""
+    cut = line.rfind(_INDEX_KEY)
+    tail = _LINE_TAIL.fullmatch(line, cut + len(_INDEX_KEY)) if cut > 0 else None
+    if not line.startswith(_ENTRY_HEAD) or tail is None:
+        raise ExportError("malformed entry line")
+    return ExportedEntry(
+        int(tail.group(1)), line[len(_ENTRY_HEAD) : cut], bytes.fromhex(tail.group(2).decode())
+    )
 
 
 def write_entries(fp: IO[str], entries: Iterable[bytes], start: int = 0) -> int:
@@ -241,13 +265,14 @@ class ExportReader:
     def iter_entries(self, log: str) -> Iterator[ExportedEntry]:
         """Entries in file order (the auditor checks the indices)."""
         name = f"{log}/{ENTRIES}"
-        for number, row in self._lines(name):
-            try:
-                yield ExportedEntry(
-                    row["index"], row["entry"].encode("utf-8"), bytes.fromhex(row["leaf_hash"])
-                )
-            except (KeyError, TypeError, AttributeError, ValueError) as exc:
-                raise ExportError(f"{name} line {number}: malformed entry line") from exc
+        if not self.exists(name):
+            return
+        with self.open_binary(name) as fp:
+            for number, line in enumerate(fp, 1):
+                try:
+                    yield parse_entry_line(line)
+                except ExportError as exc:
+                    raise ExportError(f"{name} line {number}: {exc}") from exc
 
     def iter_checkpoints(self, log: str) -> Iterator[ExportedCheckpoint]:
         name = f"{log}/{CHECKPOINTS}"

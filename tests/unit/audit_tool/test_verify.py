@@ -23,6 +23,7 @@ from civicforum.ledger import entry as E
 from civicforum.ledger import note
 from civicforum.ledger.cosignature import cosign, generate_witness_key
 from civicforum.ledger.export import ExportError, open_export, zip_export
+from civicforum.ledger.merkle import leaf_hash
 
 
 def run(path: Path, **kwargs: object) -> Report:
@@ -56,37 +57,32 @@ def test_clean_export_verifies(tmp_path: Path, election: Election) -> None:
     assert "VERIFIED" in report.format()
 
 
-def test_zip_export_and_progress(tmp_path: Path, election: Election) -> None:
+def test_zip_export_and_progress(
+    tmp_path: Path, election: Election, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = write_export(tmp_path / "dir", election.votes, election.results)
     zip_export(folder, tmp_path / "export.zip")
     messages: list[str] = []
-    import civicforum.audit_tool.verify as v
-
-    old = v.PROGRESS_EVERY
-    v.PROGRESS_EVERY = 5
-    try:
-        report = run(
-            tmp_path / "export.zip", trusted_keys=[election.votes.key], progress=messages.append
-        )
-    finally:
-        v.PROGRESS_EVERY = old
+    monkeypatch.setattr("civicforum.audit_tool.verify.PROGRESS_EVERY", 5)
+    report = run(
+        tmp_path / "export.zip", trusted_keys=[election.votes.key], progress=messages.append
+    )
     assert report.ok, report.format()
     assert messages and messages[0] == "votes: 5 entries verified"
 
 
 def rewrite_entries(path: Path, edit: object) -> None:
-    """Edit entries.jsonl lines directly (leaf hashes untouched unless ``edit`` changes them)."""
+    """Edit raw entries.jsonl lines (leaf hashes untouched unless ``edit`` changes them)."""
     file = path / "votes" / "entries.jsonl"
-    lines = [json.loads(line) for line in file.read_text().splitlines()]
-    lines = edit(lines)  # type: ignore[operator]
-    file.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    lines = edit(file.read_bytes().splitlines(keepends=True))  # type: ignore[operator]
+    file.write_bytes(b"".join(lines))
 
 
 def test_changed_entry_with_stale_leaf_hash_is_named(tmp_path: Path, election: Election) -> None:
     path = write_export(tmp_path, election.votes, election.results)
 
-    def edit(lines: list[dict[str, object]]) -> list[dict[str, object]]:
-        lines[2]["entry"] = str(lines[2]["entry"]).replace('["b"]', '["c"]')
+    def edit(lines: list[bytes]) -> list[bytes]:
+        lines[2] = lines[2].replace(b'["b"]', b'["c"]')
         return lines
 
     rewrite_entries(path, edit)
@@ -138,7 +134,7 @@ def test_reordered_entries(tmp_path: Path, election: Election) -> None:
 def test_reordered_lines_keep_their_numbers(tmp_path: Path, election: Election) -> None:
     path = write_export(tmp_path, election.votes, election.results)
 
-    def swap(lines: list[object]) -> list[object]:
+    def swap(lines: list[bytes]) -> list[bytes]:
         lines[2], lines[3] = lines[3], lines[2]
         return lines
 
@@ -292,9 +288,12 @@ def test_warnings_for_pending_results_and_unsigned_tail(tmp_path: Path) -> None:
 def test_invalid_entry_and_manifest_size(tmp_path: Path, election: Election) -> None:
     path = write_export(tmp_path, election.votes, election.results)
 
-    def edit(lines: list[dict[str, object]]) -> list[dict[str, object]]:
-        lines[1]["entry"] = '{"v": 1}'
-        lines[1]["leaf_hash"] = __import__("hashlib").sha256(b"\x00" + b'{"v": 1}').hexdigest()
+    def edit(lines: list[bytes]) -> list[bytes]:
+        bad = b'{"v": 1}'
+        lines[1] = b'{"entry":%s,"index":1,"leaf_hash":"%s"}\n' % (
+            bad,
+            leaf_hash(bad).hex().encode(),
+        )
         return lines
 
     rewrite_entries(path, edit)
@@ -386,3 +385,13 @@ def test_not_an_export(tmp_path: Path) -> None:
     (tmp_path / "manifest.json").write_text('{"format": "other"}')
     with pytest.raises(ExportError):
         open_export(tmp_path)
+
+
+def test_log_ending_inside_a_vote_change(tmp_path: Path) -> None:
+    votes = LogBuilder(E.VOTE_LOG, VOTES_ORIGIN, seed=b"v" * 32, every=1)
+    el = Election(votes)
+    el.open("b1")
+    t1 = el.cast("b1", ["a"])
+    votes.add(E.ballot_superseded(ballot="b1", tracker=t1, day=DAY))
+    index, message = only_problem(run(write_export(tmp_path, votes, {})))
+    assert index == 2 and "ends between" in message
