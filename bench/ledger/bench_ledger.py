@@ -129,7 +129,7 @@ def build_export(directory: Path, n: int) -> None:
             yield emit(closed)
             cp = sign()  # the lot seed: a checkpoint right after closing
             opened_json = E.decode_entry(opened, E.VOTE_LOG)
-            result = E.canonical_json(recount(opened_json, choices, cp.root), allow_floats=True)
+            result = E.canonical_json(recount(opened_json, choices, cp.root))
             results[ballot] = result
             yield emit(
                 E.result_published(

@@ -150,7 +150,7 @@ class VoteReplay:
             choices = [choice for choice, _ in state.live.values()]
             try:
                 result = self.recount(state.opened, choices, state.seed)
-                recounted = canonical_json(result, allow_floats=True)
+                recounted = canonical_json(result)
             except Exception as exc:  # the tabulation raised: the ballot cannot be recounted
                 raise ReplayError(f"recount of ballot {ballot_id} failed: {exc}") from exc
             if recounted != published:

@@ -76,11 +76,11 @@ def _check_value(value: JSON, floats: bool = False) -> None:
     raise EntryError(f"{type(value).__name__} is not allowed in ledger entries")
 
 
-def canonical_json(value: JSON, *, allow_floats: bool = False) -> bytes:
+def canonical_json(value: JSON, *, allow_floats: bool = True) -> bytes:
     """The canonical encoding of a JSON value (see the module docstring).
 
-    Entries never contain floats. Published results may (fractional STV transfers): with
-    ``allow_floats`` they are written as Python's shortest round-trip ``repr``.
+    Published results may hold floats (fractional STV transfers), written as Python's shortest
+    round-trip ``repr``. Entries never do: :func:`encode_entry` passes ``allow_floats=False``.
     """
     _check_value(value, allow_floats)
     try:
@@ -336,7 +336,7 @@ def validate_entry(value: JSON, log: str) -> dict[str, JSON]:
 
 def encode_entry(value: Mapping[str, JSON], log: str) -> bytes:
     """Validate and canonically encode an entry; the result is the Merkle leaf."""
-    data = canonical_json(validate_entry(dict(value), log))
+    data = canonical_json(validate_entry(dict(value), log), allow_floats=False)
     if len(data) > MAX_ENTRY_BYTES:
         raise EntryError("entry larger than 65535 bytes")
     return data

@@ -124,7 +124,7 @@ class Election:
         result = recount(opened, list(self.live[ballot].values()), closing.checkpoint.root)
         if tamper:
             result = {**result, "winners": list(reversed(result["winners"])) + ["zz"]}
-        data = E.canonical_json(result, allow_floats=True)
+        data = E.canonical_json(result)
         self.results[ballot] = data
         return self.votes.add(
             E.result_published(

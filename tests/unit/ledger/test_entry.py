@@ -50,13 +50,15 @@ def test_canonical_json_is_sorted_compact_utf8() -> None:
 )
 def test_canonical_json_rejects(bad: Any) -> None:
     with pytest.raises(E.EntryError):
-        E.canonical_json(bad)
+        E.canonical_json(bad, allow_floats=False)
 
 
 def test_results_may_carry_floats() -> None:
-    assert E.canonical_json({"x": 0.5, "y": [2.25]}, allow_floats=True) == b'{"x":0.5,"y":[2.25]}'
+    assert E.canonical_json({"x": 0.5, "y": [2.25]}) == b'{"x":0.5,"y":[2.25]}'
     with pytest.raises(E.EntryError):
-        E.canonical_json({"x": float("inf")}, allow_floats=True)
+        E.canonical_json({"x": float("inf")})
+    with pytest.raises(E.EntryError, match="float is not allowed"):
+        E.encode_entry({**opened(), "rules": {"seats": 1, "quota": 0.5}}, E.VOTE_LOG)
 
 
 @pytest.mark.parametrize(
