@@ -1,9 +1,24 @@
-"""ballots feature (placeholder: filled by its issue)."""
+"""Ballots: definition, voting with cast-as-intended review, closing, results and downloads."""
 
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+from civicforum.ballots import models  # noqa: F401  (registers the tables)
+from civicforum.web import nav
 
 
 def init_app(app: Flask) -> None:
-    pass
+    from civicforum.ballots import cli, views
+
+    app.register_blueprint(views.bp)
+    app.cli.add_command(cli.ballots_cli)
+    nav.register(app, "main", nav.NavItem("ballots.index", lambda: str(_l("Ballots")), 30))
+    nav.register(
+        app,
+        "admin",
+        nav.NavItem(
+            "admin.ballots_index", lambda: str(_l("Ballots")), 30, visible=nav.has_role("admin")
+        ),
+    )

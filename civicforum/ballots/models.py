@@ -1,0 +1,181 @@
+"""Ballots: definitions, options, the open-period voter links, the participation roll, casts.
+
+Secrecy (issue 6 §4) shapes these tables:
+
+* ``ballot_voter_links`` is the ONLY place that joins a voter to a tracker. It exists while the
+  ballot is open (to refuse double votes and apply vote changes) and its rows are deleted when
+  the ballot closes.
+* ``ballot_participations`` says who voted, never how: no tracker, no time, no surrogate key
+  (on SQLite it is a WITHOUT ROWID table, so even the physical order is by voter id, not by
+  arrival). Do not "improve" it with an id or a created_at column.
+* ``ballot_casts`` holds tracker and choice exactly as in the public ``ballot.cast`` entry (an
+  index over the vote log so closing does not scan it) and never a voter.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from civicforum.accounts.models import User
+from civicforum.db import db, utcnow
+
+
+class BallotStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"  # defined, editable, not yet open
+    OPEN = "open"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class Method(enum.StrEnum):
+    APPROVAL = "approval"
+    IRV = "irv"
+    STV = "stv"
+    SCHULZE = "schulze"
+
+    @property
+    def ranked(self) -> bool:
+        return self is not Method.APPROVAL
+
+
+class Eligibility(enum.StrEnum):
+    EMAIL_VERIFIED = "email_verified"
+    ROLL_VERIFIED = "roll_verified"
+    ROLE = "role"
+
+
+class Ballot(db.Model):
+    __tablename__ = "ballots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    method: Mapped[str] = mapped_column(String(20))
+    seats: Mapped[int] = mapped_column(default=1)
+    max_approvals: Mapped[int | None]
+    opens_at: Mapped[datetime]
+    closes_at: Mapped[datetime] = mapped_column(index=True)
+    eligibility: Mapped[str] = mapped_column(String(20), default=Eligibility.EMAIL_VERIFIED.value)
+    eligibility_role: Mapped[str | None] = mapped_column(String(20))
+    secret: Mapped[bool] = mapped_column(default=True)
+    vote_changes: Mapped[bool] = mapped_column(default=True)
+    results_hidden: Mapped[bool] = mapped_column(default=True)
+    status: Mapped[str] = mapped_column(
+        String(20), default=BallotStatus.SCHEDULED.value, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    opened_index: Mapped[int | None]  # vote-log index of ballot.opened
+    closed_at: Mapped[datetime | None]
+    closed_index: Mapped[int | None]  # vote-log index of ballot.closed
+    cast_count: Mapped[int | None]
+    superseded_count: Mapped[int | None]
+    counted_count: Mapped[int | None]
+    # The canonical result JSON (civicforum.tabulation.result_to_json) whose SHA-256 is in
+    # the result.published entry; kept byte for byte so exports can ship it unchanged.
+    result_json: Mapped[str | None] = mapped_column(Text)
+    result_sha256: Mapped[str | None] = mapped_column(String(64))
+    seed_size: Mapped[int | None]  # checkpoint right after ballot.closed: size and root (hex)
+    seed_root: Mapped[str | None] = mapped_column(String(64))
+    result_index: Mapped[int | None]
+    cancelled_at: Mapped[datetime | None]
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+
+    options: Mapped[list[BallotOption]] = relationship(
+        back_populates="ballot",
+        order_by="BallotOption.position",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+    created_by: Mapped[User | None] = relationship()
+
+    @property
+    def method_enum(self) -> Method:
+        return Method(self.method)
+
+    @property
+    def is_ranked(self) -> bool:
+        return self.method_enum.ranked
+
+    @property
+    def ledger_id(self) -> str:
+        """The ballot's identifier in the vote log (a safe ident: names export files)."""
+        return f"b{self.id}"
+
+    def option_by_key(self) -> dict[str, BallotOption]:
+        return {o.key: o for o in self.options}
+
+
+class BallotOption(db.Model):
+    __tablename__ = "ballot_options"
+    __table_args__ = (
+        UniqueConstraint("ballot_id", "key"),
+        UniqueConstraint("ballot_id", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ballot_id: Mapped[int] = mapped_column(ForeignKey("ballots.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    # Stable id in ledger entries, CVR exports and form field names ("o1", "o2", ...).
+    key: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str] = mapped_column(String(500))
+    # A linked proposal: qualified (or on a cancelled ballot) when linked; it moves to
+    # "on ballot" when the ballot is saved, and to adopted/rejected when the result is published.
+    proposal_id: Mapped[int | None] = mapped_column(
+        ForeignKey("proposals.id", ondelete="SET NULL"), index=True
+    )
+
+    ballot: Mapped[Ballot] = relationship(back_populates="options")
+
+
+class BallotVoterLink(db.Model):
+    """Voter ↔ current tracker while the ballot is open; every row is deleted at closing."""
+
+    __tablename__ = "ballot_voter_links"
+
+    ballot_id: Mapped[int] = mapped_column(
+        ForeignKey("ballots.id", ondelete="CASCADE"), primary_key=True
+    )
+    # The primary key (ballot, voter) is the unique constraint that turns a concurrent double
+    # submission into an IntegrityError: exactly one ballot is recorded.
+    voter_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    tracker: Mapped[str] = mapped_column(String(32))
+    # The ballot.cast entry, for the receipt while the ballot is open.
+    log_index: Mapped[int | None]
+
+
+class BallotParticipation(db.Model):
+    """The participation roll: who voted in which ballot, never how, when or in what order."""
+
+    __tablename__ = "ballot_participations"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    ballot_id: Mapped[int] = mapped_column(
+        ForeignKey("ballots.id", ondelete="CASCADE"), primary_key=True
+    )
+    voter_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class BallotCast(db.Model):
+    """A copy of each ballot.cast entry (tracker, choice, log index): public data, no voter."""
+
+    __tablename__ = "ballot_casts"
+    __table_args__ = (Index("ix_ballot_casts_ballot_live", "ballot_id", "superseded"),)
+
+    ballot_id: Mapped[int] = mapped_column(
+        ForeignKey("ballots.id", ondelete="CASCADE"), primary_key=True
+    )
+    tracker: Mapped[str] = mapped_column(String(32), primary_key=True)
+    choice: Mapped[Any] = mapped_column(JSON)
+    log_index: Mapped[int] = mapped_column(unique=True)
+    # Mirrors a later ballot.superseded entry; the log stays the authority.
+    superseded: Mapped[bool] = mapped_column(default=False)

@@ -1,0 +1,189 @@
+"""Every check a ballot must pass before it is recorded, in one place.
+
+The web form is parsed here (``parse_choice``), and the casting service re-checks the parsed
+choice and the voter (``check_choice``, ``check_voter``) inside its transaction, so a refusal
+always happens before anything is written.
+
+Blank ballots: an empty form is refused (it is almost always a slip), but a voter may abstain on
+purpose by ticking "Cast a blank ballot". A blank ballot is recorded as an empty choice, counts
+in the participation roll and turnout, and is an undervote in the tally.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from civicforum.ballots.errors import (
+    BallotNotOpenError,
+    ContradictoryBlankError,
+    DuplicateRankError,
+    EmptyBallotError,
+    InvalidChoiceError,
+    InvalidRankError,
+    NotEligibleError,
+    RankGapError,
+    TooManyApprovalsError,
+    UnknownOptionError,
+)
+from civicforum.ballots.models import Ballot, BallotStatus, Eligibility
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A voter's choice as option keys: approvals in ballot order, or a ranking from first down.
+
+    ``blank`` marks a deliberate abstention (then both tuples are empty).
+    """
+
+    ranked: bool
+    approvals: tuple[str, ...] = ()
+    ranking: tuple[str, ...] = ()
+    blank: bool = False
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.approvals and not self.ranking
+
+    def to_entry(self) -> list[Any]:
+        """The ``choice`` field of a ``ballot.cast`` entry (docs/ledger.md §1.3)."""
+        if self.ranked:
+            return [[key] for key in self.ranking]
+        return list(self.approvals)
+
+    @classmethod
+    def from_entry(cls, ranked: bool, value: Iterable[Any]) -> Choice:
+        if ranked:
+            ranking = tuple(p[0] if isinstance(p, list) else p for p in value)
+            return cls(ranked=True, ranking=ranking, blank=not ranking)
+        approvals = tuple(value)
+        return cls(ranked=False, approvals=approvals, blank=not approvals)
+
+    def form_fields(self, ballot: Ballot) -> list[tuple[str, str]]:
+        """Hidden form fields that re-submit exactly this choice (the confirmation step)."""
+        if self.blank:
+            return [("blank", "1")]
+        if self.ranked:
+            return [(f"rank-{key}", str(i)) for i, key in enumerate(self.ranking, 1)]
+        return [("approve", key) for key in self.approvals]
+
+
+FormData = Mapping[str, Any]  # werkzeug MultiDict or a plain {name: [values]} mapping
+
+
+def _getlist(form: FormData, name: str) -> list[str]:
+    if hasattr(form, "getlist"):
+        return [str(v) for v in form.getlist(name)]
+    value = form.get(name)
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
+
+
+def parse_choice(ballot: Ballot, form: FormData) -> Choice:
+    """Turn the voting form into a Choice, refusing anything malformed (422 errors)."""
+    keys = [o.key for o in ballot.options]
+    blank = "1" in _getlist(form, "blank")
+    if ballot.is_ranked:
+        ranks: dict[str, int] = {}
+        for name in form:
+            if not name.startswith("rank-"):
+                continue
+            key = name.removeprefix("rank-")
+            values = [v.strip() for v in _getlist(form, name) if v.strip()]
+            if not values:
+                continue
+            if key not in keys:
+                raise UnknownOptionError()
+            if len(values) > 1:
+                raise InvalidRankError()
+            try:
+                rank = int(values[0])
+            except ValueError:
+                raise InvalidRankError() from None
+            ranks[key] = rank
+        choice = _ranking_from_ranks(ranks, len(keys))
+    else:
+        approvals = _getlist(form, "approve")
+        if set(approvals) - set(keys):
+            raise UnknownOptionError()
+        if len(set(approvals)) != len(approvals):
+            raise InvalidChoiceError(_l("An option is marked twice."))
+        chosen = set(approvals)
+        choice = Choice(ranked=False, approvals=tuple(k for k in keys if k in chosen))
+    if blank and not choice.is_empty:
+        raise ContradictoryBlankError()
+    if blank:
+        return Choice(ranked=ballot.is_ranked, blank=True)
+    if choice.is_empty:
+        raise EmptyBallotError()
+    check_choice(ballot, choice)
+    return choice
+
+
+def _ranking_from_ranks(ranks: Mapping[str, int], n: int) -> Choice:
+    if any(r < 1 or r > n for r in ranks.values()):
+        raise InvalidRankError()
+    if len(set(ranks.values())) != len(ranks):
+        raise DuplicateRankError()
+    ordered = sorted(ranks, key=ranks.__getitem__)
+    if sorted(ranks.values()) != list(range(1, len(ranks) + 1)):
+        raise RankGapError()
+    return Choice(ranked=True, ranking=tuple(ordered))
+
+
+def check_choice(ballot: Ballot, choice: Choice) -> None:
+    """Re-check a parsed choice against the ballot's method and options (422 errors)."""
+    keys = {o.key for o in ballot.options}
+    if choice.ranked != ballot.is_ranked:
+        raise UnknownOptionError()
+    if choice.blank:
+        if not choice.is_empty:
+            raise ContradictoryBlankError()
+        return
+    if choice.is_empty:
+        raise EmptyBallotError()
+    marked = choice.ranking if choice.ranked else choice.approvals
+    if not set(marked) <= keys:
+        raise UnknownOptionError()
+    if len(set(marked)) != len(marked):
+        if choice.ranked:
+            raise DuplicateRankError()
+        raise InvalidChoiceError(_l("An option is marked twice."))
+    limit = ballot.max_approvals
+    if not choice.ranked and limit is not None and len(marked) > limit:
+        raise TooManyApprovalsError(
+            _l("You may approve at most %(n)d options; you chose %(k)d.", n=limit, k=len(marked))
+        )
+
+
+def is_eligible(ballot: Ballot, voter: Any) -> bool:
+    """Whether ``voter`` meets the ballot's eligibility rule (ignores sanctions and timing)."""
+    if not getattr(voter, "is_authenticated", False):
+        return False
+    rule = Eligibility(ballot.eligibility)
+    if rule is Eligibility.EMAIL_VERIFIED:
+        return bool(voter.is_email_verified)
+    if rule is Eligibility.ROLL_VERIFIED:
+        return bool(voter.is_roll_verified)
+    return ballot.eligibility_role in voter.role_names
+
+
+def is_open_at(ballot: Ballot, now: datetime) -> bool:
+    return ballot.status == BallotStatus.OPEN and ballot.opens_at <= now < ballot.closes_at
+
+
+def check_voter(session: Session, ballot: Ballot, voter: Any, *, now: datetime) -> None:
+    """Refuse a voter who may not vote now: closed period, ineligible or sanctioned account."""
+    from civicforum.moderation.policy import ensure_can_participate
+
+    if not is_open_at(ballot, now):
+        raise BallotNotOpenError()
+    if not is_eligible(ballot, voter):
+        raise NotEligibleError()
+    ensure_can_participate(session, voter)
