@@ -119,8 +119,10 @@ def csrf_token_for(client: FlaskClient, app: Flask) -> str:
     with client.session_transaction() as sess:
         raw = sess.get("csrf_token")
     with app.test_request_context():
-        from flask import session
+        from flask import g, session
 
+        # flask-wtf caches the token on g, which is shared while an app context is pushed.
+        g.pop("csrf_token", None)
         if raw:
             session["csrf_token"] = raw
         token = generate_csrf()

@@ -1,29 +1,49 @@
 from __future__ import annotations
 
+import secrets
+
 import click
 
 from civicforum.accounts import services
-from civicforum.accounts.models import Role, UserRole
+from civicforum.accounts.errors import FieldError
+from civicforum.accounts.models import Role
+from civicforum.db import utcnow
 from civicforum.extensions import db
 
 
 @click.command("create-admin")
 @click.argument("email")
 @click.option("--name", default="Administrator", help="Display name.")
-@click.password_option(help="At least 12 characters.")
-def create_admin(email: str, name: str, password: str) -> None:
+@click.option(
+    "--password",
+    default=None,
+    help="At least 12 characters. Omit to be asked, or use --generate-password.",
+)
+@click.option(
+    "--generate-password", is_flag=True, help="Create a random password and print it once."
+)
+def create_admin(email: str, name: str, password: str | None, generate_password: bool) -> None:
     """Create the first administrator (or grant admin to an existing account)."""
     user = services.find_user_by_email(db.session, email)
     if user is None:
+        if generate_password:
+            password = secrets.token_urlsafe(18)
+        elif password is None:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        assert password is not None
+        try:
+            services.check_password_policy(password, email=email, display_name=name)
+        except FieldError as error:
+            raise click.BadParameter(error.message, param_hint="--password") from None
         user = services.create_user(
-            db.session,
-            email=email,
-            display_name=name,
-            password=password,
-            roles=(Role.CITIZEN, Role.ADMIN),
+            db.session, email=email, display_name=name, password=password, roles=()
         )
-    elif not user.has_role(Role.ADMIN):
-        user.roles.append(UserRole(role=str(Role.ADMIN)))
+        # The operator typed the address, so it counts as verified.
+        user.email_verified_at = utcnow()
+        services.grant_role(db.session, actor=None, user=user, role=Role.CITIZEN)
+        if generate_password:
+            click.echo(f"Password (shown once): {password}")
+    services.grant_role(db.session, actor=None, user=user, role=Role.ADMIN)
     db.session.commit()
     click.echo(
         f"{user.email} is an administrator. Set up two-factor authentication at first login."

@@ -244,7 +244,7 @@ def _accept_totp(user: User, secret: str, code: str) -> bool:
     return True
 
 
-def _hash_recovery_code(code: str) -> str:
+def recovery_code_hash(code: str) -> str:
     return hashlib.sha256(_clean_code(code).encode()).hexdigest()
 
 
@@ -260,7 +260,7 @@ def _new_recovery_codes(session: Session, user: User) -> list[str]:
     for _n in range(RECOVERY_CODE_COUNT):
         raw = "".join(secrets.choice(alphabet) for _i in range(16))  # ~79 bits
         codes.append("-".join(raw[i : i + 4] for i in range(0, 16, 4)))
-        session.add(RecoveryCode(user_id=user.id, code_hash=_hash_recovery_code(codes[-1])))
+        session.add(RecoveryCode(user_id=user.id, code_hash=recovery_code_hash(codes[-1])))
     return codes
 
 
@@ -296,7 +296,7 @@ def check_second_factor(session: Session, *, user: User, code: str) -> bool:
     recovery = session.scalar(
         select(RecoveryCode).where(
             RecoveryCode.user_id == user.id,
-            RecoveryCode.code_hash == _hash_recovery_code(code),
+            RecoveryCode.code_hash == recovery_code_hash(code),
             RecoveryCode.used_at.is_(None),
         )
     )

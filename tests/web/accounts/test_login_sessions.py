@@ -1,0 +1,251 @@
+"""Login, throttling, redirects, and server-side sessions ending for real."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from civicforum.accounts import services
+from tests.conftest import Mailbox, csrf_token_for
+from tests.factories import TEST_PASSWORD, make_user
+from tests.web.accounts.helpers import cookie, full_login, new_client, password_login, whoami
+
+
+def test_login_starts_a_new_session_and_follows_a_safe_next(
+    app: Flask, client: FlaskClient, db_session: Any
+) -> None:
+    user = make_user(db_session)
+    client.get("/account/login")
+    before = cookie(client, app)
+    response = password_login(client, user.email, next="/account/settings")
+    assert response.status_code == 303 and response.headers["Location"] == "/account/settings"
+    assert cookie(client, app) not in (None, before)  # no session fixation
+    assert whoami(client) == 200
+
+
+@pytest.mark.parametrize(
+    "target", ["//evil.example", "https://evil.example", "/\\evil.example", "javascript:alert(1)"]
+)
+def test_next_to_another_site_is_ignored(client: FlaskClient, db_session: Any, target: str) -> None:
+    user = make_user(db_session)
+    response = password_login(client, user.email, next=target)
+    assert response.status_code == 303 and response.headers["Location"] == "/"
+
+
+def test_unknown_email_and_wrong_password_get_the_same_answer(
+    client: FlaskClient, db_session: Any
+) -> None:
+    user = make_user(db_session)
+    wrong = password_login(client, user.email, "wrong password here")
+    unknown = password_login(client, "nobody@example.test", "wrong password here")
+    assert wrong.status_code == unknown.status_code == 422
+    assert "Email or password is not correct." in wrong.text
+    assert wrong.text.replace(user.email, "X") == unknown.text.replace("nobody@example.test", "X")
+    assert "wrong password here" not in wrong.text
+
+
+def test_fifty_rapid_failed_logins_are_throttled_with_retry_after(
+    client: FlaskClient, db_session: Any
+) -> None:
+    user = make_user(db_session)
+    statuses = [
+        password_login(client, user.email, f"guess number {n}").status_code for n in range(50)
+    ]
+    assert statuses[:10] == [422] * 10 and statuses[-1] == 429
+    last = password_login(client, user.email, "guess again please")
+    assert last.status_code == 429 and int(last.headers["Retry-After"]) > 0
+    # Even the right password waits: the throttle is checked before the password.
+    assert password_login(client, user.email).status_code == 429
+
+
+def test_failures_across_many_accounts_are_throttled_per_address(
+    client: FlaskClient, db_session: Any
+) -> None:
+    statuses = [
+        password_login(client, f"stuffing{n}@example.test", "some leaked password").status_code
+        for n in range(50)
+    ]
+    assert 429 in statuses and statuses.index(429) == 30
+    assert all(s == 422 for s in statuses[:30])
+
+
+def test_successful_logins_are_not_counted(
+    client: FlaskClient, db_session: Any, app: Flask
+) -> None:
+    user = make_user(db_session)
+    for _ in range(12):
+        assert password_login(client, user.email).status_code == 303
+        client.environ_base["HTTP_X_CSRF_TOKEN"] = csrf_token_for(client, app)
+        client.post("/account/logout")
+        client.environ_base["HTTP_X_CSRF_TOKEN"] = csrf_token_for(client, app)
+
+
+def _replay(app: Flask, value: str) -> FlaskClient:
+    thief = app.test_client()
+    thief.set_cookie(app.config["SESSION_COOKIE_NAME"], value)
+    return thief
+
+
+def test_cookie_replayed_after_logout_is_anonymous(
+    app: Flask, client: FlaskClient, db_session: Any
+) -> None:
+    full_login(client, app, make_user(db_session))
+    stolen = cookie(client, app)
+    assert stolen and whoami(_replay(app, stolen)) == 200
+    assert client.post("/account/logout").status_code == 303
+    assert whoami(_replay(app, stolen)) == 302
+    assert whoami(client) == 302
+
+
+def test_log_out_everywhere_ends_every_session(
+    app: Flask, client: FlaskClient, db_session: Any
+) -> None:
+    user = make_user(db_session)
+    phone = new_client(app)
+    full_login(client, app, user)
+    full_login(phone, app, user)
+    stolen = cookie(phone, app)
+    assert client.post("/account/logout-everywhere").status_code == 303
+    assert whoami(client) == 302 and whoami(phone) == 302
+    assert whoami(_replay(app, stolen or "")) == 302
+
+
+def test_password_change_ends_the_other_sessions_only(
+    app: Flask, client: FlaskClient, db_session: Any
+) -> None:
+    user = make_user(db_session)
+    phone = new_client(app)
+    full_login(client, app, user)
+    full_login(phone, app, user)
+    stolen = cookie(phone, app)
+    response = client.post(
+        "/account/password",
+        data={"current_password": TEST_PASSWORD, "password": "a brand new passphrase"},
+    )
+    assert response.status_code == 303
+    assert whoami(client) == 200
+    assert whoami(phone) == 302 and whoami(_replay(app, stolen or "")) == 302
+    assert services.authenticate(db_session, email=user.email, password="a brand new passphrase")
+
+
+def test_password_change_needs_the_current_password(
+    app: Flask, client: FlaskClient, db_session: Any
+) -> None:
+    user = make_user(db_session)
+    full_login(client, app, user)
+    response = client.post(
+        "/account/password",
+        data={"current_password": "not my password!", "password": "a brand new passphrase"},
+    )
+    assert response.status_code == 422 and "current password is not correct" in response.text
+    assert services.authenticate(db_session, email=user.email, password=TEST_PASSWORD)
+
+
+def test_password_change_without_csrf_token_changes_nothing(
+    app: Flask, client: FlaskClient, db_session: Any
+) -> None:
+    user = make_user(db_session)
+    full_login(client, app, user)
+    del client.environ_base["HTTP_X_CSRF_TOKEN"]
+    response = client.post(
+        "/account/password",
+        data={"current_password": TEST_PASSWORD, "password": "a brand new passphrase"},
+    )
+    assert response.status_code == 400
+    assert services.authenticate(db_session, email=user.email, password=TEST_PASSWORD)
+
+
+def test_account_page_lists_sessions_and_ends_one(
+    app: Flask, client: FlaskClient, db_session: Any
+) -> None:
+    user = make_user(db_session)
+    phone = new_client(app)
+    full_login(client, app, user)
+    full_login(phone, app, user, code=None)
+    page = client.get("/account/")
+    assert page.status_code == 200 and page.text.count('name="sid"') == 2
+    assert "(this session)" in page.text
+
+    from civicforum.accounts.sessions import current_store, hash_token
+
+    phone_sid = hash_token(cookie(phone, app) or "")
+    listed = {s.id for s in current_store(app).list_for_user(user.id)}
+    assert phone_sid in listed and len(listed) == 2
+    assert client.post("/account/sessions/end", data={"sid": phone_sid}).status_code == 303
+    assert whoami(phone) == 302 and whoami(client) == 200
+
+
+def test_a_session_of_another_user_cannot_be_ended(
+    app: Flask, client: FlaskClient, db_session: Any
+) -> None:
+    me, other = make_user(db_session), make_user(db_session)
+    phone = new_client(app)
+    full_login(client, app, me)
+    full_login(phone, app, other)
+    from civicforum.accounts.sessions import hash_token
+
+    victim = hash_token(cookie(phone, app) or "")
+    assert client.post("/account/sessions/end", data={"sid": victim}).status_code == 404
+    assert whoami(phone) == 200
+
+
+def test_reset_answers_alike_and_the_link_works_once(
+    app: Flask, client: FlaskClient, db_session: Any, mailbox: Mailbox
+) -> None:
+    user = make_user(db_session)
+    phone = new_client(app)
+    full_login(phone, app, user)
+    known = client.post("/account/reset", data={"email": user.email.upper()})
+    known_page = client.get(known.headers["Location"]).text
+    unknown = client.post("/account/reset", data={"email": "nobody@example.test"})
+    unknown_page = client.get(unknown.headers["Location"]).text
+    assert known.headers["Location"] == unknown.headers["Location"]
+    assert "If an account exists" in known_page and known_page == unknown_page
+
+    link = mailbox.link(mailbox.wait_for(to=user.email), "/account/reset/")
+    assert not [m for m in mailbox.messages if "nobody" in str(m["To"])]
+    path = "/" + link.split("/", 3)[3]
+    assert client.get(path).status_code == 200
+    short = client.post(path, data={"password": "too short"})
+    assert short.status_code == 422 and "at least 12" in short.text
+    assert client.post(path, data={"password": "my new long password"}).status_code == 303
+    assert services.authenticate(db_session, email=user.email, password="my new long password")
+    assert whoami(phone) == 302  # the reset ended every session
+
+    reused = client.post(path, data={"password": "another new password"})
+    assert reused.status_code == 400 and "already used" in reused.text
+    assert services.authenticate(db_session, email=user.email, password="my new long password")
+
+
+def test_tampered_reset_token_is_refused(app: Flask, client: FlaskClient, db_session: Any) -> None:
+    user = make_user(db_session)
+    with app.test_request_context():
+        token = services.reset_token(user)
+    response = client.post(f"/account/reset/{token}x", data={"password": "my new long password"})
+    assert response.status_code == 400
+    assert services.authenticate(db_session, email=user.email, password=TEST_PASSWORD)
+
+
+def test_expired_reset_token_is_refused(
+    app: Flask, client: FlaskClient, db_session: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import itsdangerous.timed
+
+    user = make_user(db_session)
+    with app.test_request_context():
+        token = services.reset_token(user)
+    real = itsdangerous.timed.time.time
+
+    class Clock:
+        @staticmethod
+        def time() -> float:
+            return real() + 2 * 3600
+
+    monkeypatch.setattr(itsdangerous.timed, "time", Clock)
+    assert (
+        client.post(f"/account/reset/{token}", data={"password": "new long password!"}).status_code
+        == 400
+    )
