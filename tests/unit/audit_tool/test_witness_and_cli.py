@@ -9,7 +9,14 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from export_builder import DAY, VOTES_ORIGIN, LogBuilder, civic_log, standard_election, write_export
+from ledger_export_builder import (
+    DAY,
+    VOTES_ORIGIN,
+    LogBuilder,
+    civic_log,
+    standard_election,
+    write_export,
+)
 
 from civicforum.audit_tool import cli
 from civicforum.audit_tool import witness as W

@@ -7,7 +7,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from export_builder import (
+from ledger_export_builder import (
     DAY,
     VOTES_ORIGIN,
     Election,
