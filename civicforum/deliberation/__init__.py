@@ -8,4 +8,6 @@ from civicforum.deliberation import models  # noqa: F401
 
 
 def init_app(app: Flask) -> None:
-    pass
+    from civicforum.deliberation import views
+
+    app.register_blueprint(views.bp)

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
 from civicforum.proposals import models, settings  # noqa: F401  (tables, registered settings)
+from civicforum.web import nav
 
 
 def init_app(app: Flask) -> None:
-    pass
+    from civicforum.proposals import cli, views
+
+    app.register_blueprint(views.bp)
+    app.cli.add_command(cli.proposals_cli)
+    nav.register(app, "main", nav.NavItem("proposals.index", lambda: str(_l("Proposals")), 10))

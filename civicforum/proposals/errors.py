@@ -21,6 +21,16 @@ class FieldError(ProposalError):
         self.field = field
 
 
+class InvalidInputError(ProposalError):
+    """Some fields are not valid; `errors` maps each field name to its message."""
+
+    status_code = 422
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
 class IllegalTransitionError(ProposalError):
     """This proposal cannot move to that state from its current state."""
 

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from civicforum.extensions import db
+from civicforum.notifications import digest
+
+notifications_cli = AppGroup("notifications", help="Notification e-mail.")
+
+
+@notifications_cli.command("send-digests")
+def send_digests() -> None:
+    """Mail each opted-in user their unread notifications not mailed before (run daily)."""
+    sent = failed = 0
+    for item in digest.collect(db.session):
+        if digest.send(item):
+            digest.mark_sent(db.session, item)
+            # One commit per mail: a crash half-way never re-sends what already went out.
+            db.session.commit()
+            sent += 1
+        else:
+            failed += 1
+    click.echo(f"notifications send-digests: sent {sent}, failed {failed}.")

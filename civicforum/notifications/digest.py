@@ -1,0 +1,57 @@
+"""Email digests of unread notifications, through civicforum.mail (SMTP settings)."""
+
+from __future__ import annotations
+
+from flask import url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+
+from civicforum.mail import send_mail
+from civicforum.notifications import services
+from civicforum.notifications.services import Digest
+
+
+def collect(session: Session) -> list[Digest]:
+    return services.pending_digests(session)
+
+
+def render(item: Digest) -> tuple[str, str]:
+    """Subject and plain-text body of one digest, in the user's language."""
+    with force_locale(item.user.locale or "en"):
+        lines = [_("Hello %(name)s,", name=item.user.display_name), ""]
+        lines.append(_("You have %(n)s new notification(s):", n=len(item.notifications)))
+        lines.append("")
+        for n in item.notifications:
+            lines.append(f"- {describe(n)}")
+            if n.proposal_id:
+                link = url_for("proposals.detail", proposal_id=n.proposal_id, _external=True)
+                lines.append(f"  {link}")
+        lines += [
+            "",
+            _(
+                "Change what you receive: %(url)s",
+                url=url_for("notifications.settings", _external=True),
+            ),
+        ]
+        return _("Your civicforum notifications"), "\n".join(lines)
+
+
+def describe(n: object) -> str:
+    kind = str(getattr(n, "kind", ""))
+    data = getattr(n, "data", {}) or {}
+    title = data.get("title", "")
+    if kind == "comment_reply":
+        return _("New reply to your comment on “%(title)s”", title=title)
+    if kind == "proposal_comment":
+        return _("New comment on your proposal “%(title)s”", title=title)
+    return _("“%(title)s” is now %(state)s", title=title, state=data.get("to", ""))
+
+
+def send(item: Digest) -> bool:
+    subject, body = render(item)
+    return send_mail(to=item.user.email, subject=subject, body=body)
+
+
+def mark_sent(session: Session, item: Digest) -> None:
+    services.mark_emailed(session, item)
