@@ -92,6 +92,11 @@ def set_state(
         session.expire(item)
         return False
     session.expire(item)  # reload the new state and version on next access
+    if kind_of(item) == ItemType.COMMENT:
+        # A proposal's stance counts include only visible comments.
+        from civicforum.deliberation.services import refresh_counts
+
+        refresh_counts(session, item.proposal)
     return True
 
 
