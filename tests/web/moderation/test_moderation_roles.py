@@ -116,11 +116,8 @@ def who(session, identity: str):
         return None
     if identity == "citizen":
         return make_user(session)
-    if identity == "suspended citizen":
-        user = make_user(session)
-    else:
-        user = make_moderator(session)
-    if identity == "suspended moderator":
+    user = make_user(session) if identity == "suspended citizen" else make_moderator(session)
+    if identity.startswith("suspended"):
         make_suspension(session, user=user)
     return user
 
