@@ -18,6 +18,7 @@ from wtforms import (
     SelectField,
     StringField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 # Deliberately loose: one @, a dot in the domain, no spaces or control characters. The
@@ -120,8 +121,8 @@ class SettingsForm(FlaskForm):
         super().__init__(*args, **kwargs)
         from babel import Locale
 
-        self.locale.choices = [("", _l("Browser default"))] + [
-            (code, Locale.parse(code).get_display_name(code) or code)
+        self.locale.choices = [SelectChoice("", str(_l("Browser default")))] + [
+            SelectChoice(code, Locale.parse(code).get_display_name(code) or code)
             for code in current_app.config["LANGUAGES"]
         ]
 
@@ -134,13 +135,23 @@ class RollClaimForm(FlaskForm):
 
 class RoleForm(FlaskForm):
     role = SelectField(_l("Role"), validators=[DataRequired()])
-    action = SelectField(_l("Action"), choices=[("grant", _l("Grant")), ("revoke", _l("Revoke"))])
+    action = SelectField(_l("Action"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         from civicforum.accounts.models import Role
 
         super().__init__(*args, **kwargs)
-        self.role.choices = [(str(r), str(r)) for r in Role]
+        labels = {
+            Role.CITIZEN: _l("Citizen"),
+            Role.MODERATOR: _l("Moderator"),
+            Role.AUDITOR: _l("Auditor"),
+            Role.ADMIN: _l("Administrator"),
+        }
+        self.role.choices = [SelectChoice(str(r), str(labels[r])) for r in Role]
+        self.action.choices = [
+            SelectChoice("grant", str(_l("Grant"))),
+            SelectChoice("revoke", str(_l("Revoke"))),
+        ]
 
 
 class RollImportForm(FlaskForm):

@@ -258,7 +258,12 @@ class RedisSessionStore:
         self.r.set(self._key(sid), json.dumps(rec), ex=ttl)
 
     def delete(self, sid: str) -> None:
-        self.r.delete(self._key(sid))
+        raw = self.r.get(self._key(sid))
+        pipe = self.r.pipeline()
+        pipe.delete(self._key(sid))
+        if raw is not None and (user_id := json.loads(raw).get("user_id")) is not None:
+            pipe.srem(self._user_key(user_id), sid)
+        pipe.execute()
 
     def list_for_user(self, user_id: int) -> list[SessionInfo]:
         out = []
@@ -272,10 +277,11 @@ class RedisSessionStore:
 
     def delete_for_user(self, user_id: int, *, except_sid: str | None = None) -> int:
         sids = [s for s in self.r.smembers(self._user_key(user_id)) if s != except_sid]
-        if sids:
-            self.r.delete(*[self._key(s) for s in sids])
-            self.r.srem(self._user_key(user_id), *sids)
-        return len(sids)
+        if not sids:
+            return 0
+        deleted = int(self.r.delete(*[self._key(s) for s in sids]))
+        self.r.srem(self._user_key(user_id), *sids)
+        return deleted
 
 
 class ServerSessionInterface(SessionInterface):
