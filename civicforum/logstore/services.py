@@ -333,7 +333,7 @@ def fetch_hashes(
 T = TypeVar("T")
 
 
-def _with_stored_hashes(session: Session, log: str, compute: Callable[[Any], T]) -> T:
+def with_stored_hashes(session: Session, log: str, compute: Callable[[Any], T]) -> T:
     # The proof algorithms never branch on hash values, so a dry run with dummies names every
     # hash needed; one batched read then serves the real run (O(log n) rows, ≤ 2 queries).
     recorder = _Recorder()
@@ -348,7 +348,7 @@ def inclusion_proof(session: Session, *, log: str, index: int, size: int) -> lis
         raise ProofRangeError(
             _("Need 0 ≤ index < size ≤ %(current)d (the log's size).", current=current)
         )
-    return _with_stored_hashes(session, log, lambda s: merkle.inclusion_proof(s, index, size))
+    return with_stored_hashes(session, log, lambda s: merkle.inclusion_proof(s, index, size))
 
 
 def consistency_proof(session: Session, *, log: str, old: int, new: int) -> list[bytes]:
@@ -358,12 +358,12 @@ def consistency_proof(session: Session, *, log: str, old: int, new: int) -> list
         raise ProofRangeError(
             _("Need 0 < from ≤ to ≤ %(current)d (the log's size).", current=current)
         )
-    return _with_stored_hashes(session, log, lambda s: merkle.consistency_proof(s, old, new))
+    return with_stored_hashes(session, log, lambda s: merkle.consistency_proof(s, old, new))
 
 
 def tree_root(session: Session, *, log: str, size: int) -> bytes:
     """The root of the first `size` entries, from stored subtrees."""
-    return _with_stored_hashes(session, log, lambda s: merkle.tree_root(s, size))
+    return with_stored_hashes(session, log, lambda s: merkle.tree_root(s, size))
 
 
 def entry_data(session: Session, *, log: str, index: int) -> bytes:
@@ -627,3 +627,103 @@ def last_verification(session: Session) -> LedgerVerification | None:
 def supporter_pseudonym(key: bytes, *, user_id: int, proposal: str) -> str:
     """Per-proposal supporter handle: HMAC-SHA256(key, "<user>:<proposal>")[:32 hex]."""
     return hmac.new(key, f"{user_id}:{proposal}".encode(), "sha256").hexdigest()[:32]
+
+
+# --------------------------------------------------------------------------- /verify
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptCheck:
+    """What checking a receipt against the live log established (every step passed)."""
+
+    log: str
+    origin: str
+    index: int
+    entry: dict[str, Any]  # decoded from the receipt's extra data
+    recorded_matches: bool  # the stored entry at `index` is byte for byte the receipt's
+    receipt_size: int
+    receipt_root: bytes
+    latest_size: int
+    latest_root: bytes
+    latest_note: str
+    inclusion: list[bytes]  # entry -> latest root
+    consistency: list[bytes]  # receipt checkpoint -> latest checkpoint
+    witnesses: list[str]  # names of witnesses that cosigned the receipt's checkpoint
+
+
+class ReceiptRejected(ValueError):
+    """The receipt failed a step; `step` names it for the page."""
+
+    def __init__(self, step: str, detail: str) -> None:
+        super().__init__(f"{step}: {detail}")
+        self.step = step
+        self.detail = detail
+
+
+def verify_receipt(session: Session, *, text: str | bytes) -> ReceiptCheck:
+    """Check a `.tlog-proof` receipt offline-style, then against this server's latest
+    checkpoint (inclusion) and for consistency from the receipt's checkpoint to it."""
+    from civicforum.ledger.note import verified_signers
+    from civicforum.ledger.proof_file import ProofFileError, parse_proof, verify_proof
+
+    try:
+        proof = parse_proof(text)
+        origin = parse_checkpoint_body(parse_note(proof.checkpoint).text).origin
+    except (ProofFileError, NoteError) as exc:
+        raise ReceiptRejected("format", str(exc)) from exc
+    keys = current_keys()
+    log = next((name for name in LOGS if keys.origin(name) == origin), None)
+    if log is None:
+        raise ReceiptRejected("log", f"the receipt is for {origin!r}, not a log of this server")
+    try:
+        verified = verify_proof(proof, keys.verifier(log))
+        entry = decode_entry(verified.entry, log)
+    except (ProofFileError, ValueError) as exc:
+        raise ReceiptRejected("signature", str(exc)) from exc
+    cosigners = [
+        v.name for v in verified_signers(parse_note(proof.checkpoint), witness_verifiers(session))
+    ]
+    mine = verified.checkpoint
+    latest = latest_checkpoint(session, log=log)
+    if latest is None or latest.size < mine.size:
+        raise ReceiptRejected(
+            "consistency",
+            "the receipt's checkpoint is larger than anything this log has published: "
+            "a rollback or a forked view",
+        )
+    consistency: list[bytes] = []
+    try:
+        if latest.size > mine.size:
+            consistency = consistency_proof(session, log=log, old=mine.size, new=latest.size)
+        merkle.verify_consistency(mine.size, latest.size, mine.root, latest.root, consistency)
+    except (merkle.ProofError, LedgerCorruptError) as exc:
+        raise ReceiptRejected(
+            "consistency",
+            f"the log's latest checkpoint does not extend the receipt's: {exc} "
+            "(keep this receipt and the latest checkpoint: together they prove a fork)",
+        ) from exc
+    try:
+        inclusion = inclusion_proof(session, log=log, index=proof.index, size=latest.size)
+        merkle.verify_inclusion(
+            proof.index, latest.size, merkle.leaf_hash(verified.entry), inclusion, latest.root
+        )
+    except (merkle.ProofError, LedgerCorruptError) as exc:
+        raise ReceiptRejected("inclusion", str(exc)) from exc
+    recorded = session.scalar(
+        select(ENTRIES.c.data).where(ENTRIES.c.log == log, ENTRIES.c.idx == proof.index)
+    )
+    return ReceiptCheck(
+        log=log,
+        origin=origin,
+        index=proof.index,
+        entry=entry,
+        recorded_matches=recorded is not None and bytes(recorded) == verified.entry,
+        receipt_size=mine.size,
+        receipt_root=mine.root,
+        latest_size=latest.size,
+        latest_root=latest.root,
+        latest_note=with_cosignatures(session, log=log, checkpoint=latest),
+        inclusion=inclusion,
+        consistency=consistency,
+        witnesses=cosigners,
+    )

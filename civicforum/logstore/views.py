@@ -1,0 +1,286 @@
+"""Public ledger pages and API (docs/ledger.md §7), /verify, and the auditor dashboard."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    after_this_request,
+    flash,
+    redirect,
+    request,
+    send_file,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from civicforum.accounts.guards import role_required
+from civicforum.accounts.models import Role
+from civicforum.extensions import csrf, db
+from civicforum.ledger.entry import LOGS
+from civicforum.ledger.export import zip_export
+from civicforum.ledger.tiles import ENTRIES_LEVEL, TileError, parse_tile_path
+from civicforum.logstore import integrity, services
+from civicforum.logstore.errors import (
+    InvalidWitnessKeyError,
+    NoCheckpointError,
+    NoSuchEntryError,
+    ProofRangeError,
+)
+from civicforum.logstore.forms import VerifyForm, WitnessForm
+from civicforum.logstore.keys import current_keys
+from civicforum.logstore.models import LedgerWitness
+from civicforum.web.htmx import render_page
+
+bp = Blueprint("logstore", __name__)
+
+TEXT = "text/plain; charset=utf-8"
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def _b64(values: list[bytes]) -> list[str]:
+    return [base64.b64encode(v).decode("ascii") for v in values]
+
+
+def _int_arg(name: str) -> int:
+    value = request.args.get(name, "")
+    if not value.isdigit() or len(value) > 19:
+        raise ProofRangeError(_("%(name)s must be a non-negative integer.", name=name))
+    return int(value)
+
+
+def _text(body: str, *, cache: str = "no-cache") -> Response:
+    response = Response(body, content_type=TEXT)
+    response.headers["Cache-Control"] = cache
+    return response
+
+
+def _fresh_checkpoint(log: str) -> services.CheckpointInfo:
+    """The latest checkpoint, signing one first when entries are not covered yet.
+
+    A GET that may write: a cache refresh, not a state change anyone asked for. The read
+    transaction is ended first so that, on SQLite, signing starts as a writer.
+    """
+    if services.checkpoint_is_stale(db.session, log=log):
+        db.session.commit()
+        services.sign_checkpoint(db.session, log=log)
+        db.session.commit()
+    checkpoint = services.latest_checkpoint(db.session, log=log)
+    if checkpoint is None:
+        raise NoCheckpointError(_("This log has no entries yet."))
+    return checkpoint
+
+
+# --------------------------------------------------------------------------- /verify
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+def verify() -> ResponseReturnValue:
+    form = VerifyForm()
+    check = rejected = None
+    status = 200
+    if form.validate_on_submit():
+        text = form.receipt_text()
+        if text is None:
+            form.receipt.errors = [_("Paste a receipt or choose its file.")]
+            status = 422
+        else:
+            try:
+                check = services.verify_receipt(db.session, text=text)
+            except services.ReceiptRejected as exc:
+                rejected = exc
+                status = 422
+    elif form.is_submitted():
+        status = 422
+    return render_page(
+        "logstore/verify.html",
+        fragment="verify_result",
+        form=form,
+        check=check,
+        rejected=rejected,
+        b64=_b64,
+    ), status
+
+
+# --------------------------------------------------------------------------- ledger API
+
+
+@bp.get("/ledger/<log>/checkpoint")
+def checkpoint(log: str) -> ResponseReturnValue:
+    services.check_log(log)
+    latest = _fresh_checkpoint(log)
+    return _text(services.with_cosignatures(db.session, log=log, checkpoint=latest))
+
+
+@bp.get("/ledger/<log>/checkpoints")
+def checkpoints(log: str) -> ResponseReturnValue:
+    """Every signed checkpoint, as the export's checkpoints.jsonl (oldest first)."""
+    from civicforum.ledger.entry import canonical_json
+
+    services.check_log(log)
+    lines = (
+        canonical_json({"size": int(note.split("\n", 2)[1]), "note": note}).decode() + "\n"
+        for note in services.iter_checkpoints(db.session, log=log)
+    )
+    return Response("".join(lines), content_type="application/x-ndjson; charset=utf-8")
+
+
+@bp.get("/ledger/<log>/vkey")
+def vkey(log: str) -> ResponseReturnValue:
+    services.check_log(log)
+    return _text(current_keys().verifier(log).text + "\n", cache="public, max-age=3600")
+
+
+@bp.get("/ledger/<log>/proof/inclusion")
+def inclusion(log: str) -> ResponseReturnValue:
+    services.check_log(log)
+    index, size = _int_arg("index"), _int_arg("size")
+    proof = services.inclusion_proof(db.session, log=log, index=index, size=size)
+    return {"index": index, "size": size, "proof": _b64(proof)}
+
+
+@bp.get("/ledger/<log>/proof/consistency")
+def consistency(log: str) -> ResponseReturnValue:
+    services.check_log(log)
+    old, new = _int_arg("from"), _int_arg("to")
+    proof = services.consistency_proof(db.session, log=log, old=old, new=new)
+    return {"from": old, "to": new, "proof": _b64(proof)}
+
+
+@bp.get("/ledger/<log>/entry/<int:index>")
+def entry(log: str, index: int) -> ResponseReturnValue:
+    data = services.entry_data(db.session, log=log, index=index)
+    return Response(data, content_type="application/json; charset=utf-8")
+
+
+@bp.get("/ledger/<log>/tile/<path:rest>")
+def tile(log: str, rest: str) -> ResponseReturnValue:
+    services.check_log(log)
+    try:
+        parsed = parse_tile_path("tile/" + rest)
+    except TileError:
+        return _text(_("Not a tile path.") + "\n"), 404
+    if parsed.level == ENTRIES_LEVEL:
+        data = services.entries_bundle(db.session, log=log, index=parsed.index, width=parsed.width)
+    else:
+        data = services.tile_data(
+            db.session, log=log, level=parsed.level, index=parsed.index, width=parsed.width
+        )
+    if data is None:
+        return _text(_("The log is not that large yet.") + "\n"), 404
+    response = Response(data, content_type="application/octet-stream")
+    response.headers["Cache-Control"] = IMMUTABLE  # a tile's content never changes
+    return response
+
+
+@bp.get("/ledger/votes/receipt/<int:index>")
+def receipt(index: int) -> ResponseReturnValue:
+    data = services.entry_data(db.session, log="votes", index=index)
+    if b'"type":"ballot.cast"' not in data:
+        raise NoSuchEntryError(_("Receipts are issued for cast ballots only."))
+    _fresh_checkpoint("votes")
+    text = services.receipt_for(db.session, log="votes", index=index)
+    db.session.commit()  # in case a checkpoint was signed meanwhile: never hand out an unstored one
+    response = _text(text)
+    response.headers["Content-Disposition"] = f'attachment; filename="vote-{index}.tlog-proof"'
+    return response
+
+
+@bp.post("/ledger/<log>/cosignatures")
+@csrf.exempt  # a machine API without cookies: the witness's signature is the authentication
+def cosignatures(log: str) -> ResponseReturnValue:
+    services.check_log(log)
+    services.submit_cosignatures(db.session, log=log, text=request.get_data())
+    db.session.commit()
+    return "", 204
+
+
+@bp.get("/ledger/export.zip")
+def export_zip() -> ResponseReturnValue:
+    scratch = Path(tempfile.mkdtemp(prefix="civicforum-export-"))
+
+    @after_this_request
+    def _cleanup(response: Response) -> Response:
+        response.call_on_close(lambda: shutil.rmtree(scratch, ignore_errors=True))
+        return response
+
+    integrity.write_export(db.session, scratch / "export")
+    zip_export(scratch / "export", scratch / "ledger-export.zip")
+    return send_file(
+        scratch / "ledger-export.zip",
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name="civicforum-ledger-export.zip",
+        max_age=0,
+    )
+
+
+# --------------------------------------------------------------------------- auditor dashboard
+
+
+@bp.get("/audit/ledger")
+@role_required(Role.AUDITOR, Role.ADMIN)
+def dashboard() -> ResponseReturnValue:
+    return render_page("logstore/dashboard.html", fragment="witnesses", **_dashboard_context())
+
+
+def _dashboard_context(form: WitnessForm | None = None) -> dict[str, Any]:
+    keys = current_keys()
+    logs = []
+    for log in LOGS:
+        latest = services.latest_checkpoint(db.session, log=log)
+        logs.append(
+            {
+                "name": log,
+                "origin": keys.origin(log),
+                "vkey": keys.verifier(log).text,
+                "size": services.log_size(db.session, log=log),
+                "latest": latest,
+                "checkpoints": services.checkpoint_count(db.session, log=log),
+            }
+        )
+    return {
+        "logs": logs,
+        "last_run": services.last_verification(db.session),
+        "participation": integrity.participation(db.session),
+        "witnesses": services.witnesses(db.session),
+        "activity": services.witness_activity(db.session),
+        "form": form or WitnessForm(),
+        "b64": _b64,
+    }
+
+
+@bp.post("/audit/ledger/witnesses")
+@role_required(Role.AUDITOR, Role.ADMIN)
+def add_witness() -> ResponseReturnValue:
+    form = WitnessForm()
+    if form.validate_on_submit():
+        try:
+            services.add_witness(db.session, vkey=form.vkey.data or "", actor=current_user)
+        except InvalidWitnessKeyError as exc:
+            form.vkey.errors = [str(exc.message)]
+        else:
+            db.session.commit()
+            flash(_("Witness added: its cosignatures are now accepted."), "success")
+            return redirect(url_for(".dashboard"), code=303)
+    return render_page(
+        "logstore/dashboard.html", fragment="witnesses", **_dashboard_context(form)
+    ), 422
+
+
+@bp.post("/audit/ledger/witnesses/<int:witness_id>/remove")
+@role_required(Role.AUDITOR, Role.ADMIN)
+def remove_witness(witness_id: int) -> ResponseReturnValue:
+    witness = db.get_or_404(LedgerWitness, witness_id)
+    services.remove_witness(db.session, witness=witness, actor=current_user)
+    db.session.commit()
+    flash(_("Witness removed: new cosignatures from it are refused."), "success")
+    return redirect(url_for(".dashboard"), code=303)

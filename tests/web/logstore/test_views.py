@@ -1,0 +1,238 @@
+"""Ledger HTTP API, /verify (full page and htmx), witness intake, auditor dashboard."""
+
+from __future__ import annotations
+
+import base64
+import io
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from civicforum.audit_tool import cli as audit_cli
+from civicforum.ledger import merkle
+from civicforum.ledger.checkpoint import parse_checkpoint_body
+from civicforum.ledger.cosignature import cosign, generate_witness_key
+from civicforum.ledger.note import parse_note, parse_signer_key
+from civicforum.ledger.proof_file import parse_proof
+from civicforum.ledger.tiles import entries_path, parse_entry_bundle, tile_path
+from civicforum.logstore import services
+from civicforum.logstore.keys import current_keys
+from tests.factories import make_user
+from tests.integration.logstore.test_services import cast, fill
+
+
+class Ending:
+    """The test client reuses the fixture's app context, so the request's session and the
+    cached current user outlive the request (outside tests, app-context teardown ends
+    both). End them after each request, as a real request's teardown would."""
+
+    def __init__(self, client: Any, session: Any) -> None:
+        self.client, self.session = client, session
+        self.application = client.application
+
+    def _end(self) -> None:
+        from flask import g
+
+        self.session.commit()
+        g.pop("_login_user", None)  # Flask-Login caches the user on the shared app context
+
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        self.session.commit()  # the test's own writes: a request starts a fresh transaction
+        response = self.client.get(*args, **kwargs)
+        self._end()
+        return response
+
+    def post(self, *args: Any, **kwargs: Any) -> Any:
+        self.session.commit()
+        response = self.client.post(*args, **kwargs)
+        self._end()
+        return response
+
+
+@pytest.fixture
+def web(client: Any, db_session: Any) -> Ending:
+    return Ending(client, db_session)
+
+
+def committed_log(session: Any, n: int) -> list[services.AppendedEntry]:
+    appended = fill(session, n)
+    session.commit()
+    return appended
+
+
+def receipt_text(session: Any, index: int) -> str:
+    text = services.receipt_for(session, log="votes", index=index)
+    session.commit()
+    return text
+
+
+def test_verify_page_is_linked_from_the_footer(web: Any) -> None:
+    page = web.get("/verify")
+    assert page.status_code == 200
+    assert 'href="/verify"' in page.text and "<textarea" in page.text
+
+
+def test_valid_receipt_shows_the_choice_as_recorded(web: Any, db_session: Any) -> None:
+    appended = committed_log(db_session, 4)
+    receipt = receipt_text(db_session, 2)
+    services.append_entry(db_session, log="votes", entry=cast())  # the log grows afterwards
+    services.sign_checkpoint(db_session, log="votes")
+    db_session.commit()
+    page = web.post("/verify", data={"receipt": receipt.replace("\n", "\r\n")})
+    assert page.status_code == 200, page.text
+    assert "This receipt is valid" in page.text
+    tracker = parse_proof(receipt).extra.decode()
+    assert appended[2].data.decode() == tracker
+    assert '"a"' not in page.text and "<li>a</li>" in page.text  # the approved option
+    assert "consistent with the receipt" in page.text
+
+
+def test_uploaded_receipt_and_htmx_fragment(web: Any, db_session: Any) -> None:
+    committed_log(db_session, 3)
+    receipt = receipt_text(db_session, 1)
+    page = web.post(
+        "/verify",
+        data={"receipt_file": (io.BytesIO(receipt.encode()), "vote.tlog-proof")},
+        content_type="multipart/form-data",
+        headers={"HX-Request": "true"},
+    )
+    assert page.status_code == 200
+    assert 'id="verify-result"' in page.text and "<html" not in page.text
+    assert "This receipt is valid" in page.text
+
+
+def test_tampered_receipts_are_rejected(web: Any, db_session: Any) -> None:
+    committed_log(db_session, 5)
+    receipt = receipt_text(db_session, 3)
+    proof = parse_proof(receipt)
+    forged_extra = base64.b64encode(proof.extra.replace(b'["a"]', b'["b"]')).decode()
+    tampered = receipt.replace(base64.b64encode(proof.extra).decode(), forged_extra)
+    page = web.post("/verify", data={"receipt": tampered})
+    assert page.status_code == 422
+    assert "does not verify" in page.text
+    flipped = receipt.replace("index 3", "index 2")
+    assert web.post("/verify", data={"receipt": flipped}).status_code == 422
+    assert web.post("/verify", data={"receipt": "hello"}).status_code == 422
+    assert web.post("/verify", data={}).status_code == 422
+
+
+def test_checkpoint_vkey_and_json_proofs(web: Any, db_session: Any) -> None:
+    appended = committed_log(db_session, 6)
+    note = web.get("/ledger/votes/checkpoint")
+    assert note.status_code == 200 and note.headers["Cache-Control"] == "no-cache"
+    body = parse_checkpoint_body(parse_note(note.text).text)
+    assert body.size == 6
+    vkey = web.get("/ledger/votes/vkey").text.strip()
+    assert vkey == current_keys().verifier("votes").text
+    inc = web.get("/ledger/votes/proof/inclusion?index=4&size=6").get_json()
+    proof = [base64.b64decode(h) for h in inc["proof"]]
+    merkle.verify_inclusion(4, 6, appended[4].leaf_hash, proof, body.root)
+    con = web.get("/ledger/votes/proof/consistency?from=3&to=6").get_json()
+    old_root = merkle.merkle_root([a.leaf_hash for a in appended[:3]])
+    merkle.verify_consistency(
+        3, 6, old_root, body.root, [base64.b64decode(h) for h in con["proof"]]
+    )
+    assert web.get("/ledger/votes/proof/inclusion?index=6&size=6").status_code == 400
+    assert web.get("/ledger/votes/proof/consistency?from=0&to=6").status_code == 400
+    assert web.get("/ledger/votes/proof/inclusion?index=x&size=6").status_code == 400
+    assert web.get("/ledger/nope/checkpoint").status_code == 404
+    assert web.get("/ledger/civic/checkpoint").status_code == 404  # empty log
+
+
+def test_tiles_and_entry_bundles(web: Any, db_session: Any) -> None:
+    appended = committed_log(db_session, 5)
+    tile = web.get("/ledger/votes/" + tile_path(0, 0, 5))
+    assert tile.status_code == 200 and "immutable" in tile.headers["Cache-Control"]
+    assert tile.data == b"".join(a.leaf_hash for a in appended)
+    bundle = web.get("/ledger/votes/" + entries_path(0, 5))
+    assert parse_entry_bundle(bundle.data) == [a.data for a in appended]
+    assert web.get("/ledger/votes/" + tile_path(0, 0, 6)).status_code == 404
+    assert web.get("/ledger/votes/" + tile_path(0, 0)).status_code == 404
+    assert web.get("/ledger/votes/tile/0/x000/000").status_code == 404  # non-canonical
+
+
+def test_receipt_endpoint(web: Any, db_session: Any) -> None:
+    committed_log(db_session, 3)
+    response = web.get("/ledger/votes/receipt/2")
+    assert response.status_code == 200
+    assert parse_proof(response.text).index == 2
+    assert web.get("/ledger/votes/receipt/0").status_code == 404  # ballot.opened
+    assert web.get("/ledger/votes/receipt/9").status_code == 404
+
+
+def test_witness_cosignatures_are_verified_stored_and_served(
+    web: Any, db_session: Any, login_as: Any
+) -> None:
+    committed_log(db_session, 4)
+    signer_text, verifier_text = generate_witness_key("witness.example/alice")
+    services.add_witness(db_session, vkey=verifier_text.decode())
+    db_session.commit()
+    note = web.get("/ledger/votes/checkpoint").text
+    body = parse_checkpoint_body(parse_note(note).text)
+    cosig = cosign(body, parse_signer_key(signer_text), 1_700_000_000)
+    submission = body.body() + "\n" + cosig.line
+    anon = Ending(web.application.test_client(), db_session)  # no cookie, no CSRF token: a witness
+    assert anon.post("/ledger/votes/cosignatures", data=submission).status_code == 204
+    assert anon.post("/ledger/votes/cosignatures", data=submission).status_code == 204  # again
+    served = web.get("/ledger/votes/checkpoint").text
+    assert served.endswith(cosig.line)
+    assert cosig.line in receipt_text(db_session, 2)
+    # Another witness, a forged line, an unknown checkpoint.
+    other_signer, _ = generate_witness_key("witness.example/mallory")
+    stranger = cosign(body, parse_signer_key(other_signer), 1_700_000_000)
+    assert (
+        anon.post("/ledger/votes/cosignatures", data=body.body() + "\n" + stranger.line).status_code
+        == 403
+    )
+    forged = cosig.line[:-6] + ("A" if cosig.line[-6] != "A" else "B") + cosig.line[-5:]
+    assert anon.post(
+        "/ledger/votes/cosignatures", data=body.body() + "\n" + forged
+    ).status_code in (403, 409)
+    wrong = body.body().replace("\n4\n", "\n3\n") + "\n" + cosig.line
+    assert anon.post("/ledger/votes/cosignatures", data=wrong).status_code == 409
+    # The dashboard lists the witness with its last cosignature.
+    login_as(make_user(db_session, roles=("auditor",)))
+    page = web.get("/audit/ledger")
+    assert "witness.example/alice" in page.text and "<td>never</td>" not in page.text
+
+
+def test_dashboard_is_for_auditors(web: Any, db_session: Any, login_as: Any) -> None:
+    committed_log(db_session, 2)
+    login_as(make_user(db_session))
+    assert web.get("/audit/ledger").status_code == 403
+    login_as(make_user(db_session, roles=("auditor",)))
+    page = web.get("/audit/ledger")
+    assert page.status_code == 200
+    assert current_keys().verifier("votes").text in page.text
+    assert 'href="/audit/ledger"' in page.text  # main navigation for auditors
+    assert "never been verified" in page.text
+
+
+def test_auditor_adds_and_removes_a_witness(web: Any, db_session: Any, login_as: Any) -> None:
+    login_as(make_user(db_session, roles=("auditor",)))
+    bad = web.post("/audit/ledger/witnesses", data={"vkey": current_keys().verifier("votes").text})
+    assert bad.status_code == 422 and "0x04" in bad.text
+    _, verifier_text = generate_witness_key("witness.example/bob")
+    added = web.post("/audit/ledger/witnesses", data={"vkey": verifier_text.decode()})
+    assert added.status_code == 303
+    witness = services.witnesses(db_session)[0]
+    assert witness.active
+    removed = web.post(f"/audit/ledger/witnesses/{witness.id}/remove")
+    assert removed.status_code == 303
+    db_session.refresh(witness)
+    assert not witness.active
+
+
+def test_export_zip_verifies(web: Any, db_session: Any, tmp_path: Path) -> None:
+    committed_log(db_session, 7)
+    web.get("/ledger/votes/checkpoint")  # covers the entries with a checkpoint
+    response = web.get("/ledger/export.zip")
+    assert response.status_code == 200
+    archive = tmp_path / "export.zip"
+    archive.write_bytes(response.data)
+    response.close()  # closes the sent file and removes the server's scratch directory
+    assert "manifest.json" in zipfile.ZipFile(archive).namelist()
+    key = current_keys().verifier("votes").text
+    assert audit_cli.main(["verify", str(archive), "--key", key, "--quiet"]) == 0
