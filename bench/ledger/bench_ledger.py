@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -167,7 +168,8 @@ sys.exit(code)
 """
 
 
-def run_verify(directory: Path) -> tuple[float, float, str]:
+def run_verify(directory: Path) -> tuple[float, float, float, str]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(
         [
@@ -185,9 +187,11 @@ def run_verify(directory: Path) -> tuple[float, float, str]:
         check=False,
     )
     elapsed = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     hwm = [int(line.split()[1]) for line in proc.stderr.splitlines() if line.startswith("HWM ")]
     status = "VERIFIED" if proc.returncode == 0 else f"FAILED: {proc.stderr.strip()[-300:]}"
-    return elapsed, (hwm[0] / 1024 if hwm else float("nan")), status
+    return elapsed, cpu, (hwm[0] / 1024 if hwm else float("nan")), status
 
 
 def hash_floor(directory: Path) -> float:
@@ -217,10 +221,11 @@ def main() -> None:
             build_export(directory, size)
             print(f"built a {size:,}-entry export in {time.perf_counter() - t0:.1f} s")
         total = sum(p.stat().st_size for p in directory.rglob("*") if p.is_file())
-        elapsed, rss, status = run_verify(directory)
+        elapsed, cpu, rss, status = run_verify(directory)
         floor = hash_floor(directory)
         print(
-            f"== verify {size:,} entries ({total / 1e6:.0f} MB): {elapsed:.1f} s, "
+            f"== verify {size:,} entries ({total / 1e6:.0f} MB): {elapsed:.1f} s wall, "
+            f"{cpu:.1f} s CPU, "
             f"peak RSS {rss:.0f} MB, {status}; SHA-256 of the files once: {floor:.2f} s"
         )
     print(f"exports kept in {base}")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
@@ -64,7 +63,7 @@ def _line(value: dict[str, Any]) -> str:
 
 _ENTRY_HEAD = b'{"entry":'
 _INDEX_KEY = b',"index":'
-_LINE_TAIL = re.compile(rb'(0|[1-9][0-9]{0,15}),"leaf_hash":"([0-9a-f]{64})"}\r?\n?')
+_HASH_KEY = b',"leaf_hash":"'
 
 
 def entry_line(index: int, entry: bytes) -> str:
@@ -84,12 +83,24 @@ def entry_line(index: int, entry: bytes) -> str:
 def parse_entry_line(line: bytes) -> ExportedEntry:
     """Split an ``entries.jsonl`` line without a JSON parser (the entry is parsed once, later)."""
     cut = line.rfind(_INDEX_KEY)
-    tail = _LINE_TAIL.fullmatch(line, cut + len(_INDEX_KEY)) if cut > 0 else None
-    if not line.startswith(_ENTRY_HEAD) or tail is None:
+    tail = line[cut + len(_INDEX_KEY) :].rstrip(b"\r\n")
+    index, sep, digest = tail.partition(_HASH_KEY)
+    if (
+        cut <= 0
+        or not line.startswith(_ENTRY_HEAD)
+        or not sep
+        or not (index.isdigit() and (index == b"0" or index[0] != 0x30) and len(index) < 17)
+        or len(digest) != 66
+        or not digest.endswith(b'"}')
+    ):
         raise ExportError("malformed entry line")
-    return ExportedEntry(
-        int(tail.group(1)), line[len(_ENTRY_HEAD) : cut], bytes.fromhex(tail.group(2).decode())
-    )
+    try:
+        leaf = bytes.fromhex(digest[:64].decode("ascii"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ExportError("malformed leaf hash") from exc
+    if len(leaf) != 32:
+        raise ExportError("malformed leaf hash")
+    return ExportedEntry(int(index), line[len(_ENTRY_HEAD) : cut], leaf)
 
 
 def write_entries(fp: IO[str], entries: Iterable[bytes], start: int = 0) -> int:

@@ -102,3 +102,26 @@ def test_missing_optional_files_read_as_empty(tmp_path: Path) -> None:
     (tmp_path / "votes" / "cosignatures.jsonl").unlink()
     with X.open_export(tmp_path) as reader:
         assert list(reader.iter_cosignatures("votes")) == []
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"entry":{},"index":1,"leaf_hash":"' + b"g" * 64 + b'"}\n',
+        b'{"entry":{},"index":1,"leaf_hash":"' + b"ab" * 31 + b'  "}\n',
+        b'{"entry":{},"index":1,"leaf_hash":"' + b"\xff" * 64 + b'"}\n',
+        b'{"entry":{},"index":01,"leaf_hash":"' + b"a" * 64 + b'"}\n',
+        b'{"entry":{},"index":1,"leaf_hash":"' + b"a" * 63 + b'"}\n',
+        b'{"entry":{},"index":1,"hash":"' + b"a" * 64 + b'"}\n',
+        b'{"entry":{},"index":1,"leaf_hash":"' + b"a" * 64 + b'"]\n',
+        b'["entry",{},"index":1,"leaf_hash":"' + b"a" * 64 + b'"}\n',
+        b"",
+    ],
+)
+def test_malformed_entry_lines(line: bytes) -> None:
+    with pytest.raises(X.ExportError):
+        X.parse_entry_line(line)
+    assert (
+        X.parse_entry_line(b'{"entry":{},"index":0,"leaf_hash":"' + b"a" * 64 + b'"}\r\n').index
+        == 0
+    )
