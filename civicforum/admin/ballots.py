@@ -80,20 +80,23 @@ def ballots_edit(ballot_id: int) -> ResponseReturnValue:
     if request.method == "GET":
         form.fill_from(ballot)
     error = None
+    status = 200
     if ballot.status != BallotStatus.SCHEDULED:
         error = _("This ballot has opened (or ended) and can no longer be changed.")
+        status = 409
     elif form.validate_on_submit():
         try:
             services.update_ballot(
                 db.session, ballot=ballot, draft=form.to_draft(), actor=current_user
             )
         except CivicforumError as exc:
-            error = exc.message
+            error, status = exc.message, exc.status_code
         else:
             db.session.commit()
             flash(_("Ballot updated."), "success")
             return redirect(url_for("admin.ballots_index"), code=303)
-    status = 422 if request.method == "POST" else 409 if error else 200
+    elif request.method == "POST":
+        status = 422
     return render_page(
         "admin/ballots/form.html",
         fragment="ballot_form",
