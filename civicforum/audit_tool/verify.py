@@ -17,7 +17,7 @@ from civicforum.ledger.checkpoint import Checkpoint, open_checkpoint, parse_chec
 from civicforum.ledger.cosignature import verify_cosignature
 from civicforum.ledger.entry import VOTE_LOG, EntryError, decode_entry
 from civicforum.ledger.export import ExportError, ExportReader
-from civicforum.ledger.merkle import CompactRange, leaf_hash
+from civicforum.ledger.merkle import EMPTY_ROOT, CompactRange, leaf_hash
 from civicforum.ledger.note import (
     SIG_COSIGNATURE_V1,
     NoteError,
@@ -82,7 +82,10 @@ class Report:
         for r in self.logs:
             status = "FAILED" if r.problem else "ok"
             lines.append(f"[{status}] {r.log} ({r.origin})")
-            lines.append(f"  entries: {r.size}  root: {r.root.hex()}")
+            if r.problem:
+                lines.append(f"  entries read before the problem: {r.size}")
+            else:
+                lines.append(f"  entries: {r.size}  root: {r.root.hex()}")
             lines.append(
                 f"  signed checkpoints: {r.checkpoints}  saved checkpoints: {r.saved_checkpoints}"
                 f"  cosignatures verified: {r.cosignatures_verified}"
@@ -167,8 +170,10 @@ def _verify_log(
     progress: Callable[[str], None] | None,
 ) -> None:
     log = report.log
+    expected = 0  # entries read so far: the size of the tree being rebuilt
 
     def stop(index: int | None, message: str) -> _Stop:
+        report.size = expected
         return _Stop(Problem(log, index, message))
 
     key = _log_key(reader, report, trusted)
@@ -177,7 +182,7 @@ def _verify_log(
     # Checkpoints are few (one per batch): verify all signatures first, keep the parsed heads.
     signed: dict[int, Checkpoint] = {}
     targets: list[_Target] = []
-    last = 0
+    last = -1
     for row in reader.iter_checkpoints(log):
         try:
             opened = open_checkpoint(row.note, key)
@@ -209,6 +214,11 @@ def _verify_log(
         targets.append(_Target(cp.size, cp.root, "saved"))
         report.saved_checkpoints += 1
     targets.sort(key=lambda t: t.size)
+    # Size 0 has no entry to check it after: its root must be the empty tree's.
+    for target in targets:
+        if target.size == 0 and target.root != EMPTY_ROOT:
+            raise stop(None, f"the {target.label} checkpoint of size 0 has a non-empty root")
+    targets = [t for t in targets if t.size > 0]
 
     replay: VoteReplay | CivicReplay = (
         VoteReplay(recount, reader.result) if log == VOTE_LOG else CivicReplay()
@@ -222,7 +232,6 @@ def _verify_log(
     # The largest size whose root matched, per kind: the export's own checkpoints pin its entries
     # file; only saved (external) checkpoints pin the signed history itself.
     good = {"signed": 0, "saved": 0}
-    expected = 0
     for item in reader.iter_entries(log):
         i = expected
         if item.index != i:

@@ -21,6 +21,7 @@ from civicforum.audit_tool.recount import recount
 from civicforum.audit_tool.verify import Report, verify_export
 from civicforum.ledger import entry as E
 from civicforum.ledger import note
+from civicforum.ledger.checkpoint import Checkpoint, sign_checkpoint
 from civicforum.ledger.cosignature import cosign, generate_witness_key
 from civicforum.ledger.export import ExportError, open_export, zip_export
 from civicforum.ledger.merkle import leaf_hash
@@ -395,3 +396,16 @@ def test_log_ending_inside_a_vote_change(tmp_path: Path) -> None:
     votes.add(E.ballot_superseded(ballot="b1", tracker=t1, day=DAY))
     index, message = only_problem(run(write_export(tmp_path, votes, {})))
     assert index == 2 and "ends between" in message
+
+
+def test_empty_checkpoints(tmp_path: Path) -> None:
+    votes = LogBuilder(E.VOTE_LOG, VOTES_ORIGIN, seed=b"v" * 32, every=1)
+    empty = votes.sign().text  # size 0, the empty-tree root
+    Election(votes).open("b1")
+    report = run(write_export(tmp_path / "ok", votes, {}), saved_checkpoints=[empty])
+    assert report.ok and report.logs[0].checkpoints == 2, report.format()
+    wrong = sign_checkpoint(Checkpoint(VOTES_ORIGIN, 0, b"\x01" * 32), votes.signer)
+    _, message = only_problem(run(tmp_path / "ok", saved_checkpoints=[wrong]))
+    assert "size 0 has a non-empty root" in message
+    report = run(tmp_path / "ok", saved_checkpoints=[wrong])
+    assert "entries read before the problem: 0" in report.format()
