@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, has_request_context, request
 from flask_babel import format_datetime, format_decimal, get_locale
 from flask_login import current_user
 
@@ -10,6 +10,8 @@ from civicforum.extensions import babel
 
 
 def select_locale() -> str | None:
+    if not has_request_context():  # CLI commands and seeders use the default locale
+        return None
     languages = current_app.config["LANGUAGES"]
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return str(current_user.locale)
@@ -17,6 +19,8 @@ def select_locale() -> str | None:
 
 
 def select_timezone() -> str | None:
+    if not has_request_context():
+        return None
     if current_user and current_user.is_authenticated and current_user.timezone:
         return str(current_user.timezone)
     return None
