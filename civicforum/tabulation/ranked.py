@@ -63,8 +63,7 @@ class _RankedCount:
         self.scale: int = 10**rules.decimal_places
         self.rankings = election.rankings
         self.prefix = [0, *accumulate(election.counts)]
-        longest = max((len(r) for r in election.rankings), default=0)
-        self.getters: list[Callable[[Ranking], int]] = [itemgetter(k) for k in range(longest + 1)]
+        self.getters: list[Callable[[Ranking], int]] = []  # itemgetter(k), grown on demand
         index = {name: i for i, name in enumerate(election.options)}
         index[OVERVOTE] = n
         # Marks per position code, as option indices (#OVERVOTE is n), for duplicate checks.
@@ -78,7 +77,7 @@ class _RankedCount:
                 f"{OVERVOTE} marks need overvoteRule exhaustImmediately or alwaysSkipToNextRank"
             )
         skipped = rules.max_skipped_ranks
-        self.max_gap = None if skipped is None else skipped + 1
+        self.max_gap = 1 << 62 if skipped is None else skipped + 1
         self.check_duplicates = rules.exhaust_on_duplicate
         uwi = rules.undeclared_write_in
         self.uwi = None if uwi is None else index[uwi]
@@ -97,17 +96,33 @@ class _RankedCount:
         self, lo: int, hi: int, k: int, last: int, seen: frozenset[int], value: int, dest: list[int]
     ) -> None:
         """Scan rankings[lo:hi], which share their first k ranks, from rank index k."""
-        rankings = self.rankings
+        rankings, prefix = self.rankings, self.prefix
         if len(rankings[lo]) == k:  # the (one) ranking that ends here runs out of choices
-            amount = (self.prefix[lo + 1] - self.prefix[lo]) * value
+            amount = (prefix[lo + 1] - prefix[lo]) * value
             self.inactive[_EXHAUSTED_CHOICES] += amount
             dest[self.n] += amount
             lo += 1
-        key = self.getters[k]
+        getters = self.getters
+        while len(getters) <= k:
+            getters.append(itemgetter(len(getters)))
+        key = getters[k]
+        n, status, rank = self.n, self.status, k + 1
+        # Inline fast path for the common case (one option marked, no skip or duplicate
+        # exhaustion); everything else goes through _at_rank.
+        simple = rank - last <= self.max_gap and not self.check_duplicates
         while lo < hi:
             code = rankings[lo][k]
             mid = bisect_right(rankings, code, lo + 1, hi, key=key) if hi - lo > 1 else hi
-            self._at_rank(lo, mid, k, code, last, seen, value, dest)
+            if simple and code < n:
+                if status[code] == _CONTINUING:
+                    amount = (prefix[mid] - prefix[lo]) * value
+                    self.holds[code].append((lo, mid, k, last, seen, value))
+                    self.tally[code] += amount
+                    dest[code] += amount
+                else:
+                    self._descend(lo, mid, rank, rank, seen, value, dest)
+            else:
+                self._at_rank(lo, mid, k, code, last, seen, value, dest)
             lo = mid
 
     def _at_rank(
@@ -127,7 +142,7 @@ class _RankedCount:
             self._descend(lo, hi, k + 1, last, seen, value, dest)
             return
         rank = k + 1
-        if self.max_gap is not None and rank - last > self.max_gap:
+        if rank - last > self.max_gap:
             self._exhaust(lo, hi, value, _SKIPPED, dest)
             return
         after = seen
