@@ -1,0 +1,236 @@
+"""Real concurrency on PostgreSQL: threads with their own connections and real commits.
+
+Runs against a scratch database created next to CIVICFORUM_TEST_POSTGRES_URL (and dropped
+afterwards), because committed rows cannot live in the rolled-back per-test transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture(autouse=True)
+def request_context() -> Iterator[None]:
+    """Overrides the package's request-context fixture: this module needs no db_session."""
+    yield
+
+
+@pytest.fixture(scope="module")
+def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    import flask_migrate
+
+    from civicforum.extensions import db
+    from tests.conftest import make_test_app
+
+    base = os.environ.get("CIVICFORUM_TEST_POSTGRES_URL", "")
+    if not base:
+        pytest.skip("PostgreSQL not tested: CIVICFORUM_TEST_POSTGRES_URL is not set")
+    name = f"civicforum_ballots_conc_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    app = make_test_app(url, Path(tmp_path_factory.mktemp("conc")))
+    with app.app_context():
+        flask_migrate.upgrade()
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def in_threads(app: Flask, n: int, work: Callable[[], Any]) -> list[Any]:
+    """Run `work` in n threads released together; returns each result or exception."""
+    from civicforum.extensions import db
+
+    barrier = threading.Barrier(n)
+    results: list[Any] = [None] * n
+
+    def run(i: int) -> None:
+        with app.app_context(), app.test_request_context():
+            barrier.wait()
+            try:
+                results[i] = work()
+                db.session.commit()
+            except Exception as exc:  # collected and asserted on by the test
+                db.session.rollback()
+                results[i] = exc
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return results
+
+
+def test_parallel_double_submission_records_exactly_one_ballot(live_app: Flask) -> None:
+    from civicforum.ballots import services
+    from civicforum.ballots.models import Ballot, BallotCast, BallotParticipation, Method
+    from civicforum.ballots.validation import Choice
+    from civicforum.extensions import db
+    from civicforum.logstore import services as logstore
+    from tests.factories import make_user
+    from tests.factories_ballots import make_ballot
+
+    with live_app.app_context(), live_app.test_request_context():
+        voter_id = make_user(db.session).id
+        ballot_id = make_ballot(db.session, method=Method.IRV, vote_changes=True).id
+        size_before = logstore.log_size(db.session, log="votes")
+        db.session.commit()
+
+    def submit() -> Any:
+        from civicforum.accounts.models import User
+
+        ballot = db.session.get(Ballot, ballot_id)
+        voter = db.session.get(User, voter_id)
+        choice = Choice(ranked=True, ranking=("o2", "o1"))
+        return services.cast_ballot(db.session, ballot=ballot, voter=voter, choice=choice)
+
+    results = in_threads(live_app, 8, submit)
+    recorded = [r for r in results if isinstance(r, services.CastReceipt)]
+    refused = [r for r in results if isinstance(r, IntegrityError)]
+    assert len(recorded) + len(refused) == 8, results
+    # The first insert of the (ballot, voter) link wins; every parallel twin fails on it and
+    # never reaches the log. Twins that started after the winner committed see its link and
+    # are recorded as vote changes (allowed here), which still leaves one counted ballot.
+    assert sum(not r.changed for r in recorded) == 1, results  # exactly one first vote
+
+    with live_app.app_context():
+        ballot = db.session.get(Ballot, ballot_id)
+        counts = services.count_ballots(db.session, ballot)
+        assert counts.counted == 1 and counts.roll == 1
+        assert counts.cast == len(recorded) and counts.superseded == len(recorded) - 1
+        entries = logstore.log_size(db.session, log="votes") - size_before
+        assert entries == 2 * len(recorded) - 1  # casts plus supersessions, nothing else
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(BallotParticipation)
+                .where(BallotParticipation.ballot_id == ballot_id)
+            )
+            == 1
+        )
+        live = db.session.scalars(
+            select(BallotCast).where(
+                BallotCast.ballot_id == ballot_id, BallotCast.superseded.is_(False)
+            )
+        ).all()
+        assert len(live) == 1
+
+
+def test_parallel_first_votes_without_changes_record_one(live_app: Flask) -> None:
+    from civicforum.ballots import services
+    from civicforum.ballots.errors import AlreadyVotedError
+    from civicforum.ballots.models import Ballot
+    from civicforum.ballots.validation import Choice
+    from civicforum.extensions import db
+    from tests.factories import make_user
+    from tests.factories_ballots import make_ballot
+
+    with live_app.app_context(), live_app.test_request_context():
+        voter_id = make_user(db.session).id
+        ballot_id = make_ballot(db.session, vote_changes=False).id
+        db.session.commit()
+
+    def submit() -> Any:
+        from civicforum.accounts.models import User
+
+        return services.cast_ballot(
+            db.session,
+            ballot=db.session.get(Ballot, ballot_id),
+            voter=db.session.get(User, voter_id),
+            choice=Choice(ranked=False, approvals=("o1",)),
+        )
+
+    results = in_threads(live_app, 8, submit)
+    recorded = [r for r in results if isinstance(r, services.CastReceipt)]
+    assert len(recorded) == 1
+    assert all(
+        isinstance(r, IntegrityError | AlreadyVotedError) for r in results if r not in recorded
+    )
+    with live_app.app_context():
+        counts = services.count_ballots(db.session, db.session.get(Ballot, ballot_id))
+        assert (counts.cast, counts.counted, counts.roll) == (1, 1, 1)
+
+
+def test_concurrent_closers_publish_once_and_casts_never_follow_closing(live_app: Flask) -> None:
+    from datetime import timedelta
+
+    from civicforum.ballots import services
+    from civicforum.ballots.models import Ballot
+    from civicforum.ballots.validation import Choice
+    from civicforum.db import utcnow
+    from civicforum.extensions import db
+    from civicforum.ledger.entry import decode_entry
+    from civicforum.logstore import services as logstore
+    from tests.factories import make_user
+    from tests.factories_ballots import make_ballot
+
+    with live_app.app_context(), live_app.test_request_context():
+        ballot = make_ballot(db.session)
+        voters = [make_user(db.session).id for _ in range(6)]
+        ballot_id, ledger_id = ballot.id, ballot.ledger_id
+        db.session.commit()
+
+    closing = utcnow() + timedelta(seconds=1)
+
+    def close_or_cast(i: int) -> Callable[[], Any]:
+        def work() -> Any:
+            from civicforum.accounts.models import User
+
+            b = db.session.get(Ballot, ballot_id)
+            if i % 2:
+                return services.close_ballot(db.session, b, now=closing + timedelta(seconds=1))
+            return services.cast_ballot(
+                db.session,
+                ballot=b,
+                voter=db.session.get(User, voters[i]),
+                choice=Choice(ranked=False, approvals=("o1",)),
+            )
+
+        return work
+
+    with live_app.app_context():
+        db.session.get(Ballot, ballot_id).closes_at = closing
+        db.session.commit()
+    counter = iter(range(6))
+    lock = threading.Lock()
+
+    def next_work() -> Any:
+        with lock:
+            i = next(counter)
+        return close_or_cast(i)()
+
+    in_threads(live_app, 6, next_work)
+    with live_app.app_context():
+        size = logstore.log_size(db.session, log="votes")
+        kinds = [
+            decode_entry(data, "votes")
+            for _, data, _ in logstore.iter_entries(db.session, log="votes", upto=size)
+        ]
+        mine = [e["type"] for e in kinds if e["ballot"] == ledger_id]
+        assert mine.count("ballot.closed") == 1 and mine.count("result.published") == 1
+        assert mine[-2:] == ["ballot.closed", "result.published"]  # no cast after closing
+        ballot = db.session.get(Ballot, ballot_id)
+        assert ballot.counted_count == mine.count("ballot.cast")
