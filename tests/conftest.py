@@ -106,10 +106,30 @@ def db_session(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[scoped_s
             db.session.session_factory.kw, "join_transaction_mode", "create_savepoint"
         )
         limiter.reset()
+        monkeypatch.setattr(FlaskClient, "open", _as_new_request(FlaskClient.open, db.session))
         yield db.session
         db.session.remove()
         outer.rollback()
         conn.close()
+
+
+def _as_new_request(original: Callable[..., Any], session: Any) -> Callable[..., Any]:
+    """Start each test-client request like a real one: empty `g`, no open ORM transaction.
+
+    The test keeps an app context pushed and Flask reuses it for requests, so `g` (flask-
+    login's cached user, flask-wtf's CSRF token) would leak from one request — one client —
+    to the next. The test's SAVEPOINT is released first, so the request sees what the test
+    wrote; db_session's outer rollback still undoes everything afterwards.
+    """
+
+    def open_as_new_request(self: FlaskClient, *args: Any, **kwargs: Any) -> Any:
+        from flask import g
+
+        session.commit()
+        g.__dict__.clear()
+        return original(self, *args, **kwargs)
+
+    return open_as_new_request
 
 
 def csrf_token_for(client: FlaskClient, app: Flask) -> str:

@@ -21,7 +21,14 @@ def _is_sqlite() -> bool:
 
 
 def begin_immediate() -> None:
-    if request.method in UNSAFE_METHODS and _is_sqlite():
+    # Only a transaction not yet begun can begin IMMEDIATE; under the test harness all work
+    # already shares one Connection inside an outer transaction.
+    if (
+        request.method in UNSAFE_METHODS
+        and _is_sqlite()
+        and not db.session().in_transaction()
+        and not isinstance(db.engine, Connection)
+    ):
         db.session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
