@@ -56,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument(
         "--checkpoint",
         action="append",
+        type=Path,
         default=[],
         help="a signed checkpoint saved earlier (file); detects forks and truncation",
     )
@@ -102,13 +103,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    saved = [_text_or_file(c) for c in args.checkpoint]
-
     def progress(message: str) -> None:
         if not args.quiet:
             print(message, file=sys.stderr, flush=True)
 
     try:
+        saved = [path.read_text(encoding="utf-8") for path in args.checkpoint]
         with open_export(args.export) as reader:
             report = verify_mod.verify_export(
                 reader,

@@ -239,6 +239,7 @@ def test_cli_verify(
     err = capsys.readouterr().err
     assert "FIRST PROBLEM: votes log: RE-KEYED" in err
     assert cli.main(["verify", str(tmp_path / "missing")]) == 2
+    assert cli.main(["verify", str(path), "--checkpoint", str(tmp_path / "nope")]) == 2
     with pytest.raises(SystemExit):
         cli.main(["verify", str(path), "--key", "not-a-key"])
 
