@@ -1,0 +1,355 @@
+"""Real processes: gunicorn (several workers) on a scratch PostgreSQL database, voters casting
+through the ballots feature's HTTP endpoint concurrently, and a server killed mid-burst.
+
+Slow and PostgreSQL-only: run with `-m slow` and CIVICFORUM_TEST_POSTGRES_URL set.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from flask import Flask
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
+
+from tests.conftest import REPO, TEST_SECRET, make_test_app
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+SCRATCH_DB = "civicforum_logstore_proc"
+PASSWORD = "correct horse battery staple"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+TIMEOUT = 20
+
+
+# --------------------------------------------------------------------------- scratch database
+
+
+@pytest.fixture(scope="module")
+def scratch_url() -> Iterator[str]:
+    import psycopg
+
+    base = os.environ.get("CIVICFORUM_TEST_POSTGRES_URL", "")
+    if not base:
+        pytest.skip("PostgreSQL not tested: CIVICFORUM_TEST_POSTGRES_URL is not set")
+    url = make_url(base)
+    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {SCRATCH_DB}")
+    yield url.set(database=SCRATCH_DB).render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
+
+
+@pytest.fixture(scope="module")
+def instance(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("proc-instance")
+
+
+@pytest.fixture(scope="module")
+def local_app(scratch_url: str, instance: Path) -> Iterator[Flask]:
+    """The test's own app on the scratch database (same instance folder: same log keys)."""
+    import flask_migrate
+
+    from civicforum.extensions import db
+
+    app = make_test_app(scratch_url, instance)
+    with app.app_context():
+        flask_migrate.upgrade()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@dataclass
+class Setup:
+    ballot_id: int
+    option_key: str
+    emails: list[str]
+
+
+def make_ballot_and_voters(app: Flask, voters: int, **ballot: Any) -> Setup:
+    from civicforum.extensions import db
+    from tests.factories import make_user
+    from tests.factories_ballots import make_ballot
+
+    with app.app_context():
+        users = [make_user(db.session, password=PASSWORD) for _ in range(voters)]
+        made = make_ballot(db.session, **ballot)
+        db.session.commit()
+        setup = Setup(made.id, made.options[0].key, [u.email for u in users])
+        db.session.remove()
+    return setup
+
+
+# --------------------------------------------------------------------------- gunicorn
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    def __init__(self, scratch_url: str, instance: Path, workers: int = 4) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = {
+            **os.environ,
+            "CIVICFORUM_DATABASE_URL": scratch_url,
+            "CIVICFORUM_INSTANCE_PATH": str(instance),
+            "CIVICFORUM_SECRET_KEY": TEST_SECRET,
+            "CIVICFORUM_SESSION_COOKIE_SECURE": "false",
+            "CIVICFORUM_RATELIMIT_ENABLED": "false",
+            # The accounts were hashed with the test app's cheap parameters: keep them, or
+            # every login would rehash at full cost.
+            "CIVICFORUM_ARGON2_TIME_COST": "1",
+            "CIVICFORUM_ARGON2_MEMORY_COST": "1024",
+            "CIVICFORUM_ARGON2_PARALLELISM": "1",
+        }
+        gunicorn = Path(sys.executable).with_name("gunicorn")
+        self.log = (instance / f"gunicorn-{self.port}.log").open("wb")  # never a full pipe
+        self.process = subprocess.Popen(
+            [
+                str(gunicorn),
+                "-w",
+                str(workers),
+                "--threads",
+                "4",
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "--graceful-timeout",
+                "2",
+                "wsgi:app",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
+            start_new_session=True,  # one process group: the kill reaches every worker
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.base + "/healthz", timeout=5).status_code == 200:
+                    return
+            except requests.RequestException:
+                time.sleep(0.2)
+        self.kill()
+        log = Path(self.log.name).read_text(errors="replace")[-2000:]
+        raise RuntimeError(f"gunicorn did not start: {log}")
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+        self.log.close()
+
+
+@pytest.fixture
+def server_factory(scratch_url: str, instance: Path) -> Iterator[Callable[[], Server]]:
+    started: list[Server] = []
+
+    def start() -> Server:
+        server = Server(scratch_url, instance)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.kill()
+
+
+# --------------------------------------------------------------------------- a voter over HTTP
+
+
+def csrf_of(page: requests.Response) -> str:
+    match = CSRF.search(page.text)
+    assert match, page.text[:500]
+    return match.group(1)
+
+
+def logged_in(base: str, email: str) -> requests.Session:
+    browser = requests.Session()
+    page = browser.get(base + "/account/login", timeout=TIMEOUT)
+    done = browser.post(
+        base + "/account/login",
+        data={"email": email, "password": PASSWORD, "csrf_token": csrf_of(page)},
+        allow_redirects=False,
+        timeout=TIMEOUT,
+    )
+    assert done.status_code == 303, done.text[:500]
+    return browser
+
+
+def cast(base: str, browser: requests.Session, setup: Setup, token: str) -> int:
+    response = browser.post(
+        f"{base}/ballots/{setup.ballot_id}/cast",
+        data={"approve": setup.option_key, "csrf_token": token},
+        allow_redirects=False,
+        timeout=TIMEOUT,
+    )
+    return response.status_code
+
+
+def ballot_token(base: str, browser: requests.Session, setup: Setup) -> str:
+    return csrf_of(browser.get(f"{base}/ballots/{setup.ballot_id}", timeout=TIMEOUT))
+
+
+def receipt(base: str, browser: requests.Session, setup: Setup) -> str | None:
+    response = browser.get(f"{base}/ballots/{setup.ballot_id}/receipt.tlog-proof", timeout=TIMEOUT)
+    return response.text if response.status_code == 200 else None
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def cast_entries(app: Flask, setup: Setup) -> list[dict[str, Any]]:
+    from civicforum.ballots.models import Ballot
+    from civicforum.extensions import db
+    from civicforum.ledger.entry import decode_entry
+    from civicforum.logstore import services
+
+    with app.app_context():
+        ledger_id = db.session.get(Ballot, setup.ballot_id).ledger_id  # type: ignore[union-attr]
+        size = services.log_size(db.session, log="votes")
+        entries = [
+            decode_entry(data, "votes")
+            for _, data, _ in services.iter_entries(db.session, log="votes", upto=size)
+        ]
+        db.session.remove()
+    return [e for e in entries if e["type"] == "ballot.cast" and e["ballot"] == ledger_id]
+
+
+def assert_log_sound(app: Flask) -> None:
+    from civicforum.extensions import db
+    from civicforum.logstore import integrity, services
+    from civicforum.logstore.models import LedgerEntry
+
+    with app.app_context():
+        count, top = db.session.execute(
+            select(func.count(), func.max(LedgerEntry.idx)).where(LedgerEntry.log == "votes")
+        ).one()
+        assert count == top + 1 == services.log_size(db.session, log="votes")  # dense
+        services.sign_checkpoint(db.session, log="votes")
+        db.session.commit()
+        result = integrity.verify_database(db.session, recount=False)
+        assert result.ok, result.format()
+        db.session.remove()
+
+
+# --------------------------------------------------------------------------- the tests
+
+
+def test_fifty_concurrent_voters_and_a_double_submission(
+    local_app: Flask, server_factory: Callable[[], Server]
+) -> None:
+    setup = make_ballot_and_voters(local_app, 51, secret=False, vote_changes=False)
+    server = server_factory()
+    browsers = [logged_in(server.base, email) for email in setup.emails]
+    tokens = [ballot_token(server.base, b, setup) for b in browsers]
+    # Voter 50 submits twice at the same moment, from two connections sharing its session.
+    twin = requests.Session()
+    twin.cookies.update(browsers[50].cookies)
+    jobs = [(b, t) for b, t in zip(browsers, tokens, strict=True)] + [(twin, tokens[50])]
+    start = threading.Barrier(len(jobs))
+
+    def vote(job: tuple[requests.Session, str]) -> int:
+        start.wait(timeout=TIMEOUT)
+        return cast(server.base, job[0], setup, job[1])
+
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        statuses = list(pool.map(vote, jobs))
+    assert statuses[:50] == [303] * 50
+    assert statuses[50:].count(303) == 1  # the other submission is refused
+    entries = cast_entries(local_app, setup)
+    assert len(entries) == 51  # every accepted ballot exactly once
+    with local_app.app_context():
+        from civicforum.accounts.models import User
+        from civicforum.extensions import db
+
+        handles = {
+            u.handle for u in db.session.scalars(select(User).where(User.email.in_(setup.emails)))
+        }
+        db.session.remove()
+    assert sorted(e["voter"] for e in entries) == sorted(handles)
+    assert_log_sound(local_app)
+
+
+def test_killed_server_loses_no_receipt(
+    local_app: Flask, server_factory: Callable[[], Server]
+) -> None:
+    from civicforum.extensions import db
+    from civicforum.logstore import services
+
+    voters = 40
+    setup = make_ballot_and_voters(local_app, voters)
+    server = server_factory()
+    browsers = [logged_in(server.base, email) for email in setup.emails]
+    tokens = [ballot_token(server.base, b, setup) for b in browsers]
+    receipts: dict[int, str] = {}
+    accepted = threading.Event()
+    done = 0
+    lock = threading.Lock()
+
+    def burst(i: int) -> None:
+        nonlocal done
+        try:
+            if cast(server.base, browsers[i], setup, tokens[i]) != 303:
+                return
+            with lock:
+                done += 1
+                if done >= voters // 3:
+                    accepted.set()
+            text_ = receipt(server.base, browsers[i], setup)
+            if text_:
+                receipts[i] = text_
+        except requests.RequestException:
+            return  # the server died under this request
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        for i in range(voters):
+            pool.submit(burst, i)
+        assert accepted.wait(timeout=60)
+        server.kill()  # SIGKILL to every worker in the middle of the burst
+    before = len(receipts)
+    assert 0 < before < voters
+    restarted = server_factory()
+    for i in range(voters):
+        if i in receipts:
+            continue
+        # Cast again (a vote recorded before the kill is then changed: vote changes are on)
+        # and fetch the receipt the server could not hand out before it died.
+        token = ballot_token(restarted.base, browsers[i], setup)
+        status = cast(restarted.base, browsers[i], setup, token)
+        assert status in (303, 409, 422), status
+        receipts[i] = receipt(restarted.base, browsers[i], setup) or ""
+    assert all(receipts.values())
+    assert_log_sound(local_app)
+    with local_app.app_context():
+        for text_ in receipts.values():
+            check = services.verify_receipt(db.session, text=text_)
+            assert check.recorded_matches
+        live = db.session.execute(
+            text("SELECT count(*) FROM ballot_participations WHERE ballot_id = :b"),
+            {"b": setup.ballot_id},
+        ).scalar()
+        db.session.remove()
+    assert live == voters
