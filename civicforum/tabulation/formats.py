@@ -393,7 +393,7 @@ def read_blt(
         it = iter(lines)
         header = _next_content(it)
         if header is None:
-            raise lines.error("the file is empty")
+            raise InputFormatError("the file has nothing but comments", path=lines.name)
         try:
             n, seats = (int(x) for x in header.split())
         except ValueError:

@@ -421,3 +421,67 @@ def test_make_election_round_trip_through_csv(tmp_path: Path) -> None:
     election = read_csv(write(tmp_path, "cvr.csv", CSV))
     again = make_election(election.method, election.options, election.ballots, election.rules)
     assert again == election
+
+
+# -- rarer paths --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message", "line"),
+    [
+        ("deep.json", "[" * 200_000, "nested too deeply", None),
+        ("hdr.csv", '"Rank 1\n', "bad CSV", 1),
+        ("only.blt", "# just a comment\n\n", "nothing but comments", None),
+        ("w.blt", '1 1\nx 1 0\n0\n"A"\n"T"\n', "not an integer", 2),
+        ("sp.blt", '1 1\n1 1 0\n0\n" A"\n"T"\n', "bad option name", None),
+    ],
+)
+def test_rare_bad_files(  # type: ignore[no-untyped-def]
+    tmp_path, name, content, message, line
+) -> None:
+    with pytest.raises(InputFormatError, match=message) as info:
+        read_election(write(tmp_path, name, content))
+    assert info.value.line == line
+
+
+def test_csv_with_too_many_cell_values(tmp_path: Path) -> None:
+    rows = "\n".join(f"N{i}" for i in range(300))
+    with pytest.raises(InputFormatError, match="more than 255") as info:
+        read_election(write(tmp_path, "many.csv", "Rank 1\n" + rows + "\n"))
+    assert info.value.line == 257  # the 256th name, after the header
+
+
+def test_csv_with_extra_columns_skips_blank_lines(tmp_path: Path) -> None:
+    election = read_csv(write(tmp_path, "ids.csv", "ID,Rank 1\n1,A\n\n2,B\n3,A\n"))
+    assert election.total_ballots == 3
+
+
+def test_cdf_other_contests_and_seats(tmp_path: Path) -> None:
+    data = _cdf()
+    contest = data["Election"][0]["Contest"][0]  # type: ignore[index]
+    contest["NumberElected"] = 2
+    data["CVR"][0]["CVRSnapshot"][1]["CVRContest"].append(  # type: ignore[index]
+        {"ContestId": "other", "CVRContestSelection": [{"ContestSelectionId": "zz"}]}
+    )
+    data["CVR"].append({"CVRSnapshot": [{"@id": "s9"}]})  # type: ignore[attr-defined]
+    election = read_election(write(tmp_path, "cvr.json", json.dumps(data)))
+    assert election.method == "stv" and election.rules.seats == 2
+    assert election.total_ballots == 5 and any(not b.ranking for b in election.ballots)
+    data["Election"][0]["Candidate"][0]["Name"] = " Ann"  # type: ignore[index]
+    with pytest.raises(InputFormatError, match="bad option name"):
+        read_election(write(tmp_path, "bad.json", json.dumps(data)))
+
+
+def test_progress_bar_stays_quiet_for_small_files_unless_forced() -> None:
+    import io
+
+    from civicforum.tabulation.cli import _ProgressBar
+
+    stream = io.StringIO()
+    _ProgressBar(stream, force=False)(10, 100)
+    assert stream.getvalue() == ""
+    bar = _ProgressBar(stream, force=True)
+    bar(50, 100)
+    bar(50, 100)
+    bar(100, 100)
+    assert stream.getvalue().count("%") == 2 and stream.getvalue().endswith("\n")

@@ -363,6 +363,8 @@ def test_bad_codes_and_methods() -> None:
     many = [frozenset([x]) for x in names] + [frozenset()] + pairs
     with pytest.raises(InvalidElectionError, match="unknown position code"):
         election_from_codes("irv", names, many, {(1, 999): 1})
+    with pytest.raises(InvalidElectionError, match="non-negative"):
+        election_from_codes("irv", "A", single, {b"\x00": -3})
     with pytest.raises(InvalidElectionError, match="distinct"):
         election_from_codes("irv", "A", single + single, {})
     with pytest.raises(InvalidElectionError, match="unknown method"):
@@ -412,3 +414,22 @@ def test_result_json_is_canonical_json_serialisable() -> None:
         "residual surplus": Decimal("0.0002"),
     }
     assert back == json.loads(json.dumps(result_to_json(result)), parse_float=Decimal)
+
+
+def test_ranked_election_json_round_trip_and_bad_document() -> None:
+    rules = Rules(tiebreak_mode="useCandidateOrder", tiebreak_permutation=("B", "A"))
+    ballots = [Ballot((frozenset("AB"), frozenset(), frozenset("A")), 2), *ranked((1, "BA"))]
+    election = make_election("irv", "AB", ballots, rules)
+    shaped = election_to_json(election)
+    assert shaped["rules"]["tiebreakPermutation"] == ["B", "A"]
+    assert election_from_json(json.loads(json.dumps(shaped))) == election
+    with pytest.raises(InvalidElectionError, match="JSON object"):
+        election_from_json([])  # type: ignore[arg-type]
+
+
+def test_tuple_rankings_drop_trailing_blank_ranks() -> None:
+    names = [f"O{i}" for i in range(30)]
+    pairs = [frozenset([a, b]) for a in names for b in names if a < b]
+    many = [frozenset([x]) for x in names] + [frozenset()] + pairs
+    election = election_from_codes("irv", names, many, {(0, 30, 30): 2, (0,): 1})
+    assert election.rankings == ((0,),) and election.counts == (3,)
