@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+if TYPE_CHECKING:  # the auditor tools import civicforum.ledger/tabulation without Flask
+    from flask import Flask
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the WSGI app: defaults, then CIVICFORUM_* environment, then `config`."""
     import os
 
+    from flask import Flask
     from werkzeug.middleware.proxy_fix import ProxyFix
 
     from civicforum import config as cfg

@@ -20,8 +20,11 @@ class Defaults:
     SESSION_COOKIE_SECURE = True  # set CIVICFORUM_SESSION_COOKIE_SECURE=false for plain http
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_LIFETIME_DAYS = 14
+    SESSION_LIFETIME_DAYS = 14  # absolute timeout, from login
+    SESSION_IDLE_MINUTES = 12 * 60  # inactivity timeout
     MAX_CONTENT_LENGTH = 1 * 1024 * 1024  # 413 above one MiB; CVR uploads are not web forms
+    MAX_FORM_MEMORY_SIZE = 512 * 1024
+    MAX_FORM_PARTS = 1000
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the (server-side) session
     WTF_CSRF_HEADERS = ["X-CSRF-Token", "X-CSRFToken"]
     BABEL_DEFAULT_LOCALE = "en"
@@ -35,10 +38,11 @@ class Defaults:
     MAIL_USE_TLS = False  # STARTTLS
     MAIL_USE_SSL = False  # implicit TLS
     MAIL_SENDER = "civicforum <no-reply@localhost>"
-    # argon2id: 64 MiB, 3 passes, 2 lanes ≈ 100 ms here, OWASP's second recommended profile.
+    # argon2id RFC 9106 "low-memory" profile (argon2-cffi's default): t=3, 64 MiB, p=4,
+    # about 100 ms per hash on this 2-core machine.
     ARGON2_TIME_COST = 3
     ARGON2_MEMORY_COST = 65536
-    ARGON2_PARALLELISM = 2
+    ARGON2_PARALLELISM = 4
     LOGIN_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
     LOGIN_LIMIT_PER_ADDRESS = "30 per 15 minutes"
     TOKEN_MAX_AGE_SECONDS = 24 * 3600
@@ -46,6 +50,8 @@ class Defaults:
     LEDGER_ORIGIN_HOST = "civicforum.localhost"
     DEMO_MODE = False
 
+
+_PLACEHOLDER_SECRETS = {"change-me", "changeme", "secret", "dev", "development", "please-change-me"}
 
 _BOOL_KEYS = {
     "SESSION_COOKIE_SECURE",
@@ -102,8 +108,16 @@ def finish_config(app: Flask) -> None:
     cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options)
     if not cfg.get("SECRET_KEY"):
         cfg["SECRET_KEY"] = instance_secret(app, "secret_key")
-    if len(str(cfg["SECRET_KEY"])) < 16:
-        raise RuntimeError("CIVICFORUM_SECRET_KEY must be at least 16 characters long")
+    secret = str(cfg["SECRET_KEY"])
+    if len(secret) < 16 or secret.lower() in _PLACEHOLDER_SECRETS:
+        raise RuntimeError(
+            "CIVICFORUM_SECRET_KEY must be a random value of at least 16 characters "
+            "(unset it to have one generated into the instance folder)"
+        )
+    if cfg.get("SESSION_COOKIE_SECURE") and cfg["SESSION_COOKIE_NAME"] == "civicforum_session":
+        # The __Host- prefix makes browsers refuse the cookie unless Secure, path=/ and no
+        # Domain: a sibling subdomain cannot plant or overwrite it (ASVS 3.3.x).
+        cfg["SESSION_COOKIE_NAME"] = "__Host-civicforum"
     if cfg.get("TESTING"):
         # Fast hashing in tests only; production parameters are documented in the README.
         cfg.update(ARGON2_TIME_COST=1, ARGON2_MEMORY_COST=1024, ARGON2_PARALLELISM=1)

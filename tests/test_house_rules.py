@@ -69,3 +69,14 @@ def test_no_third_party_javascript_committed() -> None:
     ).stdout.split()
     vendored = [f for f in files if re.search(r"(htmx|axe|sortable|alpine|jquery)[^/]*\.js$", f)]
     assert vendored == []
+
+
+def test_auditor_tool_runs_without_flask_or_sqlalchemy() -> None:
+    import subprocess
+
+    code = (
+        "import sys, civicforum.audit_tool.cli, civicforum.tabulation.cli, civicforum.ledger.export;"
+        "bad = [m for m in ('flask', 'sqlalchemy', 'werkzeug') if m in sys.modules];"
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE.parent)

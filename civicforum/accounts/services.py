@@ -33,7 +33,12 @@ from civicforum.accounts.models import (
     User,
     UserRole,
 )
-from civicforum.accounts.passwords import hash_password, needs_rehash, verify_password
+from civicforum.accounts.passwords import (
+    hash_password,
+    is_common_password,
+    needs_rehash,
+    verify_password,
+)
 from civicforum.audit.services import record_event
 from civicforum.db import utcnow
 
@@ -72,6 +77,11 @@ def check_password_policy(password: str, *, email: str, display_name: str) -> No
     if folded in {email.strip().casefold(), display_name.strip().casefold()}:
         raise FieldError(
             _("The password must not be your email or display name."), field="password"
+        )
+    if is_common_password(password):
+        raise FieldError(
+            _("This password appears in lists of breached passwords. Choose another one."),
+            field="password",
         )
 
 

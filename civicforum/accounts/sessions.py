@@ -291,10 +291,15 @@ class ServerSessionInterface(SessionInterface):
     def open_session(self, app: Flask, request: Request) -> ServerSession:
         token = request.cookies.get(self.get_cookie_name(app))
         if token and len(token) <= 128:
-            loaded = self.store.load(hash_token(token))
+            sid = hash_token(token)
+            loaded = self.store.load(sid)
             if loaded is not None:
                 data, info = loaded
-                return ServerSession(data, token=token, record=info)
+                idle = timedelta(minutes=int(app.config["SESSION_IDLE_MINUTES"]))
+                if utcnow() - info.last_seen_at <= idle:
+                    return ServerSession(data, token=token, record=info)
+                # Inactivity timeout, enforced here on the server (ASVS 7.3.1).
+                self.store.delete(sid)
         return ServerSession()
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
@@ -311,10 +316,12 @@ class ServerSessionInterface(SessionInterface):
         if not session:
             return
         lifetime = timedelta(days=int(app.config["SESSION_LIFETIME_DAYS"]))
-        expires = utcnow() + lifetime
         if session.regenerate_requested and session.sid:
             self.store.delete(session.sid)
             session.token = None
+        # Absolute timeout: counted from the session's creation, never extended by activity.
+        started = session.record.created_at if session.record and session.token else utcnow()
+        expires = started + lifetime
         if session.modified or session.token is None:
             if session.token is None:
                 session.token = secrets.token_urlsafe(32)
@@ -335,7 +342,7 @@ class ServerSessionInterface(SessionInterface):
         response.set_cookie(
             name,
             session.token,
-            max_age=int(lifetime.total_seconds()),
+            max_age=max(0, int((expires - utcnow()).total_seconds())),
             domain=domain,
             path=path,
             secure=self.get_cookie_secure(app),

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 
-from civicforum.web import errors, nav, security, sqlite_lock
+from civicforum.web import errors, logs, nav, security, sqlite_lock
 from civicforum.web.htmx import vary_on_htmx
 
 
@@ -32,5 +32,6 @@ def init_app(app: Flask) -> None:
     app.after_request(vary_on_htmx)
     security.init_app(app)
     errors.init_app(app)
+    logs.init_app(app)
     nav.init_app(app)
     sqlite_lock.init_app(app)

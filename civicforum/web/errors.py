@@ -9,6 +9,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from civicforum.web.htmx import wants_fragment
+from civicforum.web.logs import security_event
 
 PAGES = (400, 403, 404, 405, 409, 413, 422, 429, 500)
 
@@ -58,6 +59,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError) -> ResponseReturnValue:
+        security_event("csrf-failure", reason=error.description)
         return render_error(
             400,
             _("The form expired or was not sent from this site. Reload the page and try again."),
@@ -66,6 +68,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> ResponseReturnValue:
         code = error.code or 500
+        if code in (401, 403):
+            security_event("forbidden", status=code)
         response = render_error(code, _describe(error))
         if code == 429 and isinstance(response, tuple):
             body, status = response[0], response[1]

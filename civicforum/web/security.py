@@ -39,5 +39,7 @@ def init_app(app: Flask) -> None:
 
         @app.after_request
         def _hsts(response: Response) -> Response:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
             return response

@@ -72,3 +72,48 @@ def test_admin_without_two_factor_is_sent_to_setup(client, db_session, login_as)
 def test_admin_with_two_factor_opens_admin(client, db_session, login_as) -> None:
     login_as(make_user(db_session, roles=("citizen", "admin")))
     assert client.get("/admin/").status_code == 200
+
+
+def test_log_lines_cannot_be_forged(caplog) -> None:
+    import logging
+
+    from civicforum.web.logs import OneLineFilter
+
+    logger = logging.getLogger("civicforum.test-forgery")
+    logger.addFilter(OneLineFilter())
+    with caplog.at_level(logging.INFO, logger="civicforum.test-forgery"):
+        logger.info("login failed for %s", "eve\n2026-01-01 INFO admin logged in")
+    assert caplog.records[-1].getMessage().count("\n") == 0
+    assert "\\n2026" in caplog.records[-1].getMessage()
+
+
+def test_session_idle_timeout_is_enforced_server_side(app, client, db_session, login_as) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from civicforum.accounts.models import UserSession
+    from civicforum.db import utcnow
+
+    user = login_as(make_user(db_session))
+    assert client.get("/account/").status_code == 200
+    idle = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"] + 1)
+    db_session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user.id)
+        .values(last_seen_at=utcnow() - idle)
+    )
+    response = client.get("/account/")
+    assert response.status_code == 302 and "/account/login" in response.headers["Location"]
+
+
+def test_secure_cookie_uses_host_prefix_and_placeholder_secret_refused(tmp_path) -> None:
+    import pytest
+
+    from tests.conftest import make_test_app
+
+    url = f"sqlite:///{tmp_path / 'x.sqlite'}"
+    app = make_test_app(url, tmp_path, SESSION_COOKIE_SECURE=True)
+    assert app.config["SESSION_COOKIE_NAME"] == "__Host-civicforum"
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        make_test_app(url, tmp_path, SECRET_KEY="change-me")
