@@ -43,6 +43,11 @@ def _offset() -> int:
         return 0
 
 
+def _back_to(proposal: Proposal, comment: Comment) -> ResponseReturnValue:
+    target = url_for("proposals.detail", proposal_id=proposal.id)
+    return redirect(f"{target}#comment-{comment.id}", code=303)
+
+
 def _common(proposal: Proposal) -> dict[str, Any]:
     return {
         "proposal": proposal,
@@ -142,8 +147,7 @@ def create(proposal_id: int) -> ResponseReturnValue:
         else:
             db.session.commit()
             if not wants_fragment():
-                target = url_for("proposals.detail", proposal_id=proposal.id)
-                return redirect(f"{target}#comment-{comment.id}", code=303)
+                return _back_to(proposal, comment)
             node = services.single_node(db.session, comment=comment, viewer=current_user)
             return render_page(
                 "deliberation/posted.html",
@@ -188,12 +192,11 @@ def edit(proposal_id: int, comment_id: int) -> ResponseReturnValue:
 
 def _after_change(proposal: Proposal, comment: Comment) -> ResponseReturnValue:
     if not wants_fragment():
-        target = url_for("proposals.detail", proposal_id=proposal.id)
-        return redirect(f"{target}#comment-{comment.id}", code=303)
+        return _back_to(proposal, comment)
     node = services.single_node(db.session, comment=comment, viewer=current_user)
     return render_page(
         "deliberation/thread.html",
-        fragment="comment_body",
+        fragment="comment_main",
         node=node,
         thread=None,
         focus=comment,
@@ -225,8 +228,7 @@ def vote(proposal_id: int, comment_id: int) -> ResponseReturnValue:
     services.vote_comment(db.session, comment=comment, voter=current_user, value=value)
     db.session.commit()
     if not wants_fragment():
-        target = url_for("proposals.detail", proposal_id=proposal.id)
-        return redirect(f"{target}#comment-{comment.id}", code=303)
+        return _back_to(proposal, comment)
     node = services.single_node(db.session, comment=comment, viewer=current_user)
     return render_page(
         "deliberation/thread.html",

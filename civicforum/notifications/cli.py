@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from civicforum.extensions import db
@@ -13,8 +14,12 @@ notifications_cli = AppGroup("notifications", help="Notification e-mail.")
 def send_digests() -> None:
     """Mail each opted-in user their unread notifications not mailed before (run daily)."""
     sent = failed = 0
+    base_url = current_app.config.get("BASE_URL", "http://localhost")
     for item in digest.collect(db.session):
-        if digest.send(item):
+        # A request context gives the mail its language and absolute links.
+        with current_app.test_request_context(base_url=base_url):
+            delivered = digest.send(item)
+        if delivered:
             digest.mark_sent(db.session, item)
             # One commit per mail: a crash half-way never re-sends what already went out.
             db.session.commit()

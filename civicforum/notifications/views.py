@@ -88,7 +88,7 @@ def settings() -> ResponseReturnValue:
     if form.validate_on_submit():
         services.save_settings(
             db.session,
-            user=current_user,
+            user=current_user._get_current_object(),  # the model itself is the audit subject
             comment_replies=form.comment_replies.data,
             proposal_comments=form.proposal_comments.data,
             state_changes=form.state_changes.data,

@@ -51,6 +51,9 @@ PAGE_SIZE = 20
 PUBLIC_STATES = tuple(s for s in ProposalState if s is not ProposalState.DRAFT)
 EDITABLE_STATES = (ProposalState.DRAFT, ProposalState.PUBLISHED)
 
+# Automatic transitions are recorded in English (the civic record); pages translate them.
+EXPIRED_REASON = "The support period ended without reaching the threshold."
+
 _TAG_RE = re.compile(r"^[\w][\w\- ]*$")
 
 
@@ -368,7 +371,7 @@ def set_support(session: Session, *, proposal: Proposal, user: User, support: bo
             proposal,
             ProposalState.QUALIFIED,
             actor=None,
-            reason=str(_l("Reached %(n)s supports.", n=threshold)),
+            reason=f"Reached {threshold} supports.",  # civic record: kept in English
         )
     return True
 
@@ -389,7 +392,7 @@ def expire_if_due(session: Session, proposal: Proposal, *, now: datetime | None 
             proposal,
             ProposalState.ARCHIVED,
             actor=None,
-            reason=str(_l("The support period ended without reaching the threshold.")),
+            reason=EXPIRED_REASON,
         )
         return True
     return False

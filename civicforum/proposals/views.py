@@ -58,6 +58,17 @@ def _form(proposal: Proposal | None = None) -> ProposalForm:
     return form
 
 
+def _clean(form: ProposalForm) -> services.ProposalInput:
+    return services.clean_input(
+        db.session,
+        title=form.title.data,
+        summary=form.summary.data,
+        body=form.body.data,
+        category_id=form.category_id.data,
+        tags=form.tags.data,
+    )
+
+
 def _field_errors(form: ProposalForm, error: InvalidInputError) -> None:
     for name, message in error.errors.items():
         field = getattr(form, name, None) or form.body
@@ -70,14 +81,7 @@ def new() -> ResponseReturnValue:
     form = _form()
     if form.validate_on_submit():
         try:
-            data = services.clean_input(
-                db.session,
-                title=form.title.data,
-                summary=form.summary.data,
-                body=form.body.data,
-                category_id=form.category_id.data,
-                tags=form.tags.data,
-            )
+            data = _clean(form)
         except InvalidInputError as error:
             _field_errors(form, error)
         else:
@@ -107,14 +111,7 @@ def edit(proposal_id: int) -> ResponseReturnValue:
     form = _form(proposal)
     if form.validate_on_submit():
         try:
-            data = services.clean_input(
-                db.session,
-                title=form.title.data,
-                summary=form.summary.data,
-                body=form.body.data,
-                category_id=form.category_id.data,
-                tags=form.tags.data,
-            )
+            data = _clean(form)
         except InvalidInputError as error:
             _field_errors(form, error)
         else:

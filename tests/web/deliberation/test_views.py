@@ -1,0 +1,128 @@
+"""Discussion pages: htmx fragments and their full-page twins, bad input over HTTP."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from civicforum.deliberation.models import Comment, CommentStatus
+from civicforum.proposals.models import ProposalState
+from tests.factories import make_user
+from tests.factories_proposals import make_comment, make_proposal
+
+HX = {"HX-Request": "true"}
+
+
+def test_post_comment_htmx_returns_fresh_form_and_oob_comment(client, db_session, login_as) -> None:
+    proposal = make_proposal(db_session)
+    login_as(make_user(db_session))
+    response = client.post(
+        f"/proposals/{proposal.id}/comments/",
+        data={"body": "I *agree*", "stance": "in_favour"},
+        headers=HX,
+    )
+    assert response.status_code == 200 and "<html" not in response.text
+    assert 'id="comment-form"' in response.text
+    assert 'hx-swap-oob="afterbegin:#comment-list"' in response.text
+    assert "<em>agree</em>" in response.text and "In favour" in response.text
+
+
+def test_post_comment_without_js_redirects_to_anchor(client, db_session, login_as) -> None:
+    proposal = make_proposal(db_session)
+    login_as(make_user(db_session))
+    response = client.post(f"/proposals/{proposal.id}/comments/", data={"body": "plain"})
+    assert response.status_code == 303 and "#comment-" in response.headers["Location"]
+
+
+def test_reply_form_inline_and_full_page(client, db_session, login_as) -> None:
+    proposal = make_proposal(db_session)
+    parent = make_comment(db_session, proposal=proposal)
+    login_as(make_user(db_session))
+    url = f"/proposals/{proposal.id}/comments/{parent.id}/reply"
+    fragment = client.get(url, headers=HX)
+    assert "<html" not in fragment.text and 'name="parent_id"' in fragment.text
+    page = client.get(url)
+    assert "<html" in page.text and 'name="parent_id"' in page.text
+    posted = client.post(
+        f"/proposals/{proposal.id}/comments/",
+        data={"body": "a reply", "parent_id": parent.id},
+        headers=HX,
+    )
+    assert f'hx-swap-oob="afterbegin:#replies-{parent.id}"' in posted.text
+
+
+def test_bad_input_over_http(client, db_session, login_as) -> None:
+    proposal = make_proposal(db_session)
+    other = make_proposal(db_session)
+    foreign = make_comment(db_session, proposal=other)
+    deleted = make_comment(db_session, proposal=proposal)
+    deleted.status = CommentStatus.DELETED
+    archived = make_proposal(db_session, state=ProposalState.ARCHIVED)
+    someone_elses = make_comment(db_session, proposal=proposal)
+    login_as(make_user(db_session))
+    base = f"/proposals/{proposal.id}/comments/"
+    assert client.post(base, data={"body": "x", "parent_id": foreign.id}).status_code == 400
+    assert client.post(base, data={"body": "x", "parent_id": deleted.id}).status_code == 409
+    archived_post = client.post(f"/proposals/{archived.id}/comments/", data={"body": "x"})
+    assert archived_post.status_code == 409
+    edit = client.post(f"{base}{someone_elses.id}/edit", data={"body": "mine now"})
+    assert edit.status_code == 403
+    too_long = client.post(base, data={"body": "y" * 10_001}, headers=HX)
+    assert too_long.status_code == 422 and 'id="comment-body-error"' in too_long.text
+    assert db_session.scalar(select(Comment).where(Comment.body_source == "mine now")) is None
+
+
+def test_vote_delete_and_edit_fragments(client, db_session, login_as) -> None:
+    proposal = make_proposal(db_session)
+    theirs = make_comment(db_session, proposal=proposal)
+    me = login_as(make_user(db_session))
+    mine = make_comment(db_session, proposal=proposal, author=me, body="original")
+    base = f"/proposals/{proposal.id}/comments/"
+    vote = client.post(f"{base}{theirs.id}/vote", data={"value": "1"}, headers=HX)
+    assert f'id="comment-votes-{theirs.id}"' in vote.text and 'aria-pressed="true"' in vote.text
+    edit_form = client.get(f"{base}{mine.id}/edit", headers=HX)
+    assert f'id="comment-main-{mine.id}"' in edit_form.text and "original" in edit_form.text
+    edited = client.post(f"{base}{mine.id}/edit", data={"body": "changed"}, headers=HX)
+    assert "changed" in edited.text and "edited" in edited.text
+    deleted = client.post(f"{base}{mine.id}/delete", headers=HX)
+    assert "[deleted]" in deleted.text and "changed" not in deleted.text
+
+
+def test_load_more_and_continue_thread(client, db_session) -> None:
+    proposal = make_proposal(db_session)
+    author = make_user(db_session)
+    for i in range(52):
+        make_comment(db_session, proposal=proposal, author=author, body=f"comment {i}")
+    page = client.get(f"/proposals/{proposal.id}")
+    assert page.text.count('class="comment status-visible"') == 50
+    assert 'id="load-more"' in page.text
+    more = client.get(f"/proposals/{proposal.id}/comments/?sort=best&offset=50", headers=HX)
+    assert (
+        more.text.count('class="comment status-visible"') == 2 and 'id="load-more"' not in more.text
+    )
+    full = client.get(f"/proposals/{proposal.id}/comments/?sort=best&offset=50")
+    assert "<html" in full.text
+    chain = [make_comment(db_session, proposal=proposal, author=author)]
+    for _ in range(7):
+        chain.append(
+            make_comment(db_session, proposal=proposal, author=author, parent_id=chain[-1].id)
+        )
+    page = client.get(f"/proposals/{proposal.id}?sort=newest")
+    assert f'href="/proposals/{proposal.id}/comments/{chain[5].id}"' in page.text
+    assert "Continue this thread" in page.text
+    deep = client.get(f"/proposals/{proposal.id}/comments/{chain[5].id}")
+    assert f'id="comment-{chain[7].id}"' in deep.text
+
+
+def test_pending_comment_shows_awaiting_review_to_author_only(
+    client, db_session, login_as, monkeypatch
+) -> None:
+    from civicforum.moderation import policy
+
+    monkeypatch.setattr(policy, "needs_premoderation", lambda s, u: True)
+    proposal = make_proposal(db_session)
+    author = login_as(make_user(db_session))
+    client.post(f"/proposals/{proposal.id}/comments/", data={"body": "wait for me"})
+    assert "awaiting review" in client.get(f"/proposals/{proposal.id}").text
+    login_as(make_user(db_session))
+    assert "wait for me" not in client.get(f"/proposals/{proposal.id}").text
+    assert author  # the author saw it above
