@@ -36,5 +36,5 @@ class WitnessForm(FlaskForm):
     vkey = StringField(
         _l("Witness verifier key"),
         validators=[DataRequired(), Length(max=400)],
-        description=_l("name+keyid+base64 key, as printed by civicforum-audit witness-keygen"),
+        description=_l("name+keyid+base64 key, as printed by civicforum-audit witness keygen"),
     )

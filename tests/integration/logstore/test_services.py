@@ -138,3 +138,15 @@ def test_rolled_back_transaction_leaves_no_entry(db_session: Any) -> None:
     assert nodes == 1  # only the level-1 node over leaves 0 and 1
     again = services.append_entry(db_session, log="votes", entry=cast())
     assert again.index == 2
+
+
+def test_durable_after_receipt_appends_and_receipts(db_session: Any) -> None:
+    appended = [
+        services.append_entry(db_session, log="votes", entry=cast(), durable_after_receipt=True)
+        for _ in range(3)
+    ]
+    db_session.commit()
+    checkpoint = services.ensure_durable(db_session, log="votes", index=appended[-1].index)
+    assert checkpoint.size == 3
+    receipt = parse_proof(services.receipt_for(db_session, log="votes", index=1))
+    assert verify_proof(receipt, current_keys().verifier("votes")).entry == appended[1].data
