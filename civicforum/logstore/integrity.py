@@ -78,6 +78,20 @@ def participation(session: Session) -> list[dict[str, Any]] | None:
     return out
 
 
+def option_labels(session: Session, ballot: str) -> dict[str, str]:
+    """Option id -> label of a ballot named in the vote log (empty when unknown)."""
+    try:
+        from civicforum.ballots.models import Ballot
+    except ImportError:
+        return {}
+    if not (ballot.startswith("b") and ballot[1:].isdigit()):  # Ballot.ledger_id is "b<id>"
+        return {}
+    found = session.get(Ballot, int(ballot[1:]))
+    if found is None or found.ledger_id != ballot:
+        return {}
+    return {o.key: o.label for o in found.options}
+
+
 # --------------------------------------------------------------------------- export
 
 

@@ -105,6 +105,9 @@ def verify() -> ResponseReturnValue:
         fragment="verify_result",
         form=form,
         check=check,
+        labels=integrity.option_labels(db.session, str(check.entry.get("ballot", "")))
+        if check
+        else {},
         rejected=rejected,
         b64=_b64,
     ), status
