@@ -187,7 +187,7 @@ def append_entry(
 
     `durable_after_receipt=True` (PostgreSQL; opt-in): the caller's transaction commits
     without waiting for its WAL flush, so the head lock is released before the fsync instead
-    of after it (early lock release: 4x the appends per second with 8 writers here). The
+    of after it (early lock release; see bench/ledger_http for what it buys). The
     caller MUST then get `receipt_for` (or `ensure_durable`) for the entry before telling
     anyone the entry is recorded: that step commits synchronously a checkpoint covering the
     entry, which PostgreSQL cannot make durable or visible without everything before it in
