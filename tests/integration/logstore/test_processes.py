@@ -145,13 +145,17 @@ class Server:
             stderr=self.log,
             start_new_session=True,  # one process group: the kill reaches every worker
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(self.base + "/healthz", timeout=5).status_code == 200:
-                    return
-            except requests.RequestException:
-                time.sleep(0.2)
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    if requests.get(self.base + "/healthz", timeout=5).status_code == 200:
+                        return
+                except requests.RequestException:
+                    time.sleep(0.2)
+        except BaseException:
+            self.kill()  # never leave an orphaned server behind
+            raise
         self.kill()
         log = Path(self.log.name).read_text(errors="replace")[-2000:]
         raise RuntimeError(f"gunicorn did not start: {log}")
