@@ -35,7 +35,10 @@ WEIGHTS = [0.2, 0.17, 0.14, 0.12, 0.1, 0.08, 0.06, 0.05, 0.035, 0.025, 0.015, 0.
 SIZES = (10_000, 100_000, 1_000_000)
 PEERS = ("pyrankvote", "votekit", "pref_voting")
 CHILD_TIMEOUT = 600  # seconds per child run
-SKIP_AFTER = 60.0  # do not try a 10x larger size after a run slower than this
+# A peer is not tried at a 10x larger size after a run slower than this or bigger than this:
+# the extrapolated run would take many minutes or gigabytes of a shared machine.
+SKIP_AFTER_S = 20.0
+SKIP_AFTER_MIB = 600.0
 
 
 def generate(path: Path, count: int) -> None:
@@ -239,13 +242,14 @@ def main() -> None:
                     if peer == "pref_voting" and size != 100_000:
                         continue
                     if (peer, method) in too_slow:
-                        print(f"  {peer:<12} skipped: too slow at the previous size")
+                        print(f"  {peer:<12} skipped: too slow or too big at the previous size")
                         continue
                     got = spawn(peer, path, method)
                     if "skipped" in got:
                         print(f"  {peer:<12} skipped: {got['skipped']}")
                         continue
-                    if got["load"] + got["count"] > SKIP_AFTER:
+                    slow = got["load"] + got["count"] > SKIP_AFTER_S
+                    if slow or got["peak_mib"] > SKIP_AFTER_MIB:
                         too_slow.add((peer, method))
                     agree = "agree" if got["winners"] == ours["winners"] else "DISAGREE"
                     ratio = got["count"] / ours["count"] if ours["count"] else float("inf")
