@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from datetime import UTC, datetime
 from typing import Any
@@ -75,3 +76,21 @@ def _sqlite_on_begin(conn: Any) -> None:
     # can fail with SQLITE_BUSY instead of waiting, which would lose a vote under load.
     mode = conn.get_execution_options().get("sqlite_begin", "")
     conn.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+# Full-text indexes made by migrations with raw SQL (SQLite FTS5 virtual tables and their
+# shadow tables) have no model; schema comparisons must not propose dropping them.
+_SEARCH_INDEX_TABLE = re.compile(r"_fts(_[a-z]+)?$")
+
+
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """Alembic filter: skip reflected full-text index tables that have no model."""
+    return not (
+        type_ == "table"
+        and reflected
+        and compare_to is None
+        and name is not None
+        and _SEARCH_INDEX_TABLE.search(name)
+    )

@@ -8,10 +8,12 @@ from flask import Flask
 
 
 def test_models_match_migrations(app: Flask) -> None:
+    from civicforum.db import include_object
     from civicforum.extensions import db
 
     with app.app_context(), db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        opts = {"compare_type": True, "include_object": include_object}
+        context = MigrationContext.configure(conn, opts=opts)
         diff = compare_metadata(context, db.metadata)
     assert diff == [], f"models differ from migrations: {diff}"
 
