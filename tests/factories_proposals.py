@@ -92,4 +92,5 @@ def make_comment(
         body=body,
         parent_id=parent_id,
         stance=stance,
+        anti_abuse=False,  # factories post many comments per author quickly
     )

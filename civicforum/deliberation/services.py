@@ -99,13 +99,19 @@ def post_comment(
     body: str,
     parent_id: int | None = None,
     stance: Stance | str | None = None,
+    anti_abuse: bool = True,
 ) -> Comment:
     """Post a top-level comment or a reply; pending when the author is pre-moderated.
 
-    Raises 400 for a parent from elsewhere, 409 for a closed parent or discussion. Caller commits.
+    Raises 400 for a parent from elsewhere, 409 for a closed parent or discussion, 429/409
+    from the moderation policy's rate and duplicate checks (`anti_abuse=False`: seeding and
+    test factories only). Caller commits.
     """
     policy.ensure_can_participate(session, author)
     text = clean_body(body)
+    if anti_abuse:
+        policy.check_comment_rate(session, author)
+        policy.ensure_not_duplicate(session, author, text)
     proposal = proposals.lock_proposal(session, proposal)  # serialises counters of this proposal
     proposals.expire_if_due(session, proposal)
     if not can_discuss(proposal):

@@ -1,0 +1,238 @@
+"""Proposal list and proposal page vs a bare Flask list, served by gunicorn (2 workers).
+
+    .venv/bin/python bench/pages/bench_pages.py [--seconds 10] [--backends sqlite,postgresql]
+
+For each backend: a scratch database (SQLite file in a temp dir; PostgreSQL database
+`civicforum_bench_pages` on CIVICFORUM_TEST_POSTGRES_URL's server, dropped afterwards),
+`db upgrade` + `seed-demo`, gunicorn with 2 sync workers on 127.0.0.1, then wrk (16
+connections, 2 threads) against each page; the bare app is measured the same way in the same
+run. Prints median, p99, req/s and the ratio to the bare app. Figures are printed, not
+asserted: the machine is shared. Without wrk, a small threaded Python client is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+VENV = REPO / ".venv" / "bin"
+DB = "civicforum_bench_pages"
+CONNECTIONS = 16
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pg_admin_url() -> str:
+    return (
+        os.environ.get("CIVICFORUM_TEST_POSTGRES_URL")
+        or "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
+
+
+def pg_database(create: bool) -> str:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(pg_admin_url())
+    with psycopg.connect(
+        url.set(database="postgres").render_as_string(False).replace("+psycopg", ""),
+        autocommit=True,
+    ) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+        if create:
+            conn.execute(f"CREATE DATABASE {DB}")
+    return url.set(database=DB).render_as_string(False)
+
+
+def run(cmd: list[str], env: dict[str, str]) -> None:
+    subprocess.run(cmd, env=env, cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+
+
+def serve(app: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            str(VENV / "gunicorn"),
+            "-w",
+            "2",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            app,
+        ],
+        cwd=REPO,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(base + "/favicon.ico", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    return proc, base
+
+
+def _ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(\w+)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def measure(url: str, seconds: int) -> dict[str, float]:
+    for _ in range(20):  # warm both workers (template compilation, connection pools)
+        urllib.request.urlopen(url, timeout=10).read()
+    if shutil.which("wrk"):
+        out = subprocess.run(
+            ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", url],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+        p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+        errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        return {
+            "p50": p50,
+            "p99": p99,
+            "rps": rps,
+            "errors": float(errors.group(1)) if errors else 0.0,
+        }
+    return measure_python(url, seconds)
+
+
+def measure_python(url: str, seconds: int) -> dict[str, float]:
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    latencies: list[float] = []
+    lock = threading.Lock()
+    stop = time.perf_counter() + seconds
+
+    def client() -> None:
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        mine = []
+        while time.perf_counter() < stop:
+            began = time.perf_counter()
+            conn.request("GET", parts.path + ("?" + parts.query if parts.query else ""))
+            conn.getresponse().read()
+            mine.append((time.perf_counter() - began) * 1000)
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client) for _ in range(CONNECTIONS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    latencies.sort()
+    return {
+        "p50": statistics.median(latencies),
+        "p99": latencies[int(len(latencies) * 0.99) - 1],
+        "rps": len(latencies) / seconds,
+        "errors": 0.0,
+    }
+
+
+def big_proposal(env: dict[str, str]) -> tuple[int, int]:
+    code = (
+        "from civicforum import create_app;from civicforum.extensions import db;"
+        "from sqlalchemy import text;app=create_app();ctx=app.app_context();ctx.push();"
+        "big=db.session.execute(text('SELECT id FROM proposals "
+        "ORDER BY comment_count DESC LIMIT 1')).scalar();"
+        "small=db.session.execute(text(\"SELECT id FROM proposals WHERE state='published' "
+        'ORDER BY abs(comment_count-50) LIMIT 1")).scalar();print(big, small)'
+    )
+    out = subprocess.run(
+        [str(VENV / "python"), "-c", code],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    big, small = out.stdout.split()
+    return int(big), int(small)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    args = parser.parse_args()
+    tool = "wrk" if shutil.which("wrk") else "python client"
+    print(
+        f"load: {tool}, {CONNECTIONS} connections, {args.seconds}s per page; "
+        "gunicorn -w 2 on 127.0.0.1"
+    )
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("CIVICFORUM_")}
+    bare_proc, bare_base = serve("bench.pages.bare_app:app", base_env)
+    try:
+        bare = measure(bare_base + "/", args.seconds)
+        print(
+            f"{'bare Flask 50-row list':<52} p50 {bare['p50']:7.2f} ms  "
+            f"p99 {bare['p99']:7.2f} ms  {bare['rps']:7.0f} req/s"
+        )
+        for backend in args.backends.split(","):
+            tmp = Path(tempfile.mkdtemp(prefix="bench-pages-"))
+            url = f"sqlite:///{tmp / 'bench.sqlite'}" if backend == "sqlite" else pg_database(True)
+            env = {
+                **base_env,
+                "CIVICFORUM_DATABASE_URL": url,
+                "CIVICFORUM_INSTANCE_PATH": str(tmp),
+                "CIVICFORUM_SESSION_COOKIE_SECURE": "false",
+                "CIVICFORUM_DEMO_MODE": "true",
+            }
+            try:
+                run([str(VENV / "civicforum"), "db", "upgrade"], env)
+                run([str(VENV / "civicforum"), "seed-demo"], env)
+                big, small = big_proposal(env)
+                proc, base = serve("wsgi:app", env)
+                try:
+                    pages = [
+                        ("proposal list (20 per page)", "/proposals/"),
+                        (f"proposal {small}: ~50 comments", f"/proposals/{small}"),
+                        (f"proposal {big}: 2,500 comments, first 50 threads", f"/proposals/{big}"),
+                    ]
+                    for label, path in pages:
+                        r = measure(base + path, args.seconds)
+                        ratio = r["rps"] / bare["rps"]
+                        flag = "" if not r["errors"] else f"  ({r['errors']:.0f} errors)"
+                        print(
+                            f"{backend + ': ' + label:<52} p50 {r['p50']:7.2f} ms  "
+                            f"p99 {r['p99']:7.2f} ms  {r['rps']:7.0f} req/s  "
+                            f"{ratio:5.0%} of bare{flag}"
+                        )
+                finally:
+                    proc.terminate()
+                    proc.wait(10)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+                if backend == "postgresql":
+                    pg_database(False)
+    finally:
+        bare_proc.terminate()
+        bare_proc.wait(10)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(REPO))
+    main()
