@@ -194,7 +194,7 @@ def build_view(ballot: Ballot, data: Mapping[str, Any], *, provisional: bool) ->
     decided: set[str] = set()
     for r in rounds:
         view.rounds.append(_round_view(r, labels, decided))
-        decided |= set(r["elected"]) | set(r["eliminated"])
+        decided |= set(r["elected"])  # elected earlier: shown as such in later rounds
     if ballot.is_ranked and len(rounds) > 1:
         view.flow = flow_chart(rounds, labels)
     if data.get("ranking"):
@@ -224,7 +224,15 @@ def _round_view(r: Mapping[str, Any], labels: Mapping[str, str], decided: set[st
     elected, eliminated = set(r["elected"]), set(r["eliminated"])
     rows = []
     for key, votes in tally.items():
-        status = "elected" if key in elected else "eliminated" if key in eliminated else ""
+        status = (
+            "elected"
+            if key in elected
+            else "eliminated"
+            if key in eliminated
+            else "elected-earlier"
+            if key in decided
+            else ""
+        )
         share = f"{(votes * 100 / active):.1f} %" if active else "–"
         rows.append(Row(key, labels.get(key, key), fmt(votes), share, status))
     top = max([*tally.values(), Decimal(r["threshold"] or 0), Decimal(1)])

@@ -1,0 +1,181 @@
+"""Ballots in Chromium: a demo citizen votes in every ballot type (with and without
+JavaScript), keeps the receipt, and reads results with charts and the transfer picture."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import LiveServer, axe_check, login
+
+pytestmark = pytest.mark.browser
+DEMO_CITIZEN = "citizen@demo.civicforum.test"
+DEMO_PASSWORD = "demo-citizen-password"
+_seq = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def demo(live_server: LiveServer) -> dict[str, int]:
+    """The accounts and ballots demo data in the live database (both seeders are idempotent)."""
+    from sqlalchemy import select
+
+    from civicforum.accounts import demo as accounts_demo
+    from civicforum.ballots import demo as ballots_demo
+    from civicforum.ballots.models import Ballot
+
+    with live_server.session() as s, live_server.app.test_request_context():
+        accounts_demo.seed(s)
+        s.commit()
+        ballots_demo.seed(s)
+        s.commit()
+        rows = s.execute(
+            select(Ballot.title, Ballot.id).where(Ballot.title.in_(ballots_demo.TITLES))
+        )
+        ids = {title: ballot_id for title, ballot_id in rows}
+    return {
+        "approval": ids[ballots_demo.TITLES[0]],
+        "irv": ids[ballots_demo.TITLES[1]],
+        "stv": ids[ballots_demo.TITLES[2]],
+    }
+
+
+def fresh_ballot(live_server: LiveServer, **kwargs: Any) -> int:
+    """An extra open ballot in the live database (each test gets its own)."""
+    from tests.factories_ballots import make_ballot
+
+    with live_server.session() as s, live_server.app.test_request_context():
+        ballot = make_ballot(s, title=f"Browser ballot {next(_seq)}", **kwargs)
+        s.flush()
+        return ballot.id
+
+
+def test_demo_citizen_votes_in_the_open_approval_ballot_with_js(
+    page: Any, live_server: LiveServer, demo: dict[str, int]
+) -> None:
+    login(page, DEMO_CITIZEN, DEMO_PASSWORD)
+    page.goto("/ballots/")
+    axe_check(page)
+    page.get_by_role("link", name="Which park improvements").click()
+    axe_check(page)
+    panel = page.locator("#vote-panel")
+    panel.get_by_label("Plant 50 trees").check()
+    panel.get_by_label("Outdoor gym").check()
+    panel.get_by_role("button", name="Review my ballot").click()
+    # htmx swapped the panel: the confirmation shows exactly what will be recorded.
+    confirm = page.locator("[data-testid=confirm-choice]")
+    confirm.wait_for()
+    assert confirm.locator("li").all_inner_texts() == ["Plant 50 trees", "Outdoor gym"]
+    axe_check(page)
+    page.get_by_role("button", name="Cast my ballot").click()
+    page.get_by_role("heading", name="Your ballot has been recorded").wait_for()
+    tracker = page.locator(".tracker").inner_text()
+    assert len(tracker) == 32
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download receipt (.tlog-proof)").click()
+    assert download.value.suggested_filename.endswith(".tlog-proof")
+    proof = Path(download.value.path()).read_text(encoding="utf-8")
+    assert proof.startswith("c2sp.org/tlog-proof@v1")
+    assert "\nindex " in proof
+
+
+def test_demo_citizen_ranks_in_the_irv_ballot_without_js(
+    nojs_page: Any, live_server: LiveServer, demo: dict[str, int]
+) -> None:
+    page = nojs_page
+    login(page, DEMO_CITIZEN, DEMO_PASSWORD)
+    page.goto(f"/ballots/{demo['irv']}")
+    panel = page.locator("#vote-panel")
+    assert panel.locator(".move-up").count() == 0  # no script: plain rank selectors
+    panel.get_by_label("The Commons").select_option("1")
+    panel.get_by_label("Ada Lovelace Library").select_option("2")
+    panel.get_by_role("button", name="Review my ballot").click()
+    page.wait_for_load_state()
+    confirm = page.locator("[data-testid=confirm-choice] ol li")
+    assert confirm.all_inner_texts() == ["The Commons", "Ada Lovelace Library"]
+    page.get_by_role("button", name="Cast my ballot").click()
+    page.wait_for_load_state()
+    assert page.url.endswith(f"/ballots/{demo['irv']}/receipt")
+    recorded = page.locator("[data-testid=recorded-choice] li").all_inner_texts()
+    assert recorded == ["The Commons", "Ada Lovelace Library"]
+    # (No axe check here: axe is a script, and evaluating scripts hangs with JS disabled.)
+
+
+def test_refusal_without_js_keeps_the_form(
+    nojs_page: Any, live_server: LiveServer, live_user: Any
+) -> None:
+    ballot_id = fresh_ballot(live_server, method="irv")
+    user = live_user()
+    page = nojs_page
+    login(page, user.email)
+    page.goto(f"/ballots/{ballot_id}")
+    panel = page.locator("#vote-panel")
+    panel.get_by_label("Apples").select_option("1")
+    panel.get_by_label("Bananas").select_option("3")
+    panel.get_by_role("button", name="Review my ballot").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("alert").filter(has_text="skip a number").is_visible()
+    assert page.locator("#rank-o2").input_value() == "3"  # what the voter chose is kept
+
+
+def test_ranking_control_buttons_keyboard_and_selects_stay_in_sync(
+    page: Any, live_server: LiveServer, live_user: Any
+) -> None:
+    ballot_id = fresh_ballot(live_server, method="schulze", options=("Red", "Green", "Blue"))
+    user = live_user()
+    login(page, user.email)
+    page.goto(f"/ballots/{ballot_id}")
+    panel = page.locator("#vote-panel")
+    # Moving an option ranks it (unranked options always stay below the ranked ones), and
+    # its select follows.
+    panel.get_by_role("button", name="Move Blue up").click()
+    assert page.locator("#rank-o3").input_value() == "1"
+    assert panel.locator(".rank-item .rank-label").all_inner_texts()[0] == "Blue"
+    assert panel.get_by_role("button", name="Move Blue up").is_disabled()
+    # Alt+ArrowDown on an option moves it (and ranks it) from the keyboard.
+    page.locator("#rank-o1").focus()
+    page.keyboard.press("Alt+ArrowDown")
+    order = panel.locator(".rank-item .rank-label").all_inner_texts()
+    ranks = {key: page.locator(f"#rank-{key}").input_value() for key in ("o1", "o2", "o3")}
+    assert ranks["o3"] == "1" and ranks["o1"] == "2" and order[:2] == ["Blue", "Red"]
+    # Choosing a rank in a select reorders the list and keeps ranks contiguous.
+    page.locator("#rank-o2").select_option("1")
+    order = panel.locator(".rank-item .rank-label").all_inner_texts()
+    assert order == ["Green", "Blue", "Red"]
+    assert [page.locator(f"#rank-{k}").input_value() for k in ("o2", "o3", "o1")] == ["1", "2", "3"]
+    axe_check(page)
+    panel.get_by_role("button", name="Review my ballot").click()
+    confirm = page.locator("[data-testid=confirm-choice] ol li")
+    confirm.first.wait_for()
+    assert confirm.all_inner_texts() == ["Green", "Blue", "Red"]
+    page.get_by_role("button", name="Cast my ballot").click()
+    page.get_by_role("heading", name="Your ballot has been recorded").wait_for()
+
+
+def test_stv_vote_with_drag_then_results_after_closing(
+    page: Any, live_server: LiveServer, live_user: Any, demo: dict[str, int]
+) -> None:
+    ballot_id = fresh_ballot(live_server, method="stv", seats=2, options=("Ana", "Ben", "Cy", "Di"))
+    user = live_user()
+    login(page, user.email)
+    page.goto(f"/ballots/{ballot_id}")
+    panel = page.locator("#vote-panel")
+    panel.locator(".rank-item[data-key=o4]").drag_to(panel.locator(".rank-item[data-key=o1]"))
+    assert page.locator("#rank-o4").input_value() == "1"
+    panel.get_by_role("button", name="Review my ballot").click()
+    page.get_by_role("button", name="Cast my ballot").click()
+    page.get_by_role("heading", name="Your ballot has been recorded").wait_for()
+
+    # The demo's closed STV ballot: winners, a chart per round, the transfer picture.
+    page.goto(f"/ballots/{demo['stv']}/results")
+    winners = page.locator("[data-testid=winners] li").all_inner_texts()
+    assert len(winners) == 3
+    assert page.locator("svg.bar-chart").count() >= 2
+    assert page.locator("svg.flow-chart").count() == 1
+    assert page.locator("table.round-table").count() == page.locator("svg.bar-chart").count()
+    axe_check(page)
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Anonymised cast-vote records (BLT)").click()
+    assert download.value.suggested_filename.endswith(".blt")
