@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, session
 from flask_babel import lazy_gettext as _l
 from flask_login import AnonymousUserMixin
+from sqlalchemy.orm import joinedload
 
 from civicforum.accounts import cli, views
 from civicforum.accounts.models import User
@@ -27,7 +28,8 @@ class Anonymous(AnonymousUserMixin):
 def load_user(user_id: str) -> User | None:
     if not user_id.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
+    # One query per request for the user and their roles (the navigation needs both).
+    user = db.session.get(User, int(user_id), options=[joinedload(User.roles)])
     # "Log out everywhere" and password changes bump the version; older sessions end here
     # even if their record survived (e.g. a Redis outage during the bump).
     if user is None or session.get("_sv") != user.session_version:

@@ -415,14 +415,17 @@ def cast_ballot(
         )
     )
     session.flush()  # constraint errors surface before the audit row
-    # Secret ballots: no actor and nothing about the voter in the audit row.
-    record_event(
-        session,
-        "ballot:vote:cast",
-        actor=None if ballot.secret else voter,
-        subject=ballot,
-        data={} if ballot.secret else {"voter": voter.handle, "changed": changed},
-    )
+    # Secret ballots get no audit row at all: the ledger entry is their record. A row with
+    # a precise timestamp would let anyone holding web access logs join "who posted at t"
+    # to "which entry was appended at t" — the ledger keeps only the day for that reason.
+    if not ballot.secret:
+        record_event(
+            session,
+            "ballot:vote:cast",
+            actor=voter,
+            subject=ballot,
+            data={"voter": voter.handle, "changed": changed},
+        )
     return CastReceipt(ballot_id=ballot.id, tracker=tracker, index=appended.index, changed=changed)
 
 

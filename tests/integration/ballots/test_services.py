@@ -147,10 +147,11 @@ def test_secret_ballot_keeps_the_voter_out_of_log_and_audit(db_session: Any) -> 
     services.cast_ballot(db_session, ballot=ballot, voter=voter, choice=approve("o1"))
     entry = entries_of(db_session, ballot)[-1]
     assert "voter" not in entry and voter.handle not in json.dumps(entry)
-    event = db_session.scalars(
+    # No timestamped audit row that access logs could be joined with.
+    events = db_session.scalars(
         select(AuditEvent).where(AuditEvent.kind == "ballot:vote:cast")
-    ).one()
-    assert event.actor_id is None and event.data == {}
+    ).all()
+    assert events == []
 
 
 def test_public_ballot_names_the_voter_handle(db_session: Any) -> None:
@@ -342,11 +343,11 @@ def test_closing_counts_publishes_and_destroys_every_voter_link(db_session: Any)
         if any(t in line for t in trackers):
             for v in voters:
                 assert v.handle not in line and v.email not in line
-    # The audit rows of secret casts carry no actor.
+    # Secret casts leave no audit rows (timestamps could be joined with access logs).
     cast_events = db_session.scalars(
         select(AuditEvent).where(AuditEvent.kind == "ballot:vote:cast")
     ).all()
-    assert cast_events and all(e.actor_id is None and e.data == {} for e in cast_events)
+    assert cast_events == []
 
     entries = entries_of(db_session, ballot)
     closed = next(e for e in entries if e["type"] == "ballot.closed")
