@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +131,44 @@ def _as_new_request(original: Callable[..., Any], session: Any) -> Callable[...,
         return original(self, *args, **kwargs)
 
     return open_as_new_request
+
+
+@contextmanager
+def scratch_postgres_app(tmp: Path, **config: Any) -> Iterator[Flask]:
+    """A migrated app on a fresh PostgreSQL database, dropped afterwards.
+
+    For tests that need real commits from several connections (concurrency, processes):
+    their rows (append-only ledger entries included) must not leak into the shared test
+    database that every other test reads inside its rolled-back transaction.
+    """
+    import uuid
+
+    import flask_migrate
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    from civicforum.extensions import db
+
+    base = os.environ.get("CIVICFORUM_TEST_POSTGRES_URL", "")
+    if not base:
+        pytest.skip("PostgreSQL not tested: CIVICFORUM_TEST_POSTGRES_URL is not set")
+    name = f"civicforum_scratch_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    app = make_test_app(url, tmp, **config)
+    try:
+        with app.app_context():
+            flask_migrate.upgrade()
+        yield app
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def csrf_token_for(client: FlaskClient, app: Flask) -> str:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import random
 import threading
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine, delete, func, select
+from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.orm import Session
 
 from civicforum.proposals import services
 from civicforum.proposals.models import Proposal, ProposalState, Support
 from civicforum.settings.services import set_setting
+from tests.conftest import scratch_postgres_app
 from tests.factories import make_user
 from tests.factories_proposals import make_category, make_proposal
 
@@ -21,20 +23,21 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def committed_engine(app: Flask, backend: str):
+def committed_engine(backend: str, tmp_path: Path) -> Iterator[Engine]:
+    """Real commits from many connections, on a scratch database of their own."""
     if backend != "postgresql":
         pytest.skip("real concurrency needs PostgreSQL (SQLite serialises writers)")
-    engine = create_engine(
-        os.environ["CIVICFORUM_TEST_POSTGRES_URL"].replace(
-            "postgresql://", "postgresql+psycopg://"
-        ),
-        pool_size=12,
-    )
-    yield engine
-    engine.dispose()
+    with scratch_postgres_app(tmp_path) as scratch:
+        with scratch.app_context():
+            from civicforum.extensions import db
+
+            url = db.engine.url
+        engine = create_engine(url, pool_size=12)
+        yield engine
+        engine.dispose()
 
 
-def test_concurrent_toggles_keep_the_count_exact(app: Flask, committed_engine) -> None:
+def test_concurrent_toggles_keep_the_count_exact(app: Flask, committed_engine: Engine) -> None:
     with app.test_request_context(), Session(committed_engine) as session:
         set_setting(session, "proposals.support_threshold", 10_000, actor=None)
         users = [make_user(session) for _ in range(8)]
@@ -68,24 +71,11 @@ def test_concurrent_toggles_keep_the_count_exact(app: Flask, committed_engine) -
         t.start()
     for t in threads:
         t.join(60)
-    try:
-        assert errors == []
-        with Session(committed_engine) as session:
-            stored = session.scalar(
-                select(Proposal.support_count).where(Proposal.id == proposal_id)
-            )
-            actual = session.scalar(
-                select(func.count()).select_from(Support).where(Support.proposal_id == proposal_id)
-            )
-            assert stored == actual
-            assert session.get(Proposal, proposal_id).state is ProposalState.PUBLISHED
-    finally:
-        with Session(committed_engine) as session:
-            session.execute(delete(Proposal).where(Proposal.id == proposal_id))
-            session.execute(
-                delete(Proposal.__table__.metadata.tables["settings"]).where(
-                    Proposal.__table__.metadata.tables["settings"].c.key
-                    == "proposals.support_threshold"
-                )
-            )
-            session.commit()
+    assert errors == []
+    with Session(committed_engine) as session:
+        stored = session.scalar(select(Proposal.support_count).where(Proposal.id == proposal_id))
+        actual = session.scalar(
+            select(func.count()).select_from(Support).where(Support.proposal_id == proposal_id)
+        )
+        assert stored == actual
+        assert session.get(Proposal, proposal_id).state is ProposalState.PUBLISHED
