@@ -47,4 +47,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.cli.add_command(cli.create_admin)
     app.cli.add_command(cli.totp_code)
+    app.cli.add_command(cli.sessions_cli)
     nav.register(app, "account", nav.NavItem("accounts.account", lambda: str(_l("Account")), 90))

@@ -60,3 +60,22 @@ def totp_code(email: str) -> None:
     if user is None or not user.totp_secret:
         raise click.ClickException("no such account with two-factor authentication")
     click.echo(pyotp.TOTP(user.totp_secret).now())
+
+
+@click.group("sessions")
+def sessions_cli() -> None:
+    """Server-side session maintenance."""
+
+
+@sessions_cli.command("purge")
+def purge_sessions() -> None:
+    """Delete expired session records (Redis expires its own)."""
+    from flask import current_app
+
+    from civicforum.accounts.sessions import SqlSessionStore, current_store
+
+    store = current_store(current_app)
+    if not isinstance(store, SqlSessionStore):
+        click.echo("sessions are in Redis, which expires them itself")
+        return
+    click.echo(f"{store.purge_expired()} expired sessions deleted")

@@ -254,3 +254,26 @@ def test_redis_session_store() -> None:
     _exercise_store(
         RedisSessionStore(_redis_url(), prefix=f"civicforum-test-{secrets.token_hex(4)}:")
     )
+
+
+def test_sessions_purge_command_deletes_only_expired_records(app: Flask, db_session: Any) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from civicforum.accounts.cli import sessions_cli
+    from civicforum.accounts.models import UserSession
+    from civicforum.db import utcnow
+
+    now = utcnow()
+    db_session.add_all(
+        [
+            UserSession(id="a" * 64, expires_at=now - timedelta(minutes=1)),
+            UserSession(id="b" * 64, expires_at=now + timedelta(days=1)),
+        ]
+    )
+    db_session.commit()
+    result = app.test_cli_runner().invoke(sessions_cli, ["purge"])
+    assert result.exit_code == 0 and "1 expired" in result.output
+    assert db_session.scalars(select(UserSession.id)).all() == ["b" * 64]
+    assert db_session.scalar(select(func.count()).select_from(UserSession)) == 1
