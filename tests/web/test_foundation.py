@@ -117,3 +117,24 @@ def test_secure_cookie_uses_host_prefix_and_placeholder_secret_refused(tmp_path)
     assert app.config["SESSION_COOKIE_NAME"] == "__Host-civicforum"
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         make_test_app(url, tmp_path, SECRET_KEY="change-me")
+
+
+def test_home_page_lists_open_ballots_and_proposals_or_says_there_are_none(client) -> None:
+    html = client.get("/").text
+    assert "No ballot is open right now." in html
+    assert "Verify a receipt" in html
+
+
+def test_home_page_shows_an_open_ballot_and_a_proposal_collecting_supports(
+    client, db_session
+) -> None:
+    from tests.factories_ballots import make_ballot
+    from tests.factories_proposals import make_category, make_proposal
+
+    ballot = make_ballot(db_session)
+    proposal = make_proposal(db_session, category=make_category(db_session), title="Bike lanes")
+    db_session.commit()
+    html = client.get("/").text
+    assert f'/ballots/{ballot.id}"' in html and ballot.title in html
+    assert f'/proposals/{proposal.id}"' in html and "Bike lanes" in html
+    assert "No ballot is open right now." not in html
