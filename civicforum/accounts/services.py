@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import math
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 import pyotp
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from civicforum.accounts import tokens
@@ -41,6 +39,7 @@ from civicforum.accounts.passwords import (
 )
 from civicforum.audit.services import record_event
 from civicforum.db import utcnow
+from civicforum.web.pagination import Page, paginate
 
 MIN_PASSWORD_LENGTH = 12
 RECOVERY_CODE_COUNT = 10
@@ -347,41 +346,6 @@ def disable_totp(session: Session, *, user: User, password: str, code: str) -> N
 # --- roles --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Page:
-    items: list[Any]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
-
-
-def _paginate(session: Session, stmt: Select[Any], *, page: int, per_page: int) -> Page:
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    page = max(1, page)
-    items = list(session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
-    return Page(items, page, per_page, int(total))
-
-
 def search_users(
     session: Session, *, query: str = "", role: str = "", page: int = 1, per_page: int = 25
 ) -> Page:
@@ -392,7 +356,7 @@ def search_users(
         stmt = stmt.where(or_(User.email.like(like), func.lower(User.display_name).like(like)))
     if role in {str(r) for r in Role}:
         stmt = stmt.where(User.roles.any(UserRole.role == role))
-    return _paginate(session, stmt, page=page, per_page=per_page)
+    return paginate(session, stmt, page=page, per_page=per_page)
 
 
 def role_history(session: Session, *, user: User) -> list[RoleChange]:

@@ -5,11 +5,10 @@ Each page is a fixed number of queries whatever its length (no per-row lazy load
 
 from __future__ import annotations
 
-import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import extract, func, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -29,39 +28,10 @@ from civicforum.moderation.models import (
     SanctionKind,
 )
 from civicforum.proposals.models import Proposal, ProposalRevision
+from civicforum.web.pagination import Page
 
 T = TypeVar("T")
 PAGE_SIZE = 25
-
-
-@dataclass
-class Page(Generic[T]):
-    """The shape the `pagination` macro expects (like Flask-SQLAlchemy's Pagination)."""
-
-    items: list[T]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
 
 
 # ------------------------------------------------------------------ helpers for policy
