@@ -10,8 +10,9 @@ from civicforum.web import nav
 
 
 def init_app(app: Flask) -> None:
-    from civicforum.ballots import cli, views
+    from civicforum.ballots import cli, views, votelog
 
+    votelog.init_app()
     app.register_blueprint(views.bp)
     app.cli.add_command(cli.ballots_cli)
     nav.register(app, "main", nav.NavItem("ballots.index", lambda: str(_l("Ballots")), 30))

@@ -176,6 +176,8 @@ class BallotCast(db.Model):
     )
     tracker: Mapped[str] = mapped_column(String(32), primary_key=True)
     choice: Mapped[Any] = mapped_column(JSON)
-    log_index: Mapped[int] = mapped_column(unique=True)
+    # NULL while the entry is pending (committed with the vote, not yet sequenced): the
+    # sequencer fills it in (votelog.record_indices) in the transaction that appends it.
+    log_index: Mapped[int | None] = mapped_column(unique=True)
     # Mirrors a later ballot.superseded entry; the log stays the authority.
     superseded: Mapped[bool] = mapped_column(default=False)

@@ -5,12 +5,16 @@ Locking (why the order matters):
 * ``cast_ballot`` takes a SHARE lock on the ballot row, ``close_ballot`` an UPDATE lock. Casts
   therefore run side by side, while a closer waits for every cast in flight and casts that
   arrive later see the ballot closed. Without it a cast could land in the log after
-  ``ballot.closed``, which the auditor rejects.
-* The ballot row lock is always taken before the log head lock (inside ``append_entry``), in
-  every path, so the two cannot deadlock.
+  ``ballot.closed``, which the auditor rejects. A cast committed as *pending* (the log head
+  was busy, docs/ledger.md §2.2) is in the log before ``ballot.closed`` too: the closer's
+  append first sequences every committed pending entry.
+* The ballot row lock is always taken before the log head lock, in every path, and a cast
+  only ever *tries* the head lock (``FOR UPDATE SKIP LOCKED``), so the two cannot deadlock.
+  The sequencer hook (``votelog.record_indices``) updates cast and link rows under the head
+  lock; it may wait for a cast that holds a link row, never the other way round.
 * SQLite ignores ``FOR UPDATE``/``FOR SHARE``; there every writing request starts with
   ``BEGIN IMMEDIATE`` (``web.sqlite_lock``, and ``begin_write`` in views for GETs that close a
-  ballot lazily), which serialises whole transactions.
+  ballot lazily), which serialises whole transactions: a cast there always sequences itself.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from civicforum.accounts.services import Page
 from civicforum.audit.services import record_event
@@ -267,6 +272,17 @@ def _lock(session: Session, ballot: Ballot, *, shared: bool = False) -> Ballot:
     return session.execute(stmt).scalar_one()
 
 
+def _lock_shared(session: Session, ballot: Ballot) -> None:
+    """Re-read the fields a cast depends on under a SHARE lock on the ballot row.
+
+    Only the scalars that can change while a ballot is open are re-read (status, times);
+    options and rules are frozen once it opens, so the loaded collection stays valid.
+    """
+    session.refresh(
+        ballot, attribute_names=["status", "opens_at", "closes_at"], with_for_update={"read": True}
+    )
+
+
 def open_ballot(session: Session, *, ballot: Ballot, now: datetime | None = None) -> bool:
     """Open a scheduled ballot whose opening time has come: append ``ballot.opened``.
 
@@ -348,29 +364,41 @@ def due_ballots(session: Session, *, now: datetime | None = None) -> list[Ballot
 
 @dataclass(frozen=True, slots=True)
 class CastReceipt:
-    """What the voter may see right after casting (the tracker stays off the server session)."""
+    """What the voter may see right after casting (the tracker stays off the server session).
+
+    ``index`` is the ``ballot.cast`` entry's log index when the cast was sequenced in its own
+    transaction; otherwise ``pending_id`` names the committed pending row, and the caller
+    calls ``settle_cast`` after committing (docs/ledger.md §2.2).
+    """
 
     ballot_id: int
     tracker: str
-    index: int
+    index: int | None
     changed: bool
+    pending_id: int | None = None
 
 
 def cast_ballot(
     session: Session, *, ballot: Ballot, voter: Any, choice: Choice, now: datetime | None = None
 ) -> CastReceipt:
-    """Record ``voter``'s choice in one transaction; the caller commits.
+    """Record ``voter``'s choice in one transaction; the caller commits, then calls
+    ``settle_cast`` when the receipt says the entry is pending.
 
     Refuses (before writing anything) a closed period, an ineligible or sanctioned voter, an
     invalid choice and a second vote when changes are not allowed. A first vote inserts the
-    voter link and the roll row and flushes them *before* touching the log, so a concurrent
-    double submission fails on the (ballot, voter) primary key (IntegrityError, turned into a
-    409 by the view) and never reaches the log. A change appends ``ballot.superseded`` of the
-    old tracker, then ``ballot.cast`` with a fresh one. Secret ballots name no voter anywhere
-    but in the link row, which closing deletes.
+    voter link, the roll row and the cast row in one flush *before* touching the log, so a
+    concurrent double submission fails on the (ballot, voter) primary key (IntegrityError,
+    turned into a 409 by the view) and never reaches the log. A change submits
+    ``ballot.superseded`` of the old tracker and ``ballot.cast`` with a fresh one together
+    (one pending bundle, so they stay adjacent in the log). Secret ballots name no voter
+    anywhere but in the link row, which closing deletes.
+
+    The log submission comes last: when it finds the log head free, this transaction becomes
+    the sequencer (appending every committed pending entry too) and holds the head until it
+    commits; otherwise the entries commit as pending with the vote, atomically with it.
     """
     now = now or utcnow()
-    ballot = _lock(session, ballot, shared=True)
+    _lock_shared(session, ballot)
     validation.check_voter(session, ballot, voter, now=now)
     validation.check_choice(ballot, choice)
     link = session.execute(
@@ -383,38 +411,35 @@ def cast_ballot(
         raise AlreadyVotedError()
     day = votelog.day_of(now)
     changed = link is not None
+    tracker = ledger_entry.new_tracker()
+    leaves = []
     if link is None:
-        link = BallotVoterLink(ballot_id=ballot.id, voter_id=voter.id, tracker="", log_index=None)
+        link = BallotVoterLink(ballot_id=ballot.id, voter_id=voter.id, tracker=tracker)
         session.add(link)
         session.add(BallotParticipation(ballot_id=ballot.id, voter_id=voter.id))
-        session.flush()  # a concurrent double submission fails here, before the log append
     else:
         old = link.tracker
-        votelog.append(
-            session, ledger_entry.ballot_superseded(ballot=ballot.ledger_id, tracker=old, day=day)
-        )
+        leaves.append(ledger_entry.ballot_superseded(ballot=ballot.ledger_id, tracker=old, day=day))
         session.execute(
             update(BallotCast)
             .where(BallotCast.ballot_id == ballot.id, BallotCast.tracker == old)
             .values(superseded=True)
         )
-    tracker = ledger_entry.new_tracker()
-    leaf = ledger_entry.ballot_cast(
-        ballot=ballot.ledger_id,
-        tracker=tracker,
-        choice=choice.to_entry(),
-        day=day,
-        voter=None if ballot.secret else voter.handle,
-    )
-    appended = votelog.append(session, leaf)
-    link.tracker = tracker
-    link.log_index = appended.index
-    session.add(
-        BallotCast(
-            ballot_id=ballot.id, tracker=tracker, choice=choice.to_entry(), log_index=appended.index
+        link.tracker = tracker
+        link.log_index = None  # the sequencer writes the new entry's index (votelog hook)
+    leaves.append(
+        ledger_entry.ballot_cast(
+            ballot=ballot.ledger_id,
+            tracker=tracker,
+            choice=choice.to_entry(),
+            day=day,
+            voter=None if ballot.secret else voter.handle,
         )
     )
-    session.flush()  # constraint errors surface before the audit row
+    session.add(BallotCast(ballot_id=ballot.id, tracker=tracker, choice=choice.to_entry()))
+    # A concurrent double submission fails here, before the log; other constraint errors
+    # surface before the audit row.
+    session.flush()
     # Secret ballots get no audit row at all: the ledger entry is their record. A row with
     # a precise timestamp would let anyone holding web access logs join "who posted at t"
     # to "which entry was appended at t" — the ledger keeps only the day for that reason.
@@ -426,7 +451,26 @@ def cast_ballot(
             subject=ballot,
             data={"voter": voter.handle, "changed": changed},
         )
-    return CastReceipt(ballot_id=ballot.id, tracker=tracker, index=appended.index, changed=changed)
+    submitted = votelog.submit(session, leaves)
+    index = None
+    if submitted.indices is not None:
+        index = submitted.indices[-1]
+        # The sequencer hook stored it in the database already; mirror it without a flush.
+        set_committed_value(link, "log_index", index)
+    return CastReceipt(
+        ballot_id=ballot.id,
+        tracker=tracker,
+        index=index,
+        changed=changed,
+        pending_id=submitted.pending_id,
+    )
+
+
+def settle_cast(session: Session, *, receipt: CastReceipt) -> None:
+    """After the cast's commit: wait until its pending entry is in the log (a sequencer batch
+    usually took it already); the caller commits. Nothing to do for a sequenced cast."""
+    if receipt.pending_id is not None:
+        votelog.settle(session, pending_id=receipt.pending_id)
 
 
 def check_can_change(session: Session, *, ballot: Ballot, voter: Any) -> None:
@@ -459,6 +503,10 @@ def recorded_choice(session: Session, *, ballot: Ballot, tracker: str) -> Choice
 def receipt_text(session: Session, *, ballot: Ballot, voter: Any) -> tuple[str, str] | None:
     """(file name, ``.tlog-proof`` text) for the voter's live ballot, while the ballot is open."""
     link = current_vote(session, ballot=ballot, voter=voter)
+    if link is not None and link.log_index is None:
+        # Committed but not sequenced yet (its request died before waiting): append it now.
+        votelog.sequence(session)
+        session.refresh(link)
     if link is None or link.log_index is None:
         return None
     text = votelog.receipt(session, index=link.log_index)

@@ -23,6 +23,7 @@ ledger = AppGroup("ledger", help="The vote log and the civic record.")
 @click.option("--skip-recount", is_flag=True, help="Do not re-tabulate published results.")
 def verify(skip_recount: bool) -> None:
     """Audit the stored logs (pure verifier + stored nodes) and record the run."""
+    _sequence_all()  # committed votes still pending belong in the audited log
     result = integrity.verify_database(db.session, recount=not skip_recount)
     text = result.format()
     db.session.rollback()  # end the read snapshot before writing the run record
@@ -41,6 +42,7 @@ def verify(skip_recount: bool) -> None:
 )
 def export(directory: Path, as_zip: Path | None) -> None:
     """Write the complete export (for `civicforum-audit verify DIRECTORY`)."""
+    _sequence_all()
     for log in LOGS:  # cover every committed entry with a signed checkpoint first
         services.sign_checkpoint(db.session, log=log)
     db.session.commit()
@@ -54,10 +56,26 @@ def export(directory: Path, as_zip: Path | None) -> None:
 @ledger.command("sign")
 def sign() -> None:
     """Sign a checkpoint of each log that grew since its last one."""
+    _sequence_all()
     for log in LOGS:
         checkpoint = services.sign_checkpoint(db.session, log=log)
         db.session.commit()
         click.echo(f"{log}: {checkpoint.size if checkpoint else 0}")
+
+
+@ledger.command("sequence")
+def sequence() -> None:
+    """Append committed pending entries (votes whose request died before sequencing them)."""
+    for log, count in _sequence_all().items():
+        click.echo(f"{log}: {count} pending entries appended")
+
+
+def _sequence_all() -> dict[str, int]:
+    counts = {}
+    for log in LOGS:
+        counts[log] = services.sequence_pending(db.session, log=log)
+        db.session.commit()
+    return counts
 
 
 @ledger.command("vkey")

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from civicforum.audit.models import register_append_only
@@ -42,6 +50,23 @@ class LedgerEntry(db.Model):
     idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     data: Mapped[bytes] = mapped_column(LargeBinary)
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class LedgerPending(db.Model):
+    """Entries committed with their vote, waiting for the sequencer (docs/ledger.md §2.2).
+
+    `data` is a tlog-tiles entry bundle: one transaction's entries, appended contiguously
+    in id order. Rows carry no voter and are deleted in the transaction that appends them.
+    """
+
+    __tablename__ = "ledger_pending"
+
+    # BIGINT on PostgreSQL; SQLite autoincrements only an INTEGER primary key.
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    log: Mapped[str] = mapped_column(String(16))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 @register_append_only

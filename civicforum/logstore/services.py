@@ -3,34 +3,40 @@
 Every function takes the caller's session and never commits. Writes happen in the caller's
 transaction, so a vote and its log entry commit or roll back together.
 
-Serialisation (why the log cannot fork): `append_entry` locks the log's head row
-(`SELECT ... FOR UPDATE` on PostgreSQL) before reading the size and frontier, and the lock is
-held until the caller's transaction ends. On SQLite the write lock is taken at BEGIN:
+Serialisation (why the log cannot fork): every append locks the log's head row
+(`SELECT ... FOR UPDATE`, or `... SKIP LOCKED` to try) before reading the size and frontier,
+and the lock is held until the transaction ends. On SQLite the write lock is taken at BEGIN:
 `civicforum.web.sqlite_lock` begins every unsafe request with `BEGIN IMMEDIATE`, and
 `_begin_write` does the same for work outside a request (CLI, second transactions). A deferred
 SQLite transaction that read first could not wait for the lock (SQLITE_BUSY_SNAPSHOT).
 
-Checkpoints are signed without the head lock: a signer reads the committed head, signs its
-size and root, and inserts with ON CONFLICT DO NOTHING — Ed25519 is deterministic, so two
-workers signing the same size store the same note. Only the `ballot.closed` checkpoint is
-signed under the lock, inside the closing transaction (docs/ledger.md §1.3 rule 5).
+Batching (see "append" below and docs/ledger.md §2.2): casts that find the head locked are
+committed as pending rows with their vote, and the next lock holder appends all of them in
+one transaction, so N votes cost one fsync under the lock instead of N.
 
-Receipts (docs/ledger.md §4): the cast view appends the entry, commits, then calls
-`receipt_for` — which signs a checkpoint covering the entry if the latest one does not — and
-commits again (a second short transaction), so a receipt never names an uncommitted entry.
-Under load one signature covers every voter waiting at that moment.
+Checkpoints: a sequencer batch from `submit_entries`/`sequence_pending` signs one covering
+the batch in the same transaction, so a cast's receipt needs no second transaction. Other
+signers (`sign_checkpoint`, `receipt_for` for an entry appended without one) read the
+committed head, sign its size and root, and insert with ON CONFLICT DO NOTHING — Ed25519 is
+deterministic, so two workers signing the same size store the same note. The `ballot.closed`
+checkpoint is signed under the lock, inside the closing transaction (docs/ledger.md §1.3
+rule 5).
+
+Receipts (docs/ledger.md §4) never name an uncommitted entry: the cast view commits, waits
+for its pending entry to be sequenced if it was queued (`await_sequenced`), and the receipt
+is then built from stored rows against the batch's checkpoint.
 """
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
 
 from flask_babel import lazy_gettext as _
-from sqlalchemy import and_, func, insert, or_, select, text, update
+from sqlalchemy import and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, scoped_session
 
@@ -54,7 +60,13 @@ from civicforum.ledger.note import (
     parse_verifier_key,
 )
 from civicforum.ledger.proof_file import TlogProof, format_proof
-from civicforum.ledger.tiles import TILE_HEIGHT, TILE_WIDTH, entry_bundle
+from civicforum.ledger.tiles import (
+    TILE_HEIGHT,
+    TILE_WIDTH,
+    TileError,
+    entry_bundle,
+    parse_entry_bundle,
+)
 from civicforum.logstore.errors import (
     CheckpointMismatchError,
     InvalidWitnessKeyError,
@@ -71,6 +83,7 @@ from civicforum.logstore.models import (
     LedgerEntry,
     LedgerHead,
     LedgerNode,
+    LedgerPending,
     LedgerVerification,
     LedgerWitness,
 )
@@ -80,6 +93,7 @@ ENTRIES = LedgerEntry.__table__
 NODES = LedgerNode.__table__
 CHECKPOINTS = LedgerCheckpoint.__table__
 COSIGNATURES = LedgerCosignature.__table__
+PENDING = LedgerPending.__table__
 HASH = merkle.HASH_SIZE
 
 
@@ -168,6 +182,58 @@ def _encode(entry: Mapping[str, Any] | bytes, log: str) -> tuple[bytes, dict[str
 
 
 # --------------------------------------------------------------------------- append
+#
+# Two ways in, one sequencer (docs/ledger.md §2.2):
+#
+# * `append_entry` waits for the head lock and appends in the caller's transaction; the lock
+#   is held until the caller commits. For rare entries whose position matters (ballot opened,
+#   closed, result) and for the civic log.
+# * `submit_entries` (ballot casts) never waits for the lock. If the head is free it takes
+#   it and the caller's transaction becomes the sequencer; if another transaction holds it,
+#   the entries are written as ONE pending row (a bundle: a vote change's superseded + cast
+#   stay adjacent) in the caller's transaction, so the vote and its entry still commit or
+#   roll back together. After committing, the caller calls `await_sequenced`.
+#
+# Whoever holds the head lock first appends every COMMITTED pending row, in id order, then
+# its own entries, in one transaction and one statement: one fsync for the whole batch
+# instead of one per vote, with the lock held through that single commit. Pending rows
+# committed by a request that died before waiting are appended by the next holder (any
+# cast, a close, `civicforum ledger sequence`/`sign`/`export`/`verify`, a receipt download).
+# Why this is safe:
+# * Order: a pending row is only ever taken after its transaction committed (READ COMMITTED,
+#   a fresh statement after the lock), so anything it depends on (the cast a later vote
+#   change supersedes, the ballot.opened before any cast) was committed earlier and is
+#   sequenced earlier or in the same batch, ahead of it.
+# * Closing: close_ballot holds the ballot row exclusively (every cast holds it shared), so
+#   all of that ballot's casts have committed; its `append_entry` sweeps their pending rows
+#   before ballot.closed, and later casts see the ballot closed.
+# * Forks: every path still locks the head row (FOR UPDATE, or FOR UPDATE SKIP LOCKED for
+#   the try), so older code running during a rolling deploy serialises with this code.
+
+SequencedHook = Callable[[Session, list[tuple[int, bytes]]], None]
+_HOOKS: dict[str, list[SequencedHook]] = {}
+
+
+def on_sequenced(log: str, hook: SequencedHook) -> None:
+    """Call `hook(session, [(index, data), ...])` in every transaction that appends to `log`.
+
+    Features use it to store the index of an entry they committed as pending (e.g. a cast's
+    log index); the hook runs under the head lock, so it must be a few statements at most.
+    """
+    hooks = _HOOKS.setdefault(check_log(log), [])
+    if hook not in hooks:
+        hooks.append(hook)
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    """What `submit_entries` did: sequenced at once (`indices`, `checkpoint` covering them)
+    or queued as pending row `pending_id` (pass it to `await_sequenced` after committing)."""
+
+    log: str
+    indices: tuple[int, ...] | None
+    pending_id: int | None
+    checkpoint: CheckpointInfo | None = None
 
 
 def append_entry(
@@ -178,7 +244,8 @@ def append_entry(
     durable_after_receipt: bool = False,
 ) -> AppendedEntry:
     """Append one entry (a dict, or canonical bytes from `ledger.entry`) in the caller's
-    transaction; the caller commits. Raises `ledger.entry.EntryError` on a schema violation.
+    transaction, after every committed pending entry; the caller commits. Raises
+    `ledger.entry.EntryError` on a schema violation.
 
     The head row stays locked until the caller's transaction ends: call this as late as
     possible in the transaction (after the vote's own checks and writes) and commit soon.
@@ -193,76 +260,214 @@ def append_entry(
     entry, which PostgreSQL cannot make durable or visible without everything before it in
     the WAL, the entry included. A database crash before that step may lose the entry
     together with the rest of its transaction (never half of it); a killed web worker loses
-    nothing.
+    nothing. Not for `ballot.closed` (its checkpoint is the lot seed: always durable).
     """
     check_log(log)
     data, value = _encode(entry, log)
+    closed = value["type"] == "ballot.closed"
     _begin_write(session)
-    if durable_after_receipt and _dialect(session) == "postgresql":
+    if durable_after_receipt and not closed and _dialect(session) == "postgresql":
         session.execute(text("SET LOCAL synchronous_commit TO OFF"))
     size, stored = _head(session, log, lock=True)
+    indices, checkpoint, _count = _sequence(session, log, size, stored, [data], sign=closed)
+    return AppendedEntry(log, indices[0], merkle.leaf_hash(data), data, checkpoint)
+
+
+def submit_entries(
+    session: Session, *, log: str, entries: Sequence[Mapping[str, Any] | bytes]
+) -> Submitted:
+    """Append `entries` (contiguously) if the log head is free, else queue them as pending;
+    either way in the caller's transaction, which commits. Never waits for the head lock.
+
+    Sequenced at once: a checkpoint covering them is signed in the same transaction (the
+    receipt needs no second one). Pending: after committing, call `await_sequenced`.
+    Not for `ballot.closed`, whose position and checkpoint are rules (use `append_entry`).
+    """
+    check_log(log)
+    datas: list[bytes] = []
+    for item in entries:
+        data, value = _encode(item, log)
+        if value["type"] == "ballot.closed":
+            raise ValueError("ballot.closed is appended with append_entry (docs/ledger.md §1.3)")
+        datas.append(data)
+    if not datas:
+        raise ValueError("nothing to submit")
+    _begin_write(session)
+    head = _try_lock_head(session, log)
+    if head is None:  # a sequencer is running: it or the next one appends these
+        pending_id = session.execute(
+            insert(PENDING).values(log=log, data=entry_bundle(datas)).returning(PENDING.c.id)
+        ).scalar_one()
+        return Submitted(log, None, int(pending_id))
+    indices, checkpoint, _count = _sequence(session, log, *head, datas, sign=True)
+    return Submitted(log, tuple(indices), None, checkpoint)
+
+
+def sequence_pending(session: Session, *, log: str) -> int:
+    """Append every committed pending entry of `log` (waiting for the head lock) and sign a
+    checkpoint covering them; returns how many were appended. The caller commits."""
+    check_log(log)
+    _begin_write(session)
+    size, stored = _head(session, log, lock=True)
+    _indices, _checkpoint, count = _sequence(session, log, size, stored, [], sign=True)
+    if not count and _dialect(session) == "postgresql":
+        # Only the head row lock was written: its commit need not wait for a WAL flush.
+        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+    return count
+
+
+def await_sequenced(session: Session, *, log: str, pending_id: int) -> None:
+    """Return once pending row `pending_id` (committed) is in the log; the caller commits.
+
+    Usually a batch already took it (one read); otherwise this waits for the running
+    sequencer and, if the row is still pending then, appends it with everything else.
+    """
+    if session.scalar(select(PENDING.c.id).where(PENDING.c.id == pending_id)) is not None:
+        sequence_pending(session, log=log)
+
+
+def pending_count(session: Session, *, log: str) -> int:
+    """How many committed pending rows `log` has (0 when every committed vote is in the log)."""
+    return int(
+        session.scalar(select(func.count()).select_from(PENDING).where(PENDING.c.log == log)) or 0
+    )
+
+
+def _try_lock_head(session: Session, log: str) -> tuple[int, bytes] | None:
+    """The locked head, or None when another transaction holds it (SQLite: we hold the
+    database write lock already, so the head is always ours)."""
+    row = session.execute(
+        select(HEADS.c.size, HEADS.c.frontier)
+        .where(HEADS.c.log == log)
+        .with_for_update(skip_locked=True)
+    ).one_or_none()
+    return None if row is None else (int(row.size), bytes(row.frontier))
+
+
+def _take_pending(session: Session, log: str) -> list[bytes]:
+    """Delete and return every committed pending entry of `log`, in id order (head locked)."""
+    rows = session.execute(
+        delete(PENDING).where(PENDING.c.log == log).returning(PENDING.c.id, PENDING.c.data)
+    ).all()
+    out: list[bytes] = []
+    for _id, bundle in sorted(rows, key=lambda r: int(r[0])):
+        try:
+            out.extend(parse_entry_bundle(bytes(bundle)))
+        except TileError as exc:
+            raise LedgerCorruptError(_("A pending entry is malformed.")) from exc
+    return out
+
+
+def _sequence(
+    session: Session, log: str, size: int, stored: bytes, own: list[bytes], *, sign: bool
+) -> tuple[list[int], CheckpointInfo | None, int]:
+    """Under the head lock: append committed pending entries, then `own`; returns the
+    indices of `own`, the checkpoint signed for the new size (when `sign` and anything was
+    appended) and how many entries were appended in all."""
+    entries = _take_pending(session, log) + own
+    if not entries:
+        return [], None, 0
     frontier = _frontier(size, stored)
-    leaf = merkle.leaf_hash(data)
-    nodes = frontier.append(leaf)
-    _write_append(session, log, size, data, leaf, nodes[1:], b"".join(frontier.hashes))
+    leaves: list[bytes] = []
+    nodes: list[merkle.Node] = []
+    for data in entries:
+        leaf = merkle.leaf_hash(data)
+        leaves.append(leaf)
+        nodes.extend(frontier.append(leaf)[1:])  # level 0 is the entry's own leaf_hash
+    new_size = size + len(entries)
     checkpoint = None
-    if value["type"] == "ballot.closed":
-        checkpoint = _store_checkpoint(session, log, size + 1, frontier.root())
-    return AppendedEntry(log, size, leaf, data, checkpoint)
+    if sign:
+        signer = current_keys().signer(log)
+        root = frontier.root()
+        note = sign_checkpoint_note(Checkpoint(signer.name, new_size, root), signer)
+        checkpoint = CheckpointInfo(note, new_size, root)
+    _write_batch(session, log, size, entries, leaves, nodes, b"".join(frontier.hashes), checkpoint)
+    for hook in _HOOKS.get(log, ()):
+        hook(session, [(size + i, data) for i, data in enumerate(entries)])
+    first = new_size - len(own)
+    return list(range(first, new_size)), checkpoint, len(entries)
 
 
 # The head lock is held from the SELECT ... FOR UPDATE until the caller commits, so every
-# round trip inside that window costs every waiting voter. On PostgreSQL the entry, its new
-# nodes and the head update go in one statement (data-modifying CTEs).
+# round trip inside that window costs every waiting voter. On PostgreSQL the entries, their
+# new nodes, the checkpoint and the head update go in one statement (data-modifying CTEs).
 _PG_APPEND = text(
     """
-    WITH entry AS (
-        INSERT INTO ledger_entries (log, idx, data, leaf_hash) VALUES (:log, :idx, :data, :leaf)
+    WITH entries AS (
+        INSERT INTO ledger_entries (log, idx, data, leaf_hash)
+        SELECT :log, t.idx, t.data, t.leaf
+        FROM unnest(CAST(:eidxs AS bigint[]), CAST(:datas AS bytea[]), CAST(:leaves AS bytea[]))
+             AS t(idx, data, leaf)
     ), nodes AS (
         INSERT INTO ledger_nodes (log, level, idx, hash)
         SELECT :log, t.level, t.idx, t.hash
         FROM unnest(CAST(:levels AS integer[]), CAST(:idxs AS bigint[]), CAST(:hashes AS bytea[]))
              AS t(level, idx, hash)
+    ), checkpoint AS (
+        INSERT INTO ledger_checkpoints (log, size, root, note, signed_at)
+        SELECT :log, :size, CAST(:root AS bytea), CAST(:note AS text), :signed_at
+        WHERE CAST(:sign AS boolean)
+        ON CONFLICT (log, size) DO NOTHING
     )
     UPDATE ledger_heads SET size = :size, frontier = :frontier WHERE log = :log
     """
 )
 
 
-def _write_append(
+def _write_batch(
     session: Session,
     log: str,
-    index: int,
-    data: bytes,
-    leaf: bytes,
+    first: int,
+    entries: list[bytes],
+    leaves: list[bytes],
     nodes: list[merkle.Node],  # above level 0: level 0 is the entry's own leaf_hash
     frontier: bytes,
+    checkpoint: CheckpointInfo | None,
 ) -> None:
+    size = first + len(entries)
     if _dialect(session) == "postgresql":
+        if checkpoint is not None:
+            # A stored checkpoint is the durability barrier of `durable_after_receipt`
+            # appends, so its commit always waits for the flush.
+            session.execute(text("SET LOCAL synchronous_commit TO ON"))
         session.execute(
             _PG_APPEND,
             {
                 "log": log,
-                "idx": index,
-                "data": data,
-                "leaf": leaf,
+                "eidxs": list(range(first, size)),
+                "datas": entries,
+                "leaves": leaves,
                 "levels": [n.level for n in nodes],
                 "idxs": [n.index for n in nodes],
                 "hashes": [n.hash for n in nodes],
-                "size": index + 1,
+                "size": size,
                 "frontier": frontier,
+                "sign": checkpoint is not None,
+                "root": checkpoint.root if checkpoint else None,
+                "note": checkpoint.note if checkpoint else None,
+                "signed_at": _now(),
             },
         )
         return
-    session.execute(insert(ENTRIES), {"log": log, "idx": index, "data": data, "leaf_hash": leaf})
+    session.execute(
+        insert(ENTRIES),
+        [
+            {"log": log, "idx": first + i, "data": data, "leaf_hash": leaf}
+            for i, (data, leaf) in enumerate(zip(entries, leaves, strict=True))
+        ],
+    )
     if nodes:
         session.execute(
             insert(NODES),
             [{"log": log, "level": n.level, "idx": n.index, "hash": n.hash} for n in nodes],
         )
-    session.execute(
-        update(HEADS).where(HEADS.c.log == log).values(size=index + 1, frontier=frontier)
-    )
+    session.execute(update(HEADS).where(HEADS.c.log == log).values(size=size, frontier=frontier))
+    if checkpoint is not None:
+        session.execute(
+            _insert_ignore(session, CHECKPOINTS, ["log", "size"]).values(
+                log=log, size=size, root=checkpoint.root, note=checkpoint.note, signed_at=_now()
+            )
+        )
 
 
 # --------------------------------------------------------------------------- checkpoints

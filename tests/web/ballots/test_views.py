@@ -77,10 +77,13 @@ def test_review_then_cast_without_js(client: FlaskClient, db_session: Any, login
     assert '<input type="hidden" name="rank-o2" value="1">' in review.text
     assert '[["o2"], ["o1"]]' in review.text  # exactly as written to the log
     cast = client.post(f"/ballots/{ballot.id}/cast", data={**form, "action": "cast"})
-    assert cast.status_code == 303 and cast.headers["Location"].endswith("/receipt")
+    assert cast.status_code == 303
+    assert cast.headers["Location"].endswith(f"/ballots/{ballot.id}/receipt?recorded=1")
     receipt = client.get(cast.headers["Location"]).text
     link = services.current_vote(db_session, ballot=ballot, voter=voter)
     assert link.tracker in receipt and "Bananas" in receipt
+    assert "Your ballot has been recorded." in receipt
+    assert "Your ballot has been recorded." not in client.get(f"/ballots/{ballot.id}/receipt").text
     download = client.get(f"/ballots/{ballot.id}/receipt.tlog-proof")
     assert download.status_code == 200
     assert download.headers["Content-Disposition"].startswith("attachment")

@@ -1,0 +1,142 @@
+"""Profile the HTTP cast path in-process (Flask test client, PostgreSQL, logged-in voters).
+
+    CIVICFORUM_TEST_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/postgres \\
+        .venv/bin/python bench/ledger_http/profile_cast.py [--voters 300] [--profile]
+
+Creates (and drops) the scratch database `civicforum_bench_profile`. Prints the mean time per
+`POST /ballots/<id>/cast` (sequential, one process: the request's own cost, no contention),
+the SQL statements per request, and with --profile the top functions by cumulative time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import re
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+
+DB = "civicforum_bench_profile"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def scratch(create: bool) -> str:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    base = (
+        os.environ.get("CIVICFORUM_TEST_POSTGRES_URL")
+        or "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
+    admin = make_url(base).set(drivername="postgresql", database="postgres")
+    admin_s = admin.render_as_string(hide_password=False)
+    with psycopg.connect(admin_s, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+        if create:
+            conn.execute(f"CREATE DATABASE {DB}")
+    return admin.set(database=DB).render_as_string(hide_password=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--voters", type=int, default=300)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    url = scratch(create=True)
+    try:
+        run(url, args.voters, args.profile)
+    finally:
+        scratch(create=False)
+
+
+def run(url: str, voters: int, profile: bool) -> None:
+    import flask_migrate
+    from sqlalchemy import event
+
+    from civicforum import create_app
+    from civicforum.extensions import db
+    from tests.factories import make_user
+    from tests.factories_ballots import make_ballot
+
+    password = "correct horse battery staple"
+    app = create_app(
+        {
+            "DATABASE_URL": url,
+            "SECRET_KEY": "bench-only-secret-0000",
+            "INSTANCE_PATH": tempfile.mkdtemp(prefix="bench-prof-"),
+            "TESTING": True,
+            "SESSION_COOKIE_SECURE": False,
+            "RATELIMIT_ENABLED": False,
+        }
+    )
+    with app.app_context():
+        flask_migrate.upgrade()
+        users = [make_user(db.session, password=password) for _ in range(voters)]
+        ballot = make_ballot(db.session)
+        db.session.commit()
+        emails, ballot_id, key = [u.email for u in users], ballot.id, ballot.options[0].key
+        db.session.remove()
+        engine = db.engine
+    statements: Counter[str] = Counter()
+    order: list[str] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def count(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+        statements[" ".join(statement.split())[:110]] += 1
+        order.append(" ".join(statement.split())[:140])
+
+    clients = []
+    for email in emails:
+        c = app.test_client()
+        page = c.get("/account/login")
+        c.post(
+            "/account/login",
+            data={
+                "email": email,
+                "password": password,
+                "csrf_token": CSRF.search(page.text).group(1),
+            },
+        )  # type: ignore[union-attr]
+        token = CSRF.search(c.get(f"/ballots/{ballot_id}").text).group(1)  # type: ignore[union-attr]
+        clients.append((c, token))
+    statements.clear()
+    profiler = cProfile.Profile() if profile else None
+    began = time.perf_counter()
+    if profiler:
+        profiler.enable()
+    for c, token in clients:
+        r = c.post(f"/ballots/{ballot_id}/cast", data={"approve": key, "csrf_token": token})
+        assert r.status_code == 303, (r.status_code, r.text[:300])
+    if profiler:
+        profiler.disable()
+    elapsed = time.perf_counter() - began
+    print(
+        f"POST /cast, sequential, one process: {1000 * elapsed / voters:.2f} ms/request "
+        f"({voters / elapsed:.0f}/s), "
+        f"{sum(statements.values()) / voters:.1f} SQL statements/request"
+    )
+    for stmt, n in statements.most_common(40):
+        print(f"  {n / voters:5.2f}  {stmt}")
+    order.clear()
+    c, token = clients[0]
+    c.post(f"/ballots/{ballot_id}/cast", data={"approve": key, "csrf_token": token})
+    print("One request (a vote change), in order:")
+    for stmt in order:
+        print("   ", stmt)
+    if profiler:
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+    with app.app_context():
+        db.engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
