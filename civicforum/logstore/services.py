@@ -268,6 +268,7 @@ def append_entry(
     _begin_write(session)
     if durable_after_receipt and not closed and _dialect(session) == "postgresql":
         session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+        _mark_async(session)
     size, stored = _head(session, log, lock=True)
     indices, checkpoint, _count = _sequence(session, log, size, stored, [data], sign=closed)
     return AppendedEntry(log, indices[0], merkle.leaf_hash(data), data, checkpoint)
@@ -293,13 +294,16 @@ def submit_entries(
     if not datas:
         raise ValueError("nothing to submit")
     _begin_write(session)
-    head = _try_lock_head(session, log)
-    if head is None:  # a sequencer is running: it or the next one appends these
+    taken = _try_lock_and_take(session, log)
+    if taken is None:  # a sequencer is running: it or the next one appends these
         pending_id = session.execute(
             insert(PENDING).values(log=log, data=entry_bundle(datas)).returning(PENDING.c.id)
         ).scalar_one()
         return Submitted(log, None, int(pending_id))
-    indices, checkpoint, _count = _sequence(session, log, *head, datas, sign=True)
+    size, stored, swept = taken
+    indices, checkpoint, _count = _sequence(
+        session, log, size, stored, datas, sign=True, swept=swept
+    )
     return Submitted(log, tuple(indices), None, checkpoint)
 
 
@@ -313,6 +317,7 @@ def sequence_pending(session: Session, *, log: str) -> int:
     if not count and _dialect(session) == "postgresql":
         # Only the head row lock was written: its commit need not wait for a WAL flush.
         session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+        _mark_async(session)
     return count
 
 
@@ -333,9 +338,51 @@ def pending_count(session: Session, *, log: str) -> int:
     )
 
 
+# Try the head lock and, only if it was free, take every committed pending row: one round
+# trip on the cast path. The DELETE's uncorrelated EXISTS runs (and locks the head) before
+# it scans; without the lock it deletes nothing. No wait can happen inside this statement
+# (SKIP LOCKED), so its snapshot is current: rows committed after it started wait for the
+# next batch, and no row can be taken twice (only a head lock holder deletes pending rows).
+_PG_TRY_TAKE = text(
+    """
+    WITH head AS (
+        SELECT size, frontier FROM ledger_heads WHERE log = :log FOR UPDATE SKIP LOCKED
+    ), taken AS (
+        DELETE FROM ledger_pending
+        WHERE log = :log AND EXISTS (SELECT 1 FROM head)
+        RETURNING id, data
+    )
+    SELECT head.size, head.frontier,
+           (SELECT array_agg(taken.data ORDER BY taken.id) FROM taken) AS bundles
+    FROM head
+    """
+)
+
+
+# session.info key: this transaction turned synchronous_commit off (SET LOCAL), so a
+# checkpoint stored later in it must turn it back on. A flag left over from an earlier
+# transaction only costs one redundant SET (never a missing one).
+_ASYNC_COMMIT = "civicforum_logstore_async_commit"
+
+
+def _mark_async(session: Session) -> None:
+    session.info[_ASYNC_COMMIT] = True
+
+
+def _try_lock_and_take(session: Session, log: str) -> tuple[int, bytes, list[bytes]] | None:
+    """(size, frontier, committed pending entries) with the head locked, or None when
+    another transaction holds it (SQLite: we hold the database write lock already, so the
+    head is always ours)."""
+    if _dialect(session) == "postgresql":
+        row = session.execute(_PG_TRY_TAKE, {"log": log}).one_or_none()
+        if row is None:
+            return None
+        return int(row.size), bytes(row.frontier), _unbundle(row.bundles or [])
+    head = _try_lock_head(session, log)
+    return None if head is None else (*head, _take_pending(session, log))
+
+
 def _try_lock_head(session: Session, log: str) -> tuple[int, bytes] | None:
-    """The locked head, or None when another transaction holds it (SQLite: we hold the
-    database write lock already, so the head is always ours)."""
     row = session.execute(
         select(HEADS.c.size, HEADS.c.frontier)
         .where(HEADS.c.log == log)
@@ -344,13 +391,9 @@ def _try_lock_head(session: Session, log: str) -> tuple[int, bytes] | None:
     return None if row is None else (int(row.size), bytes(row.frontier))
 
 
-def _take_pending(session: Session, log: str) -> list[bytes]:
-    """Delete and return every committed pending entry of `log`, in id order (head locked)."""
-    rows = session.execute(
-        delete(PENDING).where(PENDING.c.log == log).returning(PENDING.c.id, PENDING.c.data)
-    ).all()
+def _unbundle(bundles: Iterable[bytes]) -> list[bytes]:
     out: list[bytes] = []
-    for _id, bundle in sorted(rows, key=lambda r: int(r[0])):
+    for bundle in bundles:
         try:
             out.extend(parse_entry_bundle(bytes(bundle)))
         except TileError as exc:
@@ -358,13 +401,28 @@ def _take_pending(session: Session, log: str) -> list[bytes]:
     return out
 
 
+def _take_pending(session: Session, log: str) -> list[bytes]:
+    """Delete and return every committed pending entry of `log`, in id order (head locked)."""
+    rows = session.execute(
+        delete(PENDING).where(PENDING.c.log == log).returning(PENDING.c.id, PENDING.c.data)
+    ).all()
+    return _unbundle(bundle for _id, bundle in sorted(rows, key=lambda r: int(r[0])))
+
+
 def _sequence(
-    session: Session, log: str, size: int, stored: bytes, own: list[bytes], *, sign: bool
+    session: Session,
+    log: str,
+    size: int,
+    stored: bytes,
+    own: list[bytes],
+    *,
+    sign: bool,
+    swept: list[bytes] | None = None,
 ) -> tuple[list[int], CheckpointInfo | None, int]:
-    """Under the head lock: append committed pending entries, then `own`; returns the
-    indices of `own`, the checkpoint signed for the new size (when `sign` and anything was
-    appended) and how many entries were appended in all."""
-    entries = _take_pending(session, log) + own
+    """Under the head lock: append committed pending entries (`swept` if the caller took
+    them already), then `own`; returns the indices of `own`, the checkpoint signed for the
+    new size (when `sign` and anything was appended) and how many were appended in all."""
+    entries = (_take_pending(session, log) if swept is None else swept) + own
     if not entries:
         return [], None, 0
     frontier = _frontier(size, stored)
@@ -426,7 +484,7 @@ def _write_batch(
 ) -> None:
     size = first + len(entries)
     if _dialect(session) == "postgresql":
-        if checkpoint is not None:
+        if checkpoint is not None and session.info.pop(_ASYNC_COMMIT, False):
             # A stored checkpoint is the durability barrier of `durable_after_receipt`
             # appends, so its commit always waits for the flush.
             session.execute(text("SET LOCAL synchronous_commit TO ON"))
@@ -474,7 +532,7 @@ def _write_batch(
 
 
 def _store_checkpoint(session: Session, log: str, size: int, root: bytes) -> CheckpointInfo:
-    if _dialect(session) == "postgresql":
+    if _dialect(session) == "postgresql" and session.info.pop(_ASYNC_COMMIT, False):
         # A stored checkpoint is the durability barrier of `durable_after_receipt` appends,
         # so its own commit always waits for the flush, whatever the transaction set before.
         session.execute(text("SET LOCAL synchronous_commit TO ON"))

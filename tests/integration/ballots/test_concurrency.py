@@ -234,3 +234,45 @@ def test_concurrent_closers_publish_once_and_casts_never_follow_closing(live_app
         assert mine[-2:] == ["ballot.closed", "result.published"]  # no cast after closing
         ballot = db.session.get(Ballot, ballot_id)
         assert ballot.counted_count == mine.count("ballot.cast")
+
+
+def test_a_cast_queues_behind_a_held_head_and_the_next_batch_appends_it(live_app: Flask) -> None:
+    """A real second connection holds the vote-log head: the cast commits as pending (it
+    never waits), and once the head is free `settle_cast` appends it with a checkpoint."""
+    from civicforum.ballots import services
+    from civicforum.ballots.models import Ballot, BallotCast
+    from civicforum.extensions import db
+    from civicforum.logstore import services as logstore
+    from tests.factories import make_user
+    from tests.factories_ballots import approve, make_ballot
+
+    with live_app.app_context(), live_app.test_request_context():
+        voter = make_user(db.session)
+        ballot = make_ballot(db.session)
+        db.session.commit()
+        size = logstore.log_size(db.session, log="votes")
+        holder = db.engine.connect()
+        held = holder.begin()
+        holder.execute(text("SELECT size FROM ledger_heads WHERE log = 'votes' FOR UPDATE"))
+        try:
+            receipt = services.cast_ballot(
+                db.session,
+                ballot=db.session.get(Ballot, ballot.id),
+                voter=voter,
+                choice=approve("o1"),
+            )
+            db.session.commit()
+            assert receipt.index is None and receipt.pending_id is not None
+            assert logstore.log_size(db.session, log="votes") == size
+            assert logstore.pending_count(db.session, log="votes") == 1
+        finally:
+            held.commit()
+            holder.close()
+        services.settle_cast(db.session, receipt=receipt)
+        db.session.commit()
+        assert logstore.pending_count(db.session, log="votes") == 0
+        assert logstore.log_size(db.session, log="votes") == size + 1
+        assert db.session.get(BallotCast, (ballot.id, receipt.tracker)).log_index == size
+        latest = logstore.latest_checkpoint(db.session, log="votes")
+        assert latest is not None and latest.size == size + 1
+        db.session.remove()

@@ -23,7 +23,7 @@ from tests.integration.ballots.test_services import entries_of
 @pytest.fixture
 def busy_head(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every `submit_entries` finds the head locked by someone else."""
-    monkeypatch.setattr(logstore, "_try_lock_head", lambda session, log: None)
+    monkeypatch.setattr(logstore, "_try_lock_and_take", lambda session, log: None)
 
 
 def pending_rows(session: Any) -> int:
