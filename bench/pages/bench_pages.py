@@ -6,8 +6,12 @@ For each backend: a scratch database (SQLite file in a temp dir; PostgreSQL data
 `civicforum_bench_pages` on CIVICFORUM_TEST_POSTGRES_URL's server, dropped afterwards),
 `db upgrade` + `seed-demo`, gunicorn with 2 sync workers on 127.0.0.1, then wrk (16
 connections, 2 threads) against each page; the bare app is measured the same way in the same
-run. Prints median, p99, req/s and the ratio to the bare app. Figures are printed, not
-asserted: the machine is shared. Without wrk, a small threaded Python client is used.
+run. Each page is measured twice: as anonymous visitors get it (the page cache of
+civicforum/web/cache.py answers after the first request) and with the cache off
+(CIVICFORUM_PAGE_CACHE=false: what every request of a signed-in member costs). Prints
+median, p99, req/s and the ratio to the bare app, and the load average before and after.
+Figures are printed, not asserted: the machine is shared. Without wrk, a small threaded
+Python client is used.
 """
 
 from __future__ import annotations
@@ -179,6 +183,7 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     args = parser.parse_args()
     tool = "wrk" if shutil.which("wrk") else "python client"
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(
         f"load: {tool}, {CONNECTIONS} connections, {args.seconds}s per page; "
         "gunicorn -w 2 on 127.0.0.1"
@@ -205,25 +210,27 @@ def main() -> None:
                 run([str(VENV / "civicforum"), "db", "upgrade"], env)
                 run([str(VENV / "civicforum"), "seed-demo"], env)
                 big, small = big_proposal(env)
-                proc, base = serve("wsgi:app", env)
-                try:
-                    pages = [
-                        ("proposal list (20 per page)", "/proposals/"),
-                        (f"proposal {small}: ~50 comments", f"/proposals/{small}"),
-                        (f"proposal {big}: 2,500 comments, first 50 threads", f"/proposals/{big}"),
-                    ]
-                    for label, path in pages:
-                        r = measure(base + path, args.seconds)
-                        ratio = r["rps"] / bare["rps"]
-                        flag = "" if not r["errors"] else f"  ({r['errors']:.0f} errors)"
-                        print(
-                            f"{backend + ': ' + label:<52} p50 {r['p50']:7.2f} ms  "
-                            f"p99 {r['p99']:7.2f} ms  {r['rps']:7.0f} req/s  "
-                            f"{ratio:5.0%} of bare{flag}"
-                        )
-                finally:
-                    proc.terminate()
-                    proc.wait(10)
+                pages = [
+                    ("list (20 per page)", "/proposals/"),
+                    (f"proposal {small}: ~50 comments", f"/proposals/{small}"),
+                    (f"proposal {big}: 2,500 comments", f"/proposals/{big}"),
+                ]
+                for variant, cache in (("cached", "true"), ("no cache", "false")):
+                    proc, base = serve("wsgi:app", {**env, "CIVICFORUM_PAGE_CACHE": cache})
+                    try:
+                        for label, path in pages:
+                            r = measure(base + path, args.seconds)
+                            ratio = r["rps"] / bare["rps"]
+                            flag = "" if not r["errors"] else f"  ({r['errors']:.0f} errors)"
+                            name = f"{backend} {variant}: {label}"
+                            print(
+                                f"{name:<52} p50 {r['p50']:7.2f} ms  "
+                                f"p99 {r['p99']:7.2f} ms  {r['rps']:7.0f} req/s  "
+                                f"{ratio:5.0%} of bare{flag}"
+                            )
+                    finally:
+                        proc.terminate()
+                        proc.wait(10)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
                 if backend == "postgresql":
@@ -231,6 +238,7 @@ def main() -> None:
     finally:
         bare_proc.terminate()
         bare_proc.wait(10)
+        print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

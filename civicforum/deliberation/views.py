@@ -12,7 +12,8 @@ from civicforum.deliberation.models import Comment
 from civicforum.extensions import db
 from civicforum.proposals import services as proposals
 from civicforum.proposals.errors import FieldError
-from civicforum.proposals.models import Proposal
+from civicforum.proposals.models import Proposal, ProposalState
+from civicforum.web.cache import cached_page, valid_until
 from civicforum.web.htmx import render_page, wants_fragment
 
 bp = Blueprint("deliberation", __name__, url_prefix="/proposals/<int:proposal_id>/comments")
@@ -24,6 +25,8 @@ def _proposal(proposal_id: int) -> Proposal:
         abort(404)
     if proposals.expire_if_due(db.session, proposal):
         db.session.commit()
+    if proposal.state is ProposalState.PUBLISHED:
+        valid_until(proposal.support_deadline)  # a cached page must not outlive the deadline
     return proposal
 
 
@@ -57,6 +60,7 @@ def _common(proposal: Proposal) -> dict[str, Any]:
 
 
 @bp.get("/")
+@cached_page
 def index(proposal_id: int) -> ResponseReturnValue:
     """All top-level comments, 50 at a time; htmx "load more" gets only the next page."""
     proposal = _proposal(proposal_id)
@@ -77,6 +81,7 @@ def index(proposal_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/<int:comment_id>")
+@cached_page
 def thread(proposal_id: int, comment_id: int) -> ResponseReturnValue:
     """One comment with its replies six levels down ("continue this thread", permalink)."""
     proposal = _proposal(proposal_id)

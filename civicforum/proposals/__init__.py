@@ -6,7 +6,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from civicforum.proposals import models, settings  # noqa: F401  (tables, registered settings)
-from civicforum.web import nav
+from civicforum.web import cache, nav
 
 
 def init_app(app: Flask) -> None:
@@ -14,4 +14,17 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(views.bp)
     app.cli.add_command(cli.proposals_cli)
+    # What the public proposal pages show: writes to these bump the page cache's version.
+    from civicforum.accounts.models import User
+    from civicforum.settings.models import Setting
+
+    cache.watch(
+        models.Proposal,
+        models.Category,
+        models.ProposalTag,
+        models.ProposalTransition,
+        models.ProposalRevision,
+        Setting,
+    )
+    cache.watch(User, attrs=("display_name",))
     nav.register(app, "main", nav.NavItem("proposals.index", lambda: str(_l("Proposals")), 10))

@@ -409,6 +409,13 @@ def expire_proposals(session: Session, *, now: datetime | None = None) -> int:
     return sum(expire_if_due(session, p, now=now) for p in due)
 
 
+def next_deadline(session: Session) -> datetime | None:
+    """When the next published proposal's support period ends (pages change then)."""
+    return session.scalar(
+        select(func.min(Proposal.support_deadline)).where(Proposal.state == ProposalState.PUBLISHED)
+    )
+
+
 # --- reading ------------------------------------------------------------------------------
 
 

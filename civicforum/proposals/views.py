@@ -13,6 +13,7 @@ from civicforum.proposals import services
 from civicforum.proposals.errors import InvalidInputError
 from civicforum.proposals.forms import ProposalForm, WithdrawForm
 from civicforum.proposals.models import Proposal, ProposalState
+from civicforum.web.cache import cached_page, valid_until
 from civicforum.web.htmx import render_page, wants_fragment
 
 bp = Blueprint("proposals", __name__, url_prefix="/proposals")
@@ -25,14 +26,18 @@ def load(proposal_id: int) -> Proposal:
     # Lazy archive on read: a proposal past its deadline is archived by the first visitor.
     if services.expire_if_due(db.session, proposal):
         db.session.commit()
+    if proposal.state is ProposalState.PUBLISHED:
+        valid_until(proposal.support_deadline)  # a cached page must not outlive the deadline
     return proposal
 
 
 @bp.get("/")
+@cached_page
 def index() -> ResponseReturnValue:
     query = services.ProposalQuery.from_args(request.args)
     if services.expire_proposals(db.session):
         db.session.commit()
+    valid_until(services.next_deadline(db.session))
     page = services.list_proposals(db.session, query=query, viewer=current_user)
     return render_page(
         "proposals/index.html",
@@ -168,6 +173,7 @@ def _support_context(proposal: Proposal) -> dict[str, Any]:
 
 
 @bp.get("/<int:proposal_id>")
+@cached_page
 def detail(proposal_id: int) -> ResponseReturnValue:
     proposal = load(proposal_id)
     sort = request.args.get("sort", "best")
@@ -204,6 +210,7 @@ def support(proposal_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/<int:proposal_id>/revisions")
+@cached_page
 def revisions(proposal_id: int) -> ResponseReturnValue:
     proposal = load(proposal_id)
     revs = services.revisions(db.session, proposal)

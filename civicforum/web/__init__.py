@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 
-from civicforum.web import errors, logs, nav, security, sqlite_lock
+from civicforum.web import cache, errors, logs, nav, security, sqlite_lock
 from civicforum.web.htmx import vary_on_htmx
 
 
@@ -35,3 +35,4 @@ def init_app(app: Flask) -> None:
     logs.init_app(app)
     nav.init_app(app)
     sqlite_lock.init_app(app)
+    cache.init_app(app)
