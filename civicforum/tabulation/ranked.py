@@ -45,11 +45,13 @@ from civicforum.tabulation.types import (
 
 _CONTINUING, _ELECTED, _ELIMINATED = 0, 1, 2
 _EXHAUSTED_CHOICES, _OVERVOTES, _SKIPPED, _REPEATED = 0, 1, 2, 3
-_EMPTY_SEEN: frozenset[int] = frozenset()
 
-# A held slice: rankings[lo:hi] sit at rank index k; ``last``/``seen`` are the scan state before
-# that rank (last marked rank, marks seen so far); ``value`` is each ballot's scaled value.
-_Hold = tuple[int, int, int, int, frozenset[int], int]
+# A held slice is six ints appended to its option's flat list ``holds[option]``:
+# rankings[lo:hi] sit at rank index k; ``last``/``seen`` are the scan state before that rank
+# (last marked rank, bit mask of the marks seen so far); ``value`` is each ballot's scaled value.
+# Flat int lists rather than one tuple per slice: a count creates ~10**5 slices, and that many
+# long-lived tuples would keep triggering the cyclic garbage collector (ints are not tracked).
+_STRIDE = 6
 
 
 class _RankedCount:
@@ -66,13 +68,15 @@ class _RankedCount:
         self.getters: list[Callable[[Ranking], int]] = []  # itemgetter(k), grown on demand
         index = {name: i for i, name in enumerate(election.options)}
         index[OVERVOTE] = n
-        # Marks per position code, as option indices (#OVERVOTE is n), for duplicate checks.
-        self.marks: list[frozenset[int]] = [
-            frozenset(index[name] for name in pos) for pos in election.positions
+        # Marks per position code, as option indices (#OVERVOTE is n), and as a bit mask of
+        # those indices for duplicate checks.
+        self.mark_lists: list[list[int]] = [
+            sorted(index[name] for name in pos) for pos in election.positions
         ]
+        self.marks: list[int] = [sum(1 << i for i in m) for m in self.mark_lists]
         rule = rules.overvote_rule
         self.overvote_rule = rule
-        if rule == "exhaustIfMultipleContinuing" and any(n in m for m in self.marks[n + 1 :]):
+        if rule == "exhaustIfMultipleContinuing" and any(m >> n & 1 for m in self.marks[n + 1 :]):
             raise InvalidElectionError(
                 f"{OVERVOTE} marks need overvoteRule exhaustImmediately or alwaysSkipToNextRank"
             )
@@ -83,7 +87,10 @@ class _RankedCount:
         self.uwi = None if uwi is None else index[uwi]
         self.status = [_CONTINUING] * n
         self.tally = [0] * n
-        self.holds: list[list[_Hold]] = [[] for _ in range(n)]
+        self.holds: list[list[int]] = [[] for _ in range(n)]
+        # Per option: scaled ballot value -> votes held at that value. A surplus transfer needs
+        # only these sums (what the winner keeps), never the slices themselves.
+        self.by_value: list[dict[int, int]] = [{} for _ in range(n)]
         self.inactive = [0, 0, 0, 0]
         self.final_surplus = 0
         self.winners: list[int] = []
@@ -93,36 +100,57 @@ class _RankedCount:
     # -- the scan -----------------------------------------------------------------------------
 
     def _descend(
-        self, lo: int, hi: int, k: int, last: int, seen: frozenset[int], value: int, dest: list[int]
+        self, lo: int, hi: int, k: int, last: int, seen: int, value: int, dest: list[int]
     ) -> None:
-        """Scan rankings[lo:hi], which share their first k ranks, from rank index k."""
-        rankings, prefix = self.rankings, self.prefix
+        """Scan rankings[lo:hi], which share their first k ranks, from rank index k.
+
+        ``dest`` collects the votes (at ``value``) newly held per option, exhausted at ``n``;
+        the caller adds them to the tallies.
+        """
+        rankings, prefix, n = self.rankings, self.prefix, self.n
         if len(rankings[lo]) == k:  # the (one) ranking that ends here runs out of choices
             amount = (prefix[lo + 1] - prefix[lo]) * value
             self.inactive[_EXHAUSTED_CHOICES] += amount
-            dest[self.n] += amount
+            dest[n] += amount
             lo += 1
         getters = self.getters
         while len(getters) <= k:
             getters.append(itemgetter(len(getters)))
         key = getters[k]
-        n, status, rank = self.n, self.status, k + 1
+        status, holds, rank = self.status, self.holds, k + 1
         # Inline fast path for the common case (one option marked, no skip or duplicate
-        # exhaustion); everything else goes through _at_rank.
+        # exhaustion); everything else goes through _at_rank. Once past a single mark the gap
+        # is 1, so the fast path stays valid all the way down.
         simple = rank - last <= self.max_gap and not self.check_duplicates
         while lo < hi:
-            code = rankings[lo][k]
+            row = rankings[lo]
+            code = row[k]
             mid = bisect_right(rankings, code, lo + 1, hi, key=key) if hi - lo > 1 else hi
-            if simple and code < n:
-                if status[code] == _CONTINUING:
-                    amount = (prefix[mid] - prefix[lo]) * value
-                    self.holds[code].append((lo, mid, k, last, seen, value))
-                    self.tally[code] += amount
-                    dest[code] += amount
-                else:
-                    self._descend(lo, mid, rank, rank, seen, value, dest)
-            else:
+            if not simple or code >= n:
                 self._at_rank(lo, mid, k, code, last, seen, value, dest)
+            elif status[code] == _CONTINUING:
+                dest[code] += (prefix[mid] - prefix[lo]) * value
+                holds[code] += (lo, mid, k, last, seen, value)
+            elif mid - lo > 1:
+                self._descend(lo, mid, rank, rank, seen, value, dest)
+            else:
+                # One distinct ranking (most of them, deep in the tree): walk its marks here
+                # instead of recursing once per rank.
+                j, end = rank, len(row)
+                while j < end:
+                    code = row[j]
+                    if code >= n or status[code] == _CONTINUING:
+                        break
+                    j += 1
+                if j == end:
+                    amount = (prefix[mid] - prefix[lo]) * value
+                    self.inactive[_EXHAUSTED_CHOICES] += amount
+                    dest[n] += amount
+                elif code < n:
+                    dest[code] += (prefix[mid] - prefix[lo]) * value
+                    holds[code] += (lo, mid, j, j, seen, value)
+                else:
+                    self._at_rank(lo, mid, j, code, j, seen, value, dest)
             lo = mid
 
     def _at_rank(
@@ -132,7 +160,7 @@ class _RankedCount:
         k: int,
         code: int,
         last: int,
-        seen: frozenset[int],
+        seen: int,
         value: int,
         dest: list[int],
     ) -> None:
@@ -155,7 +183,7 @@ class _RankedCount:
         status = self.status
         if code < n:
             if status[code] == _CONTINUING:
-                self._hold(code, (lo, hi, k, last, seen, value), dest)
+                self._hold(code, lo, hi, k, last, seen, value, dest)
             else:
                 self._descend(lo, hi, rank, rank, after, value, dest)
             return
@@ -164,30 +192,76 @@ class _RankedCount:
             self._exhaust(lo, hi, value, _OVERVOTES, dest)
             return
         if rule == "exhaustIfMultipleContinuing":
-            live = [c for c in self.marks[code] if status[c] == _CONTINUING]
+            live = [c for c in self.mark_lists[code] if status[c] == _CONTINUING]
             if len(live) > 1:
                 self._exhaust(lo, hi, value, _OVERVOTES, dest)
                 return
             if live:
-                self._hold(live[0], (lo, hi, k, last, seen, value), dest)
+                self._hold(live[0], lo, hi, k, last, seen, value, dest)
                 return
         self._descend(lo, hi, rank, rank, after, value, dest)
 
-    def _hold(self, option: int, hold: _Hold, dest: list[int]) -> None:
-        lo, hi, value = hold[0], hold[1], hold[5]
-        amount = (self.prefix[hi] - self.prefix[lo]) * value
-        self.holds[option].append(hold)
-        self.tally[option] += amount
-        dest[option] += amount
+    def _hold(
+        self,
+        option: int,
+        lo: int,
+        hi: int,
+        k: int,
+        last: int,
+        seen: int,
+        value: int,
+        dest: list[int],
+    ) -> None:
+        self.holds[option] += (lo, hi, k, last, seen, value)
+        dest[option] += (self.prefix[hi] - self.prefix[lo]) * value
 
     def _exhaust(self, lo: int, hi: int, value: int, cause: int, dest: list[int]) -> None:
         amount = (self.prefix[hi] - self.prefix[lo]) * value
         self.inactive[cause] += amount
         dest[self.n] += amount
 
-    def _rescan(self, hold: _Hold, value: int, dest: list[int]) -> None:
-        lo, hi, k, last, seen, _ = hold
-        self._at_rank(lo, hi, k, self.rankings[lo][k], last, seen, value, dest)
+    def _rescan(self, option: int, values: Callable[[int], int]) -> list[int]:
+        """Move every slice held by ``option`` on from its rank, at ``values(old value)``.
+
+        Returns the votes moved per option and exhausted (index n), already added to the
+        tallies. A new value of 0 moves nothing.
+        """
+        n, rankings, at_rank = self.n, self.rankings, self._at_rank
+        groups: dict[int, list[int]] = {}  # new value -> votes newly held at it
+        flat = self.holds[option]
+        for lo, hi, k, last, seen, old in zip(
+            flat[0::_STRIDE],
+            flat[1::_STRIDE],
+            flat[2::_STRIDE],
+            flat[3::_STRIDE],
+            flat[4::_STRIDE],
+            flat[5::_STRIDE],
+            strict=True,
+        ):
+            value = values(old)
+            if value:
+                dest = groups.get(value)
+                if dest is None:
+                    dest = groups[value] = [0] * (n + 1)
+                at_rank(lo, hi, k, rankings[lo][k], last, seen, value, dest)
+        self.holds[option] = []
+        self.by_value[option] = {}
+        return self._add(groups)
+
+    def _add(self, groups: dict[int, list[int]]) -> list[int]:
+        """Add newly held votes, grouped by ballot value, to the tallies; return their sum."""
+        n, tally, by_value = self.n, self.tally, self.by_value
+        total = [0] * (n + 1)
+        for value, dest in groups.items():
+            for c in range(n):
+                amount = dest[c]
+                if amount:
+                    tally[c] += amount
+                    total[c] += amount
+                    held = by_value[c]
+                    held[value] = held.get(value, 0) + amount
+            total[n] += dest[n]
+        return total
 
     # -- thresholds and decisions ----------------------------------------------------------------
 
@@ -273,35 +347,31 @@ class _RankedCount:
     # -- moving votes -------------------------------------------------------------------------
 
     def _release_eliminated(self, option: int) -> list[int]:
-        dest = [0] * (self.n + 1)
-        for hold in self.holds[option]:
-            self._rescan(hold, hold[5], dest)
-        self.holds[option] = []
-        return dest
+        return self._rescan(option, int)
 
     def _release_surplus(self, winner: int, threshold: int, seats_filled: bool) -> list[int]:
         """Move a winner's surplus on at RCTab's truncated per-ballot transfer value."""
-        dest = [0] * (self.n + 2)  # [..options, exhausted, residual surplus]
-        unit, prefix = self.scale, self.prefix
+        n, unit = self.n, self.scale
         votes = self.tally[winner]
         surplus = votes - threshold
         fraction = surplus * unit // votes if surplus > 0 else 0
-        kept = 0
-        for hold in self.holds[winner]:
-            lo, hi, value = hold[0], hold[1], hold[5]
-            moving = value * fraction // unit
-            kept += (prefix[hi] - prefix[lo]) * (value - moving)
-            if not moving:
-                continue
-            if seats_filled:  # all seats filled: the surplus leaves the count (RCTab step a)
-                amount = (prefix[hi] - prefix[lo]) * moving
-                self.final_surplus += amount
-                dest[self.n] += amount
-            else:
-                self._rescan(hold, moving, dest)
-        self.holds[winner] = []
+        # Every ballot held at value v moves on at trunc(v * fraction) and the winner keeps the
+        # rest, so what moves and what is kept only depends on the votes held per value.
+        moves = {value: value * fraction // unit for value in self.by_value[winner]}
+        kept = moving = 0
+        for value, amount in self.by_value[winner].items():
+            moved = amount // value * moves[value]
+            moving += moved
+            kept += amount - moved
+        if seats_filled:  # all seats filled: the surplus leaves the count (RCTab step a)
+            self.final_surplus += moving
+            dest = [0] * n + [moving]
+            self.holds[winner] = []
+            self.by_value[winner] = {}
+        else:
+            dest = self._rescan(winner, moves.__getitem__)
         residual = kept - threshold if kept > threshold else 0
-        dest[self.n + 1] = residual
+        dest.append(residual)  # [..options, exhausted, residual surplus]
         self.tally[winner] = kept - residual
         return dest
 
@@ -318,7 +388,9 @@ class _RankedCount:
         if rankings and not rankings[0]:
             start, undervotes = 1, election.counts[0]
         if start < len(rankings):
-            self._descend(start, len(rankings), 0, 0, _EMPTY_SEEN, self.scale, [0] * (n + 1))
+            first = [0] * (n + 1)
+            self._descend(start, len(rankings), 0, 0, 0, self.scale, first)
+            self._add({self.scale: first})
         rounds: list[dict[str, Any]] = []
         threshold = 0
         round_number = 0
