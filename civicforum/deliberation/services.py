@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from civicforum.accounts.models import Role, User
@@ -405,7 +405,7 @@ def single_node(session: Session, *, comment: Comment, viewer: Any) -> Node:
 
 
 def _with_author(stmt: Select[Any]) -> Select[Any]:
-    return stmt.options(joinedload(Comment.author))
+    return stmt.options(proposals.shown_user(Comment.author))
 
 
 def load_thread(

@@ -13,7 +13,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, case, func, literal_column, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from civicforum.accounts.models import Role, User
@@ -55,6 +55,12 @@ EDITABLE_STATES = (ProposalState.DRAFT, ProposalState.PUBLISHED)
 EXPIRED_REASON = "The support period ended without reaching the threshold."
 
 _TAG_RE = re.compile(r"^[\w][\w\- ]*$")
+
+
+def shown_user(relationship: Any) -> Any:
+    """Load option for a user shown by name: joined, without the roles that User loads
+    eagerly (a SELECT ... IN per page that only the signed-in user's checks need)."""
+    return joinedload(relationship).options(lazyload(User.roles))
 
 
 def text_problem_message(problem: TextProblem) -> str:
@@ -433,7 +439,7 @@ def get_proposal(session: Session, proposal_id: int) -> Proposal | None:
     return session.scalar(
         select(Proposal)
         .where(Proposal.id == proposal_id)
-        .options(joinedload(Proposal.author), joinedload(Proposal.category))
+        .options(shown_user(Proposal.author), joinedload(Proposal.category))
     )
 
 
@@ -442,7 +448,7 @@ def timeline(session: Session, proposal: Proposal) -> list[ProposalTransition]:
         session.scalars(
             select(ProposalTransition)
             .where(ProposalTransition.proposal_id == proposal.id)
-            .options(joinedload(ProposalTransition.actor))
+            .options(shown_user(ProposalTransition.actor))
             .order_by(ProposalTransition.at, ProposalTransition.id)
         )
     )
@@ -577,7 +583,7 @@ def list_proposals(session: Session, *, query: ProposalQuery, viewer: Any) -> An
     """One page of proposals for the browse page (filters, search, sort); a Pagination."""
     from civicforum.extensions import db
 
-    stmt = select(Proposal).options(joinedload(Proposal.author), joinedload(Proposal.category))
+    stmt = select(Proposal).options(shown_user(Proposal.author), joinedload(Proposal.category))
     viewer_id = viewer.id if getattr(viewer, "is_authenticated", False) else None
     if query.mine and viewer_id is not None:
         stmt = stmt.where(Proposal.author_id == viewer_id)

@@ -37,7 +37,7 @@ def index() -> ResponseReturnValue:
     query = services.ProposalQuery.from_args(request.args)
     if services.expire_proposals(db.session):
         db.session.commit()
-    valid_until(services.next_deadline(db.session))
+    valid_until(lambda: services.next_deadline(db.session))
     page = services.list_proposals(db.session, query=query, viewer=current_user)
     return render_page(
         "proposals/index.html",

@@ -298,13 +298,22 @@ def _babel_locale() -> str:
     return str(get_locale() or "")
 
 
-def valid_until(moment: datetime | None) -> None:
-    """The page being rendered changes at `moment` without any write (e.g. a deadline)."""
-    if moment is None:
-        return
-    stamp = moment.timestamp()
-    current = g.get("page_cache_valid_until")
-    g.page_cache_valid_until = stamp if current is None else min(current, stamp)
+def valid_until(moment: datetime | Callable[[], datetime | None] | None) -> None:
+    """The page being rendered changes at `moment` without any write (e.g. a deadline).
+
+    A callable is only called when the page is about to be stored (saves a query for
+    signed-in members, whose pages are never stored)."""
+    if moment is not None:
+        g.setdefault("page_cache_valid_until", []).append(moment)
+
+
+def _expiry(default: float) -> float:
+    expires = default
+    for moment in g.get("page_cache_valid_until", ()):
+        value = moment() if callable(moment) else moment
+        if value is not None:
+            expires = min(expires, value.timestamp())
+    return expires
 
 
 VARY = ("Cookie", "Accept-Language", "HX-Request")
@@ -344,8 +353,7 @@ def cached_page(view: Callable[..., ResponseReturnValue]) -> Callable[..., Respo
             and not session  # nothing to save: no cookie will be set after this
             and not _authenticated()
         ):
-            expires = time.time() + cache.ttl
-            expires = min(expires, g.get("page_cache_valid_until") or expires)
+            expires = _expiry(time.time() + cache.ttl)
             headers = [(k, v) for k, v in response.headers.items() if k.lower() != "vary"]
             cache.set(key, Entry(response.get_data(), headers, expires))
         return response

@@ -208,3 +208,12 @@ def test_thread_query_count_does_not_grow(client, db_session, login_as) -> None:
     with count_queries() as many:
         client.get(f"/proposals/{proposal.id}")
     assert len(many) == len(few), (len(few), len(many))
+
+
+def test_list_row_labels_escape_the_values(client, db_session) -> None:
+    # The row labels are translated once per page and filled in with |format.
+    author = make_user(db_session)
+    author.display_name = '<img src=x onerror="alert(1)">'
+    make_proposal(db_session, author=author)
+    text = client.get("/proposals/").text
+    assert "<img src=x" not in text and "by &lt;img src=x" in text
