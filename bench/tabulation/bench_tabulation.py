@@ -1,6 +1,7 @@
 """Benchmark civicforum.tabulation against peer libraries on one seeded synthetic profile.
 
     .venv/bin/python bench/tabulation/bench_tabulation.py [--quick] [--sizes 10000,100000]
+        [--no-peers | --peers pyrankvote,votekit]
 
 The profile: 12 options, 1,000,000 ranked ballots, lengths uniform in 1..12, rankings drawn
 from a Plackett-Luce model (seeded). It is written once as an RCTab-style CSV in a temporary
@@ -203,6 +204,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="10k and 100k ballots only")
     parser.add_argument("--sizes", help="comma-separated ballot counts")
     parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument(
+        "--peers",
+        default=",".join(PEERS),
+        help=f"comma-separated subset of {','.join(PEERS)} (default: all)",
+    )
     parser.add_argument("--child", choices=sorted(RUNNERS), help=argparse.SUPPRESS)
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--method", default="irv", help=argparse.SUPPRESS)
@@ -210,6 +216,7 @@ def main() -> None:
     if args.child:
         child(args.child, args.file, args.method)
         return
+    peers = [p for p in PEERS if p in args.peers.split(",")]
     sizes = SIZES[:2] if args.quick else SIZES
     if args.sizes:
         sizes = tuple(int(s) for s in args.sizes.split(","))
@@ -238,7 +245,7 @@ def main() -> None:
                 if args.no_peers:
                     continue
                 fastest = None
-                for peer in PEERS:
+                for peer in peers:
                     if peer == "pref_voting" and size != 100_000:
                         continue
                     if (peer, method) in too_slow:
