@@ -91,6 +91,10 @@ class _RankedCount:
         # Per option: scaled ballot value -> votes held at that value. A surplus transfer needs
         # only these sums (what the winner keeps), never the slices themselves.
         self.by_value: list[dict[int, int]] = [{} for _ in range(n)]
+        # False once the options still continuing will all be elected next round, filling the
+        # last seats: their slices will never move again (a final surplus needs only by_value),
+        # so the scan stops recording them.
+        self.keep_holds = True
         self.inactive = [0, 0, 0, 0]
         self.final_surplus = 0
         self.winners: list[int] = []
@@ -117,7 +121,7 @@ class _RankedCount:
         while len(getters) <= k:
             getters.append(itemgetter(len(getters)))
         key = getters[k]
-        status, holds, rank = self.status, self.holds, k + 1
+        status, holds, keep, rank = self.status, self.holds, self.keep_holds, k + 1
         # Inline fast path for the common case (one option marked, no skip or duplicate
         # exhaustion); everything else goes through _at_rank. Once past a single mark the gap
         # is 1, so the fast path stays valid all the way down.
@@ -130,7 +134,8 @@ class _RankedCount:
                 self._at_rank(lo, mid, k, code, last, seen, value, dest)
             elif status[code] == _CONTINUING:
                 dest[code] += (prefix[mid] - prefix[lo]) * value
-                holds[code] += (lo, mid, k, last, seen, value)
+                if keep:
+                    holds[code] += (lo, mid, k, last, seen, value)
             elif mid - lo > 1:
                 self._descend(lo, mid, rank, rank, seen, value, dest)
             else:
@@ -148,7 +153,8 @@ class _RankedCount:
                     dest[n] += amount
                 elif code < n:
                     dest[code] += (prefix[mid] - prefix[lo]) * value
-                    holds[code] += (lo, mid, j, j, seen, value)
+                    if keep:
+                        holds[code] += (lo, mid, j, j, seen, value)
                 else:
                     self._at_rank(lo, mid, j, code, j, seen, value, dest)
             lo = mid
@@ -375,6 +381,13 @@ class _RankedCount:
         self.tally[winner] = kept - residual
         return dest
 
+    def _last_moves(self) -> None:
+        """Stop recording slices if the next round must elect every continuing option."""
+        status, uwi = self.status, self.uwi
+        continuing = [c for c in range(self.n) if status[c] == _CONTINUING]
+        if uwi not in continuing and len(continuing) == self.rules.seats - len(self.winners):
+            self.keep_holds = False
+
     def _transfers(self, dest: list[int]) -> dict[str, int]:
         names = [*self.options, EXHAUSTED, RESIDUAL_SURPLUS]
         return {names[i]: amount for i, amount in enumerate(dest) if amount}
@@ -411,6 +424,7 @@ class _RankedCount:
                 self.winners += elected
                 for c in elected:
                     status[c] = _ELECTED
+                self._last_moves()
                 done = single or len(self.winners) == rules.seats
                 for c in elected:
                     if single:
@@ -422,6 +436,7 @@ class _RankedCount:
                 eliminated = self._eliminate(continuing, round_number)
                 for c in eliminated:
                     status[c] = _ELIMINATED
+                self._last_moves()
                 for c in eliminated:
                     transfers[c] = self._transfers(self._release_eliminated(c))
                     self.tally[c] = 0
