@@ -356,6 +356,7 @@ def _sort_key(sort: str) -> Any:
 def _build(
     session: Session, roots: list[Comment], below: list[Comment], viewer: Any, sort: str
 ) -> list[Node]:
+    viewer = _unproxied(viewer)
     nodes = {c.id: Node(c) for c in [*roots, *below]}
     children: dict[int, list[Node]] = defaultdict(list)
     for c in below:
@@ -376,7 +377,16 @@ def _build(
     return [nodes[c.id] for c in roots]
 
 
+def _unproxied(viewer: Any) -> Any:
+    # flask-login's current_user is a LocalProxy: each attribute read goes through the
+    # context lookup and the user loader check, and a thread page reads it ~5 times per
+    # comment. Resolve it once.
+    resolve = getattr(viewer, "_get_current_object", None)
+    return resolve() if resolve is not None else viewer
+
+
 def _flag(nodes: Any, viewer: Any, *, discussable: bool | None = None) -> None:
+    viewer = _unproxied(viewer)
     signed_in = bool(getattr(viewer, "is_authenticated", False))
     now = utcnow()
     open_cache: dict[int, bool] = {}
