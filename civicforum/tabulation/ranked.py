@@ -14,7 +14,11 @@ tie-break order). Every broken tie is recorded in ``Result.tiebreaks``.
 Speed: the distinct rankings are sorted, so the ballots sharing a prefix form a contiguous
 slice. A slice is held by the option at its current rank and only ever re-examined when that
 option is eliminated or elected; splitting a slice on its next rank is a binary search. A whole
-slice shares its scan state and its STV value, so ballots are never visited one by one.
+slice shares its scan state and its STV value, so ballots are never visited one by one. Each
+option also keeps its votes per ballot value, which is all a surplus needs to know what the
+winner keeps (a final surplus touches no slice). Once the next round must elect every option
+still continuing, slices are no longer recorded, and the last transfer is counted for all its
+rankings at once with byte operations (``_last_release``).
 """
 
 from __future__ import annotations
