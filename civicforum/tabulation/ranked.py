@@ -283,14 +283,19 @@ class _RankedCount:
         rankings = cast("tuple[bytes, ...]", self.rankings)
         if not self.bulk_scans:
             return False
-        by_value: dict[int, list[tuple[int, int]]] = {}
+        # New value -> the slices moving at it, as lists of lo and of hi (no tuple per slice).
+        spans: dict[int, tuple[list[int], list[int]]] = {}
         for lo, hi, old in zip(flat[0::_STRIDE], flat[1::_STRIDE], flat[5::_STRIDE], strict=True):
             value = values(old)
             if value:
-                by_value.setdefault(value, []).append((lo, hi))
+                span = spans.get(value)
+                if span is None:
+                    span = spans[value] = ([], [])
+                span[0].append(lo)
+                span[1].append(hi)
         joined = {
-            value: _SEP.join(chain.from_iterable(rankings[lo:hi] for lo, hi in slices))
-            for value, slices in by_value.items()
+            value: _SEP.join(chain.from_iterable(map(rankings.__getitem__, map(slice, *span))))
+            for value, span in spans.items()
         }
         marks = bytes(range(n)) + _SEP
         if any(buf.translate(None, marks) for buf in joined.values()):
@@ -302,7 +307,7 @@ class _RankedCount:
             dest = groups[value] = [0] * (n + 1)
             # Each ranking's continuing options, in order; the first one takes the ballot.
             rest = buf.translate(None, dead).split(_SEP)
-            weights = list(chain.from_iterable(counts[lo:hi] for lo, hi in by_value[value]))
+            weights = list(chain.from_iterable(map(counts.__getitem__, map(slice, *spans[value]))))
             moved = 0
             for c in live:
                 votes = sum(compress(weights, map(bytes.startswith, rest, repeat(bytes((c,))))))
