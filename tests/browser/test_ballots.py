@@ -97,7 +97,8 @@ def test_demo_citizen_ranks_in_the_irv_ballot_without_js(
     assert confirm.all_inner_texts() == ["The Commons", "Ada Lovelace Library"]
     page.get_by_role("button", name="Cast my ballot").click()
     page.wait_for_load_state()
-    assert page.url.endswith(f"/ballots/{demo['irv']}/receipt")
+    assert page.url.endswith(f"/ballots/{demo['irv']}/receipt?recorded=1")
+    assert page.get_by_text("Your ballot has been recorded.").is_visible()
     recorded = page.locator("[data-testid=recorded-choice] li").all_inner_texts()
     assert recorded == ["The Commons", "Ada Lovelace Library"]
     # (No axe check here: axe is a script, and evaluating scripts hangs with JS disabled.)
