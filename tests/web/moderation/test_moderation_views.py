@@ -228,3 +228,22 @@ def test_transparency_page_never_shows_removed_content(client, db_session) -> No
     assert "<svg" in page.text and "<table" in page.text
     fragment = client.get("/moderation/transparency?page=1", headers={"HX-Request": "true"})
     assert 'id="log-list"' in fragment.text and "<svg" not in fragment.text
+
+
+def test_report_links_shown_to_signed_in_readers_of_others_content(
+    client, db_session, login_as
+) -> None:
+    from tests.factories_proposals import make_category, make_proposal
+
+    author = make_user(db_session)
+    proposal = make_proposal(db_session, author=author, category=make_category(db_session))
+    comment = make_comment(db_session, author=author, proposal=proposal)
+    db_session.commit()
+    page = f"/proposals/{proposal.id}"
+    assert "/moderation/report/proposal/" not in client.get(page).text  # anonymous
+    login_as(author)
+    assert "/moderation/report/proposal/" not in client.get(page).text  # own proposal
+    login_as(make_user(db_session))
+    html = client.get(page).text
+    assert f"/moderation/report/proposal/{proposal.id}?next=" in html
+    assert f"/moderation/report/comment/{comment.id}?next=" in html
