@@ -100,8 +100,17 @@ def _ms(value: str) -> float:
 
 
 def measure(url: str, seconds: int) -> dict[str, float]:
+    import http.client
+
+    lost = 0
     for _ in range(20):  # warm both workers (template compilation, connection pools)
-        urllib.request.urlopen(url, timeout=10).read()
+        try:
+            urllib.request.urlopen(url, timeout=10).read()
+        except (OSError, http.client.HTTPException):
+            lost += 1  # a worker died (gunicorn starts another): say so, keep measuring
+            time.sleep(1)
+    if lost:
+        print(f"  ({lost} warm-up requests lost: a worker died, see gunicorn's log above)")
     if shutil.which("wrk"):
         out = subprocess.run(
             ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", url],
