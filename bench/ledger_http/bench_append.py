@@ -7,7 +7,8 @@ Creates (and drops) a scratch database `civicforum_bench_append` on that server.
   1. bare single-row committed inserts from 1 and 8 connections;
   2. from 1 and 8 concurrent writers, with the ratio to bare inserts: `append_entry` + commit
      (head lock held through each commit), and the cast path's batching sequencer
-     (`submit_entries`, commit, `await_sequenced`; docs/ledger.md §2.2);
+     (`submit_entries`, commit, `await_sequenced`; docs/ledger.md §2.2). Every writer (and
+     every bare-insert connection) is a separate process, as gunicorn's workers are;
   3. casting ballots through HTTP: gunicorn with 2 workers, voters already logged in.
 Figures are printed, not asserted: the machine is shared.
 """
@@ -15,10 +16,10 @@ Figures are printed, not asserted: the machine is shared.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -53,27 +54,34 @@ def scratch(create: bool) -> str:
 
 
 def timed(workers: int, seconds: float, setup: Callable[[], Callable[[], None]]) -> float:
-    """Run `workers` threads, each repeating its operation for `seconds`; ops per second."""
-    counts = [0] * workers
-    start = threading.Barrier(workers + 1)
-    stop = threading.Event()
+    """Run `workers` separate processes (as gunicorn's workers are: no shared GIL), each
+    repeating its operation for `seconds`; ops per second. Forked: `setup` runs in the child
+    and must open its own connections."""
+    ctx = multiprocessing.get_context("fork")
+    start = ctx.Barrier(workers + 1)
+    stop = ctx.Event()
+    counts = ctx.Array("q", workers)
 
     def run(slot: int) -> None:
         op = setup()
         start.wait()
+        n = 0
         while not stop.is_set():
             op()
-            counts[slot] += 1
+            n += 1
+        counts[slot] = n
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
-    for t in threads:
-        t.start()
+    procs = [ctx.Process(target=run, args=(i,)) for i in range(workers)]
+    for p in procs:
+        p.start()
     start.wait()
     began = time.perf_counter()
     time.sleep(seconds)
     stop.set()
-    for t in threads:
-        t.join()
+    for p in procs:
+        p.join()
+        if p.exitcode:
+            raise RuntimeError(f"bench writer exited with {p.exitcode}")
     return sum(counts) / (time.perf_counter() - began)
 
 
@@ -113,6 +121,7 @@ def bench_storage(url: str, seconds: float) -> None:
             )
 
         def bare() -> Callable[[], None]:
+            engine.dispose(close=False)  # forked: never reuse the parent's connections
             conn = engine.connect()
             insert = text("INSERT INTO bench_rows (payload) VALUES (:p)")
 
@@ -124,8 +133,9 @@ def bench_storage(url: str, seconds: float) -> None:
 
         def appender() -> Callable[[], None]:
             # The old contract: the head lock is held through each caller's own commit.
+            engine.dispose(close=False)
             ctx = app.app_context()
-            ctx.push()  # per thread: services read the signing keys from the app
+            ctx.push()  # services read the signing keys from the app
             session = Session(engine)
 
             def op() -> None:
@@ -138,6 +148,7 @@ def bench_storage(url: str, seconds: float) -> None:
             # What a cast does (docs/ledger.md §2.2): submit in the vote's transaction (append
             # at once if the head is free, else commit as pending), commit, then wait until a
             # sequencer batch has it under a signed checkpoint (its receipt is ready).
+            engine.dispose(close=False)
             ctx = app.app_context()
             ctx.push()
             session = Session(engine)
@@ -151,6 +162,11 @@ def bench_storage(url: str, seconds: float) -> None:
 
             return op
 
+        from civicforum.logstore.keys import current_keys
+
+        current_keys().signer("votes")  # create the key file once, before forking
+        db.session.remove()
+        engine.dispose()
         rows = {}
         for workers in (1, 8):
             rows[("bare", workers)] = timed(workers, seconds, bare)
