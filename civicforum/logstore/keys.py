@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask, current_app
 
 from civicforum.ledger.entry import LOGS
-from civicforum.ledger.note import NoteError, Signer, Verifier, generate_key, parse_signer_key
+from civicforum.ledger.note import (
+    SIG_ED25519,
+    NoteError,
+    Signer,
+    Verifier,
+    generate_key,
+    parse_signer_key,
+)
 
 DEFAULT_FILE = "ledger_signing_keys"
 EXTENSION = "civicforum_logstore_keys"
@@ -25,12 +33,39 @@ def origin_for(host: str, log: str) -> str:
     return f"{host}/civicforum/{log}"
 
 
+class _KeptSigner(Signer):
+    """The same signer, keeping its Ed25519 key object: rebuilding it from the seed for
+    every checkpoint (as `Signer.sign` does) costs more than the signature itself, and the
+    sequencer signs one checkpoint per batch under the head lock."""
+
+    __slots__ = ("_key",)
+
+    def sign(self, text: bytes, *, timestamp: int | None = None) -> bytes:
+        if self.sig_type != SIG_ED25519:
+            return Signer.sign(self, text, timestamp=timestamp)
+        return self.key_id + self._key.sign(text)
+
+
+def _kept(signer: Signer) -> Signer:
+    kept = _KeptSigner(signer.name, signer.key_id, signer.sig_type, signer.seed)
+    object.__setattr__(kept, "_key", Ed25519PrivateKey.from_private_bytes(signer.seed))
+    return kept
+
+
 @dataclass(frozen=True)
 class LogKeys:
     signers: dict[str, Signer]
+    _checkpoint_signers: dict[str, Signer] = field(default_factory=dict, repr=False)
 
     def signer(self, log: str) -> Signer:
         return self.signers[log]
+
+    def checkpoint_signer(self, log: str) -> Signer:
+        """`signer(log)` for signing checkpoints on the write path (key object kept)."""
+        kept = self._checkpoint_signers.get(log)
+        if kept is None:
+            kept = self._checkpoint_signers[log] = _kept(self.signers[log])
+        return kept
 
     def verifier(self, log: str) -> Verifier:
         return self.signers[log].verifier

@@ -327,8 +327,36 @@ def await_sequenced(session: Session, *, log: str, pending_id: int) -> None:
     Usually a batch already took it (one read); otherwise this waits for the running
     sequencer and, if the row is still pending then, appends it with everything else.
     """
-    if session.scalar(select(PENDING.c.id).where(PENDING.c.id == pending_id)) is not None:
+    if _dialect(session) != "postgresql":
+        if _pending(session, pending_id):
+            sequence_pending(session, log=log)
+        return
+    # PostgreSQL: wait for the running batch first (a shared lock on the head, so every
+    # waiter wakes at once instead of queueing for the lock one after another), then check.
+    # Still pending: try the head; whoever gets it appends every committed pending row (a
+    # batch as large as the queue), the others find their row gone after that batch.
+    if not _pending(session, pending_id):  # a batch that began after our commit took it
+        return
+    savepoint = session.begin_nested()
+    session.execute(_PG_WAIT_HEAD, {"log": log})
+    savepoint.rollback()  # releases the shared lock at once (it only waited)
+    if not _pending(session, pending_id):
+        return
+    taken = _try_lock_and_take(session, log)
+    if taken is not None:
+        size, stored, swept = taken
+        _sequence(session, log, size, stored, [], sign=True, swept=swept)
+        return
+    # Busy again (another waiter's batch): queue for the head, as before, rather than spin.
+    if _pending(session, pending_id):
         sequence_pending(session, log=log)
+
+
+_PG_WAIT_HEAD = text("SELECT 1 FROM ledger_heads WHERE log = :log FOR SHARE")
+
+
+def _pending(session: Session, pending_id: int) -> bool:
+    return session.scalar(select(PENDING.c.id).where(PENDING.c.id == pending_id)) is not None
 
 
 def pending_count(session: Session, *, log: str) -> int:
@@ -435,7 +463,7 @@ def _sequence(
     new_size = size + len(entries)
     checkpoint = None
     if sign:
-        signer = current_keys().signer(log)
+        signer = current_keys().checkpoint_signer(log)
         root = frontier.root()
         note = sign_checkpoint_note(Checkpoint(signer.name, new_size, root), signer)
         checkpoint = CheckpointInfo(note, new_size, root)
@@ -536,7 +564,7 @@ def _store_checkpoint(session: Session, log: str, size: int, root: bytes) -> Che
         # A stored checkpoint is the durability barrier of `durable_after_receipt` appends,
         # so its own commit always waits for the flush, whatever the transaction set before.
         session.execute(text("SET LOCAL synchronous_commit TO ON"))
-    signer = current_keys().signer(log)
+    signer = current_keys().checkpoint_signer(log)
     note = sign_checkpoint_note(Checkpoint(signer.name, size, root), signer)
     session.execute(
         _insert_ignore(session, CHECKPOINTS, ["log", "size"]).values(
