@@ -6,17 +6,14 @@ afterwards), because committed rows cannot live in the rolled-back per-test tran
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 pytestmark = pytest.mark.postgres
@@ -30,31 +27,10 @@ def request_context() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    import flask_migrate
+    from tests.conftest import scratch_postgres_app
 
-    from civicforum.extensions import db
-    from tests.conftest import make_test_app
-
-    base = os.environ.get("CIVICFORUM_TEST_POSTGRES_URL", "")
-    if not base:
-        pytest.skip("PostgreSQL not tested: CIVICFORUM_TEST_POSTGRES_URL is not set")
-    name = f"civicforum_ballots_conc_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    app = make_test_app(url, Path(tmp_path_factory.mktemp("conc")))
-    with app.app_context():
-        flask_migrate.upgrade()
-    try:
+    with scratch_postgres_app(Path(tmp_path_factory.mktemp("conc"))) as app:
         yield app
-    finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def in_threads(app: Flask, n: int, work: Callable[[], Any]) -> list[Any]:
