@@ -24,13 +24,11 @@ import pytest
 import requests
 from flask import Flask
 from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
 
-from tests.conftest import REPO, TEST_SECRET, make_test_app
+from tests.conftest import REPO, TEST_SECRET, scratch_postgres_app
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
-SCRATCH_DB = "civicforum_logstore_proc"
 PASSWORD = "correct horse battery staple"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 TIMEOUT = 20
@@ -40,41 +38,23 @@ TIMEOUT = 20
 
 
 @pytest.fixture(scope="module")
-def scratch_url() -> Iterator[str]:
-    import psycopg
-
-    base = os.environ.get("CIVICFORUM_TEST_POSTGRES_URL", "")
-    if not base:
-        pytest.skip("PostgreSQL not tested: CIVICFORUM_TEST_POSTGRES_URL is not set")
-    url = make_url(base)
-    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {SCRATCH_DB}")
-    yield url.set(database=SCRATCH_DB).render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
-
-
-@pytest.fixture(scope="module")
 def instance(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("proc-instance")
 
 
 @pytest.fixture(scope="module")
-def local_app(scratch_url: str, instance: Path) -> Iterator[Flask]:
-    """The test's own app on the scratch database (same instance folder: same log keys)."""
-    import flask_migrate
+def local_app(instance: Path) -> Iterator[Flask]:
+    """The test's own app on a scratch database (same instance folder as the servers: same keys)."""
+    with scratch_postgres_app(instance) as app:
+        yield app
 
+
+@pytest.fixture(scope="module")
+def scratch_url(local_app: Flask) -> str:
     from civicforum.extensions import db
 
-    app = make_test_app(scratch_url, instance)
-    with app.app_context():
-        flask_migrate.upgrade()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with local_app.app_context():
+        return db.engine.url.render_as_string(hide_password=False)
 
 
 @dataclass
