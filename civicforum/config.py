@@ -102,7 +102,9 @@ def finish_config(app: Flask) -> None:
             f"CIVICFORUM_DATABASE_URL must be a sqlite:// or postgresql:// URL, got {url!r}"
         )
     cfg["SQLALCHEMY_DATABASE_URI"] = url
-    engine_options: dict[str, Any] = {"pool_pre_ping": True}
+    # No pool_pre_ping: it costs a round trip on every checkout (every request);
+    # civicforum.db pings only connections that sat idle in the pool (see IDLE_PING_SECONDS).
+    engine_options: dict[str, Any] = {}
     if url.startswith("postgresql"):
         engine_options.update(pool_size=10, max_overflow=10)
     cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options)

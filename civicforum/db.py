@@ -1,14 +1,16 @@
-"""Typed declarative base, constraint naming convention and SQLite engine events."""
+"""Typed declarative base, constraint naming convention, SQLite and pool engine events."""
 
 from __future__ import annotations
 
 import re
 import sqlite3
+import time
 from datetime import UTC, datetime
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Engine, MetaData, event
+from sqlalchemy import DateTime, Engine, MetaData, Pool, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.types import TypeDecorator
 
@@ -66,6 +68,36 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.execute("PRAGMA busy_timeout = 10000")
     cursor.close()
+
+
+# Stale connections (a database restart, a firewall dropping idle sockets) are caught by
+# pinging a connection that sat in the pool longer than this before handing it out. A busy
+# pool's connections were in use a moment ago, so they skip the round trip; should one die
+# anyway, its error invalidates the whole pool (SQLAlchemy's disconnect handling) and the
+# next requests reconnect.
+IDLE_PING_SECONDS = 10.0
+
+
+@event.listens_for(Pool, "checkin")
+def _note_checkin(dbapi_connection: Any, connection_record: Any) -> None:
+    connection_record.info["checked_in_at"] = time.monotonic()
+
+
+@event.listens_for(Pool, "checkout")
+def _ping_if_idle(dbapi_connection: Any, connection_record: Any, connection_proxy: Any) -> None:
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        return  # a local file: nothing to lose on the way
+    idle_since = connection_record.info.get("checked_in_at")
+    if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+        return
+    # psycopg (the only other driver): ping outside any transaction, as pool_pre_ping does.
+    autocommit = dbapi_connection.autocommit
+    try:
+        dbapi_connection.autocommit = True
+        dbapi_connection.execute("SELECT 1")
+        dbapi_connection.autocommit = autocommit
+    except Exception as exc:  # any failure: the pool replaces the connection and retries
+        raise DisconnectionError() from exc
 
 
 @event.listens_for(Engine, "begin")

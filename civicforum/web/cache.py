@@ -94,6 +94,10 @@ def _before_cursor_execute(
 
 
 def _end_of_transaction(conn: Any) -> None:
+    if conn.invalidated:
+        # The connection was lost (its rollback is running because of that): its info goes
+        # with it, and touching it here would raise over the original error.
+        return
     conn.info.pop(_DIRTY, None)
 
 
