@@ -67,6 +67,7 @@ from civicforum.ledger.tiles import (
     entry_bundle,
     parse_entry_bundle,
 )
+from civicforum.logstore import pg
 from civicforum.logstore.errors import (
     CheckpointMismatchError,
     InvalidWitnessKeyError,
@@ -215,7 +216,9 @@ _HOOKS: dict[str, list[SequencedHook]] = {}
 
 
 def on_sequenced(log: str, hook: SequencedHook) -> None:
-    """Call `hook(session, [(index, data), ...])` in every transaction that appends to `log`.
+    """Call `hook(session, [(index, data), ...])` for the committed pending entries that a
+    transaction appends to `log` (never for the appender's own entries: their indices are
+    returned to it).
 
     Features use it to store the index of an entry they committed as pending (e.g. a cast's
     log index); the hook runs under the head lock, so it must be a few statements at most.
@@ -294,12 +297,10 @@ def submit_entries(
     if not datas:
         raise ValueError("nothing to submit")
     _begin_write(session)
-    taken = _try_lock_and_take(session, log)
-    if taken is None:  # a sequencer is running: it or the next one appends these
-        pending_id = session.execute(
-            insert(PENDING).values(log=log, data=entry_bundle(datas)).returning(PENDING.c.id)
-        ).scalar_one()
-        return Submitted(log, None, int(pending_id))
+    taken = _try_lock_and_take(session, log, entry_bundle(datas))
+    if isinstance(taken, int):  # a sequencer is running: it or the next one appends these
+        return Submitted(log, None, taken)
+    assert taken is not None  # given a bundle, a busy head queues it
     size, stored, swept = taken
     indices, checkpoint, _count = _sequence(
         session, log, size, stored, datas, sign=True, swept=swept
@@ -326,33 +327,45 @@ def await_sequenced(session: Session, *, log: str, pending_id: int) -> None:
 
     Usually a batch already took it (one read); otherwise this waits for the running
     sequencer and, if the row is still pending then, appends it with everything else.
+    Called outside a transaction (the cast view, right after its commit), the reads and the
+    wait are single autocommitted statements: no BEGIN, COMMIT or savepoint round trips.
     """
     if _dialect(session) != "postgresql":
         if _pending(session, pending_id):
             sequence_pending(session, log=log)
         return
-    # PostgreSQL: wait for the running batch first (a shared lock on the head, so every
-    # waiter wakes at once instead of queueing for the lock one after another), then check.
-    # Still pending: try the head; whoever gets it appends every committed pending row (a
-    # batch as large as the queue), the others find their row gone after that batch.
-    if not _pending(session, pending_id):  # a batch that began after our commit took it
-        return
-    savepoint = session.begin_nested()
-    session.execute(_PG_WAIT_HEAD, {"log": log})
-    savepoint.rollback()  # releases the shared lock at once (it only waited)
-    if not _pending(session, pending_id):
-        return
+    # PostgreSQL. Usually a batch is taking the row or took it already: one statement (it
+    # waits for that batch). Else wait for the running batch (a shared lock on the head, so
+    # every waiter wakes at once instead of queueing for the lock one after another), then
+    # check again. Still pending: try the head; whoever gets it appends every committed
+    # pending row (a batch as large as the queue), the others find their row gone after it.
+    real = session() if isinstance(session, scoped_session) else session
+    if not real.in_transaction():
+        # Right after the caller's commit: wait on a connection in autocommit mode (no BEGIN
+        # or COMMIT round trips, and each lock ends with its statement).
+        bind = real.get_bind()
+        with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            if not pg.still_pending(conn, pending_id, wait=True):
+                return
+            pg.wait_for_batch(conn, log)
+            if not pg.still_pending(conn, pending_id, wait=True):
+                return
+    else:  # inside the caller's transaction no lock may outlive its statement: a savepoint
+        if not pg.still_pending(session, pending_id, wait=False):
+            return
+        savepoint = session.begin_nested()
+        pg.wait_for_batch(session, log)
+        savepoint.rollback()
+        if not pg.still_pending(session, pending_id, wait=False):
+            return
     taken = _try_lock_and_take(session, log)
     if taken is not None:
         size, stored, swept = taken
         _sequence(session, log, size, stored, [], sign=True, swept=swept)
         return
     # Busy again (another waiter's batch): queue for the head, as before, rather than spin.
-    if _pending(session, pending_id):
+    if pg.still_pending(session, pending_id, wait=False):
         sequence_pending(session, log=log)
-
-
-_PG_WAIT_HEAD = text("SELECT 1 FROM ledger_heads WHERE log = :log FOR SHARE")
 
 
 def _pending(session: Session, pending_id: int) -> bool:
@@ -366,27 +379,6 @@ def pending_count(session: Session, *, log: str) -> int:
     )
 
 
-# Try the head lock and, only if it was free, take every committed pending row: one round
-# trip on the cast path. The DELETE's uncorrelated EXISTS runs (and locks the head) before
-# it scans; without the lock it deletes nothing. No wait can happen inside this statement
-# (SKIP LOCKED), so its snapshot is current: rows committed after it started wait for the
-# next batch, and no row can be taken twice (only a head lock holder deletes pending rows).
-_PG_TRY_TAKE = text(
-    """
-    WITH head AS (
-        SELECT size, frontier FROM ledger_heads WHERE log = :log FOR UPDATE SKIP LOCKED
-    ), taken AS (
-        DELETE FROM ledger_pending
-        WHERE log = :log AND EXISTS (SELECT 1 FROM head)
-        RETURNING id, data
-    )
-    SELECT head.size, head.frontier,
-           (SELECT array_agg(taken.data ORDER BY taken.id) FROM taken) AS bundles
-    FROM head
-    """
-)
-
-
 # session.info key: this transaction turned synchronous_commit off (SET LOCAL), so a
 # checkpoint stored later in it must turn it back on. A flag left over from an earlier
 # transaction only costs one redundant SET (never a missing one).
@@ -397,17 +389,25 @@ def _mark_async(session: Session) -> None:
     session.info[_ASYNC_COMMIT] = True
 
 
-def _try_lock_and_take(session: Session, log: str) -> tuple[int, bytes, list[bytes]] | None:
-    """(size, frontier, committed pending entries) with the head locked, or None when
-    another transaction holds it (SQLite: we hold the database write lock already, so the
-    head is always ours)."""
+def _try_lock_and_take(
+    session: Session, log: str, bundle: bytes | None = None
+) -> tuple[int, bytes, list[bytes]] | int | None:
+    """(size, frontier, committed pending entries) with the head locked; or, when another
+    transaction holds it, the id of the pending row `bundle` was queued as (None without a
+    bundle). PostgreSQL does either in one round trip; on SQLite we hold the database write
+    lock already, so the head is always ours."""
     if _dialect(session) == "postgresql":
-        row = session.execute(_PG_TRY_TAKE, {"log": log}).one_or_none()
-        if row is None:
-            return None
-        return int(row.size), bytes(row.frontier), _unbundle(row.bundles or [])
+        taken = pg.try_take(session, log, bundle)
+        if not isinstance(taken, pg.Taken):
+            return taken
+        return taken.size, taken.frontier, _unbundle(taken.bundles)
     head = _try_lock_head(session, log)
-    return None if head is None else (*head, _take_pending(session, log))
+    if head is not None:
+        return (*head, _take_pending(session, log))
+    if bundle is None:
+        return None
+    queued = insert(PENDING).values(log=log, data=bundle).returning(PENDING.c.id)
+    return int(session.execute(queued).scalar_one())
 
 
 def _try_lock_head(session: Session, log: str) -> tuple[int, bytes] | None:
@@ -468,36 +468,12 @@ def _sequence(
         note = sign_checkpoint_note(Checkpoint(signer.name, new_size, root), signer)
         checkpoint = CheckpointInfo(note, new_size, root)
     _write_batch(session, log, size, entries, leaves, nodes, b"".join(frontier.hashes), checkpoint)
-    for hook in _HOOKS.get(log, ()):
-        hook(session, [(size + i, data) for i, data in enumerate(entries)])
+    swept_count = len(entries) - len(own)
+    if swept_count:
+        for hook in _HOOKS.get(log, ()):
+            hook(session, [(size + i, data) for i, data in enumerate(entries[:swept_count])])
     first = new_size - len(own)
     return list(range(first, new_size)), checkpoint, len(entries)
-
-
-# The head lock is held from the SELECT ... FOR UPDATE until the caller commits, so every
-# round trip inside that window costs every waiting voter. On PostgreSQL the entries, their
-# new nodes, the checkpoint and the head update go in one statement (data-modifying CTEs).
-_PG_APPEND = text(
-    """
-    WITH entries AS (
-        INSERT INTO ledger_entries (log, idx, data, leaf_hash)
-        SELECT :log, t.idx, t.data, t.leaf
-        FROM unnest(CAST(:eidxs AS bigint[]), CAST(:datas AS bytea[]), CAST(:leaves AS bytea[]))
-             AS t(idx, data, leaf)
-    ), nodes AS (
-        INSERT INTO ledger_nodes (log, level, idx, hash)
-        SELECT :log, t.level, t.idx, t.hash
-        FROM unnest(CAST(:levels AS integer[]), CAST(:idxs AS bigint[]), CAST(:hashes AS bytea[]))
-             AS t(level, idx, hash)
-    ), checkpoint AS (
-        INSERT INTO ledger_checkpoints (log, size, root, note, signed_at)
-        SELECT :log, :size, CAST(:root AS bytea), CAST(:note AS text), :signed_at
-        WHERE CAST(:sign AS boolean)
-        ON CONFLICT (log, size) DO NOTHING
-    )
-    UPDATE ledger_heads SET size = :size, frontier = :frontier WHERE log = :log
-    """
-)
 
 
 def _write_batch(
@@ -516,23 +492,16 @@ def _write_batch(
             # A stored checkpoint is the durability barrier of `durable_after_receipt`
             # appends, so its commit always waits for the flush.
             session.execute(text("SET LOCAL synchronous_commit TO ON"))
-        session.execute(
-            _PG_APPEND,
-            {
-                "log": log,
-                "eidxs": list(range(first, size)),
-                "datas": entries,
-                "leaves": leaves,
-                "levels": [n.level for n in nodes],
-                "idxs": [n.index for n in nodes],
-                "hashes": [n.hash for n in nodes],
-                "size": size,
-                "frontier": frontier,
-                "sign": checkpoint is not None,
-                "root": checkpoint.root if checkpoint else None,
-                "note": checkpoint.note if checkpoint else None,
-                "signed_at": _now(),
-            },
+        pg.append(
+            session,
+            log=log,
+            first=first,
+            entries=entries,
+            leaves=leaves,
+            nodes=[(n.level, n.index, n.hash) for n in nodes],
+            frontier=frontier,
+            checkpoint=None if checkpoint is None else (checkpoint.root, checkpoint.note),
+            signed_at=_now(),
         )
         return
     session.execute(
