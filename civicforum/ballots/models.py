@@ -147,8 +147,6 @@ class BallotVoterLink(db.Model):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     tracker: Mapped[str] = mapped_column(String(32))
-    # The ballot.cast entry, for the receipt while the ballot is open.
-    log_index: Mapped[int | None]
 
 
 class BallotParticipation(db.Model):

@@ -25,9 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, joinedload
 
 from civicforum.accounts.services import Page
 from civicforum.audit.services import record_event
@@ -283,6 +282,22 @@ def _lock_shared(session: Session, ballot: Ballot) -> None:
     )
 
 
+def load_for_cast(session: Session, ballot_id: int) -> Ballot | None:
+    """The ballot and its options, read under the SHARE lock a cast needs, in one statement
+    (the cast view's load: pass ``locked=True`` to ``cast_ballot`` in the same transaction)."""
+    return (
+        session.execute(
+            select(Ballot)
+            .where(Ballot.id == ballot_id)
+            .options(joinedload(Ballot.options))
+            .with_for_update(read=True, of=Ballot)
+            .execution_options(populate_existing=True)
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
+
+
 def open_ballot(session: Session, *, ballot: Ballot, now: datetime | None = None) -> bool:
     """Open a scheduled ballot whose opening time has come: append ``ballot.opened``.
 
@@ -379,54 +394,45 @@ class CastReceipt:
 
 
 def cast_ballot(
-    session: Session, *, ballot: Ballot, voter: Any, choice: Choice, now: datetime | None = None
+    session: Session,
+    *,
+    ballot: Ballot,
+    voter: Any,
+    choice: Choice,
+    now: datetime | None = None,
+    locked: bool = False,
 ) -> CastReceipt:
     """Record ``voter``'s choice in one transaction; the caller commits, then calls
-    ``settle_cast`` when the receipt says the entry is pending.
+    ``settle_cast`` when the receipt says the entry is pending. ``locked``: the ballot was
+    loaded with ``load_for_cast`` in this transaction (its SHARE lock is held).
 
     Refuses (before writing anything) a closed period, an ineligible or sanctioned voter, an
-    invalid choice and a second vote when changes are not allowed. A first vote inserts the
-    voter link, the roll row and the cast row in one flush *before* touching the log, so a
-    concurrent double submission fails on the (ballot, voter) primary key (IntegrityError,
-    turned into a 409 by the view) and never reaches the log. A change submits
+    invalid choice and a second vote when changes are not allowed. A change submits
     ``ballot.superseded`` of the old tracker and ``ballot.cast`` with a fresh one together
     (one pending bundle, so they stay adjacent in the log). Secret ballots name no voter
     anywhere but in the link row, which closing deletes.
 
-    The log submission comes last: when it finds the log head free, this transaction becomes
-    the sequencer (appending every committed pending entry too) and holds the head until it
-    commits; otherwise the entries commit as pending with the vote, atomically with it.
+    Order: the voter's link first (``votelog.claim_link``: a parallel twin of a first vote
+    waits for it there and then counts as a vote change, or is refused where changes are not
+    allowed), then the log, then the vote's other rows, written once with their log index
+    when it is known. When the log head is free this transaction becomes the sequencer
+    (appending every committed pending entry too) and holds the head until it commits;
+    otherwise the entries commit as pending with the vote, atomically with it, and the
+    sequencer fills the index in later.
     """
     now = now or utcnow()
-    _lock_shared(session, ballot)
+    if not locked:
+        _lock_shared(session, ballot)
     validation.check_voter(session, ballot, voter, now=now)
     validation.check_choice(ballot, choice)
-    link = session.execute(
-        select(BallotVoterLink)
-        .where(BallotVoterLink.ballot_id == ballot.id, BallotVoterLink.voter_id == voter.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
-    if link is not None and not ballot.vote_changes:
+    tracker = ledger_entry.new_tracker()
+    old = votelog.claim_link(session, ballot_id=ballot.id, voter_id=voter.id, tracker=tracker)
+    if old is not None and not ballot.vote_changes:
         raise AlreadyVotedError()
     day = votelog.day_of(now)
-    changed = link is not None
-    tracker = ledger_entry.new_tracker()
     leaves = []
-    if link is None:
-        link = BallotVoterLink(ballot_id=ballot.id, voter_id=voter.id, tracker=tracker)
-        session.add(link)
-        session.add(BallotParticipation(ballot_id=ballot.id, voter_id=voter.id))
-    else:
-        old = link.tracker
+    if old is not None:
         leaves.append(ledger_entry.ballot_superseded(ballot=ballot.ledger_id, tracker=old, day=day))
-        session.execute(
-            update(BallotCast)
-            .where(BallotCast.ballot_id == ballot.id, BallotCast.tracker == old)
-            .values(superseded=True)
-        )
-        link.tracker = tracker
-        link.log_index = None  # the sequencer writes the new entry's index (votelog hook)
     leaves.append(
         ledger_entry.ballot_cast(
             ballot=ballot.ledger_id,
@@ -436,10 +442,6 @@ def cast_ballot(
             voter=None if ballot.secret else voter.handle,
         )
     )
-    session.add(BallotCast(ballot_id=ballot.id, tracker=tracker, choice=choice.to_entry()))
-    # A concurrent double submission fails here, before the log; other constraint errors
-    # surface before the audit row.
-    session.flush()
     # Secret ballots get no audit row at all: the ledger entry is their record. A row with
     # a precise timestamp would let anyone holding web access logs join "who posted at t"
     # to "which entry was appended at t" — the ledger keeps only the day for that reason.
@@ -449,19 +451,24 @@ def cast_ballot(
             "ballot:vote:cast",
             actor=voter,
             subject=ballot,
-            data={"voter": voter.handle, "changed": changed},
+            data={"voter": voter.handle, "changed": old is not None},
         )
     submitted = votelog.submit(session, leaves)
-    index = None
-    if submitted.indices is not None:
-        index = submitted.indices[-1]
-        # The sequencer hook stored it in the database already; mirror it without a flush.
-        set_committed_value(link, "log_index", index)
+    index = None if submitted.indices is None else submitted.indices[-1]
+    votelog.record_vote(
+        session,
+        ballot_id=ballot.id,
+        voter_id=voter.id,
+        tracker=tracker,
+        choice=choice.to_entry(),
+        index=index,
+        replaces=old,
+    )
     return CastReceipt(
         ballot_id=ballot.id,
         tracker=tracker,
         index=index,
-        changed=changed,
+        changed=old is not None,
         pending_id=submitted.pending_id,
     )
 
@@ -500,16 +507,28 @@ def recorded_choice(session: Session, *, ballot: Ballot, tracker: str) -> Choice
     return Choice.from_entry(ballot.is_ranked, cast.choice)
 
 
+def cast_index(session: Session, *, ballot: Ballot, tracker: str) -> int | None:
+    """The log index of ``tracker``'s ``ballot.cast`` entry (None while it is pending)."""
+    return session.scalar(
+        select(BallotCast.log_index).where(
+            BallotCast.ballot_id == ballot.id, BallotCast.tracker == tracker
+        )
+    )
+
+
 def receipt_text(session: Session, *, ballot: Ballot, voter: Any) -> tuple[str, str] | None:
     """(file name, ``.tlog-proof`` text) for the voter's live ballot, while the ballot is open."""
     link = current_vote(session, ballot=ballot, voter=voter)
-    if link is not None and link.log_index is None:
+    if link is None:
+        return None
+    index = cast_index(session, ballot=ballot, tracker=link.tracker)
+    if index is None:
         # Committed but not sequenced yet (its request died before waiting): append it now.
         votelog.sequence(session)
-        session.refresh(link)
-    if link is None or link.log_index is None:
+        index = cast_index(session, ballot=ballot, tracker=link.tracker)
+    if index is None:
         return None
-    text = votelog.receipt(session, index=link.log_index)
+    text = votelog.receipt(session, index=index)
     return f"ballot-{ballot.ledger_id}-{link.tracker[:8]}.tlog-proof", text
 
 

@@ -30,14 +30,22 @@ def begin_write() -> None:
     db.session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
-def load_ballot(ballot_id: int) -> Ballot:
-    """Load a ballot, opening or closing it first when its time has come."""
-    ballot = db.get_or_404(Ballot, ballot_id)
+def load_ballot(ballot_id: int, *, for_cast: bool = False) -> Ballot:
+    """Load a ballot, opening or closing it first when its time has come. ``for_cast``:
+    read it under the SHARE lock a cast holds (``services.load_for_cast``)."""
+
+    def load() -> Ballot:
+        if for_cast:
+            return services.load_for_cast(db.session, ballot_id) or abort(404)
+        return db.get_or_404(Ballot, ballot_id)
+
+    ballot = load()
     if services.is_due(ballot):
         begin_write()
         ballot = db.get_or_404(Ballot, ballot_id)
         if services.sync_ballot(db.session, ballot=ballot):
             db.session.commit()
+        ballot = load()
     return ballot
 
 
@@ -122,20 +130,23 @@ def review(ballot_id: int) -> ResponseReturnValue:
 @bp.post("/<int:ballot_id>/cast")
 @login_required
 def cast(ballot_id: int) -> ResponseReturnValue:
-    ballot = load_ballot(ballot_id)
+    ballot = load_ballot(ballot_id, for_cast=True)
     values = presentation.submitted_values(ballot, request.form)
     if request.form.get("action") == "edit":
         context = _context(ballot, form_values=values)
         return render_page("ballots/detail.html", fragment="vote_panel", **context)
     try:
         choice = validation.parse_choice(ballot, request.form)
-        receipt = services.cast_ballot(db.session, ballot=ballot, voter=current_user, choice=choice)
+        receipt = services.cast_ballot(
+            db.session, ballot=ballot, voter=current_user, choice=choice, locked=True
+        )
         db.session.commit()
     except CivicforumError as error:
         return _refused(ballot, error, values)
     except IntegrityError:
-        # Expected only for a concurrent double submission by the same voter: the other
-        # request recorded the ballot, this one recorded nothing.
+        # Not expected (parallel twins of one voter queue on the voter's link, see
+        # votelog.claim_link); should a constraint still refuse the vote, nothing of it
+        # was recorded, and the voter is told to look before trying again.
         db.session.rollback()
         raise DuplicateSubmissionError() from None
     if receipt.pending_id is not None:
@@ -166,6 +177,9 @@ def receipt(ballot_id: int) -> ResponseReturnValue:
         "ballots/receipt.html",
         ballot=ballot,
         link=link,
+        index=None
+        if link is None
+        else services.cast_index(db.session, ballot=ballot, tracker=link.tracker),
         recorded=link is not None and request.args.get("recorded") == "1",
         choice=choice,
         labels={o.key: o.label for o in ballot.options},

@@ -4,8 +4,9 @@ Entries are built and schema-checked by the pure ``civicforum.ledger.entry`` con
 handed to ``logstore.services``: ``append`` waits for the log head and appends in the caller's
 transaction (opened, closed, result: their position matters); ``submit`` (casts) appends at
 once when the head is free and otherwise commits the entries as pending with the vote, to be
-appended by the next sequencer batch (docs/ledger.md §2.2). ``record_indices`` runs in every
-batch and writes each sequenced cast's index into ``ballot_casts`` and its voter link.
+appended by the next sequencer batch (docs/ledger.md §2.2). ``record_vote`` writes a vote's
+rows with its log index when it was sequenced at once; ``record_indices`` runs in every batch
+and fills in the index of each cast that was committed as pending.
 """
 
 from __future__ import annotations
@@ -13,16 +14,19 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from civicforum.ballots.models import BallotCast, BallotVoterLink
+from civicforum.ballots.models import BallotCast, BallotParticipation, BallotVoterLink
 from civicforum.ledger import entry as ledger_entry
 
 LOG = ledger_entry.VOTE_LOG
 CASTS = BallotCast.__table__
 LINKS = BallotVoterLink.__table__
+ROLL = BallotParticipation.__table__
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +97,74 @@ def sequence(session: Session) -> int:
     return logstore.sequence_pending(session, log=LOG)
 
 
+def claim_link(session: Session, *, ballot_id: int, voter_id: int, tracker: str) -> str | None:
+    """Take the voter's link row before anything else in a cast: insert it pointing at
+    ``tracker`` (a first vote: returns None) or lock the existing one (returns its tracker).
+
+    Holding it first is what keeps casts and sequencer batches free of deadlocks: after this
+    a cast only ever waits for rows nobody else's cast holds, while a batch's hook locks
+    other voters' cast rows (``record_indices``) and never a link. A parallel twin of a
+    first vote waits here for it, then finds the link and proceeds as a vote change.
+    """
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    claimed = session.execute(
+        dialect.insert(LINKS)
+        .values(ballot_id=ballot_id, voter_id=voter_id, tracker=tracker)
+        .on_conflict_do_nothing(index_elements=["ballot_id", "voter_id"])
+        .returning(LINKS.c.tracker)
+    ).first()
+    if claimed is not None:
+        return None
+    return session.execute(
+        select(LINKS.c.tracker)
+        .where(LINKS.c.ballot_id == ballot_id, LINKS.c.voter_id == voter_id)
+        .with_for_update()
+    ).scalar_one()
+
+
+def record_vote(
+    session: Session,
+    *,
+    ballot_id: int,
+    voter_id: int,
+    tracker: str,
+    choice: Any,
+    index: int | None,
+    replaces: str | None,
+) -> None:
+    """Write the rest of a vote's rows once its link is claimed (``claim_link``): its cast
+    (with its log index; None while pending, until the sequencer's ``record_indices``) and,
+    for a first vote, the roll row; a change (``replaces`` = the old tracker) points the
+    link at the new tracker and marks the old cast superseded instead.
+
+    On PostgreSQL in one statement (data-modifying CTEs): this runs while the transaction
+    may hold the log head, where every round trip delays every waiting voter.
+    """
+    if replaces is None:
+        others: list[Any] = [insert(ROLL).values(ballot_id=ballot_id, voter_id=voter_id)]
+    else:
+        others = [
+            update(LINKS)
+            .where(LINKS.c.ballot_id == ballot_id, LINKS.c.voter_id == voter_id)
+            .values(tracker=tracker),
+            update(CASTS)
+            .where(CASTS.c.ballot_id == ballot_id, CASTS.c.tracker == replaces)
+            .values(superseded=True),
+        ]
+    cast = insert(CASTS).values(
+        ballot_id=ballot_id, tracker=tracker, choice=choice, log_index=index, superseded=False
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(cast.add_cte(*(s.cte(f"vote_{i}") for i, s in enumerate(others))))
+        return
+    for stmt in (*others, cast):
+        session.execute(stmt)
+
+
 def record_indices(session: Session, appended: list[tuple[int, bytes]]) -> None:
-    """Sequencer hook: store the log index of each appended ``ballot.cast`` (under the head
-    lock, in the batch's transaction: two statements whatever the batch size)."""
+    """Sequencer hook: store the log index of each ``ballot.cast`` that was committed as
+    pending in its cast row (under the head lock, in the batch's transaction: one statement
+    whatever the batch size)."""
     rows = []
     for index, data in appended:
         if b'"type":"ballot.cast"' not in data:  # canonical JSON: a cheap filter first
@@ -107,14 +176,14 @@ def record_indices(session: Session, appended: list[tuple[int, bytes]]) -> None:
         rows.append({"b": int(ballot[1:]), "t": value["tracker"], "i": index})
     if not rows:
         return
-    for table in (CASTS, LINKS):
-        # A link whose tracker changed since (a later vote change) is left alone.
-        session.execute(
-            update(table)
-            .where(table.c.ballot_id == bindparam("b"), table.c.tracker == bindparam("t"))
-            .values(log_index=bindparam("i")),
-            rows,
-        )
+    # Only cast rows (by primary key): a link row may be held by a vote change in flight,
+    # which must never wait for this batch while this batch waits for it.
+    session.execute(
+        update(CASTS)
+        .where(CASTS.c.ballot_id == bindparam("b"), CASTS.c.tracker == bindparam("t"))
+        .values(log_index=bindparam("i")),
+        rows,
+    )
 
 
 def receipt(session: Session, *, index: int) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from civicforum.ballots import services
 from civicforum.ballots.models import BallotCast, BallotVoterLink
@@ -22,8 +22,16 @@ from tests.integration.ballots.test_services import entries_of
 
 @pytest.fixture
 def busy_head(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every `submit_entries` finds the head locked by someone else."""
-    monkeypatch.setattr(logstore, "_try_lock_and_take", lambda session, log: None)
+    """Every `submit_entries` finds the head locked by someone else: its entries are queued
+    as a pending row, as PostgreSQL's one-statement try-take-or-queue does."""
+
+    def busy(session: Any, log: str, bundle: bytes | None = None) -> int | None:
+        if bundle is None:
+            return None
+        queued = insert(LedgerPending).values(log=log, data=bundle).returning(LedgerPending.id)
+        return int(session.execute(queued).scalar_one())
+
+    monkeypatch.setattr(logstore, "_try_lock_and_take", busy)
 
 
 def pending_rows(session: Any) -> int:
@@ -51,9 +59,8 @@ def test_busy_head_commits_the_cast_as_pending_then_settles(
     assert logstore.log_size(db_session, log="votes") == size + 1
     db_session.expire_all()
     link = db_session.get(BallotVoterLink, (ballot.id, voter.id))
-    assert (
-        link.log_index == size == db_session.get(BallotCast, (ballot.id, receipt.tracker)).log_index
-    )
+    assert link.tracker == receipt.tracker
+    assert db_session.get(BallotCast, (ballot.id, receipt.tracker)).log_index == size
     assert entries_of(db_session, ballot)[-1]["tracker"] == receipt.tracker
     # The batch signed a checkpoint covering the entry: the receipt needs no new signature.
     latest = logstore.latest_checkpoint(db_session, log="votes")
@@ -81,7 +88,8 @@ def test_a_vote_change_stays_adjacent_in_one_pending_bundle(
     ]
     db_session.expire_all()
     link = db_session.get(BallotVoterLink, (ballot.id, voter.id))
-    assert link.tracker == second.tracker and link.log_index is not None
+    assert link.tracker == second.tracker
+    assert services.cast_index(db_session, ballot=ballot, tracker=link.tracker) is not None
     services.settle_cast(db_session, receipt=third)  # already sequenced: nothing to do
     assert pending_rows(db_session) == 0
 

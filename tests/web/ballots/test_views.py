@@ -88,7 +88,8 @@ def test_review_then_cast_without_js(client: FlaskClient, db_session: Any, login
     assert download.status_code == 200
     assert download.headers["Content-Disposition"].startswith("attachment")
     proof = parse_proof(download.text)
-    assert proof.index == link.log_index
+    assert proof.index == services.cast_index(db_session, ballot=ballot, tracker=link.tracker)
+    assert f"<dd>{proof.index}</dd>" in receipt  # the page shows the same log position
 
 
 def test_edit_step_returns_to_the_form_with_values(
