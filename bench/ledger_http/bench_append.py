@@ -22,7 +22,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -162,6 +161,35 @@ def bench_storage(url: str, seconds: float) -> None:
 
             return op
 
+        def queue() -> Callable[[], None]:
+            # The vote's side alone: submit in its transaction (append at once if the head is
+            # free, else commit as pending) and commit; no waiting for a receipt. Whoever finds
+            # the head free next appends the whole queue as one batch (docs/ledger.md §2.2).
+            engine.dispose(close=False)
+            ctx = app.app_context()
+            ctx.push()
+            session = Session(engine)
+
+            def op() -> None:
+                services.submit_entries(session, log="votes", entries=[cast()])
+                session.commit()
+
+            return op
+
+        def sequenced_rate(workers: int) -> float:
+            """Entries per second into the log, under signed checkpoints, with `workers`
+            queue() writers: the clock stops once the queue left at the end is appended."""
+            before = services.log_size(db.session, log="votes")
+            db.session.remove()
+            began = time.perf_counter()
+            timed(workers, seconds, queue)
+            with Session(engine) as session:
+                services.sequence_pending(session, log="votes")
+                session.commit()
+                elapsed = time.perf_counter() - began
+                assert services.pending_count(session, log="votes") == 0
+                return (services.log_size(session, log="votes") - before) / elapsed
+
         from civicforum.logstore.keys import current_keys
 
         current_keys().signer("votes")  # create the key file once, before forking
@@ -172,17 +200,21 @@ def bench_storage(url: str, seconds: float) -> None:
             rows[("bare", workers)] = timed(workers, seconds, bare)
             rows[("append", workers)] = timed(workers, seconds, appender)
             rows[("seq", workers)] = timed(workers, seconds, sequencer)
+            rows[("queue", workers)] = sequenced_rate(workers)
         size = services.log_size(db.session, log="votes")
         checkpoints = services.checkpoint_count(db.session, log="votes")
         db.session.remove()
         print(f"PostgreSQL, committed writes per second (same run; load average {load()}):")
         for workers in (1, 8):
-            b, a, q = rows[("bare", workers)], rows[("append", workers)], rows[("seq", workers)]
-            print(
-                f"  {workers} writer(s): bare single-row insert {b:7.0f}/s | append_entry+commit "
-                f"{a:7.0f}/s ({100 * a / b:5.1f} %) | sequencer (submit, commit, await) "
-                f"{q:7.0f}/s ({100 * q / b:5.1f} %)"
-            )
+            b = rows[("bare", workers)]
+            print(f"  {workers} writer(s): bare single-row committed insert {b:7.0f}/s")
+            for key, label in (
+                ("append", "append_entry + commit (head lock through each commit)"),
+                ("seq", "cast path: submit, commit, await sequenced (receipt ready)"),
+                ("queue", "submit + commit, batches appended by the sequencer"),
+            ):
+                rate = rows[(key, workers)]
+                print(f"    {label:60s} {rate:7.0f}/s ({100 * rate / b:5.1f} % of bare)")
         print(f"  (log size after the run: {size}; checkpoints signed: {checkpoints})")
         engine.dispose()
 
@@ -191,36 +223,157 @@ def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def bench_http(url: str, voters: int) -> None:
+def login_voters(app, emails: list[str], ballot_id: int, out: Path) -> None:  # type: ignore[no-untyped-def]
+    """Log every voter in (in-process test clients: sessions are server-side rows in the
+    shared database, so gunicorn accepts their cookies) and write "cookie<TAB>csrf token"
+    lines for cast.lua. Two forked processes, one per core."""
+    from civicforum.extensions import db
+
+    with app.app_context():
+        db.engine.dispose()
+    ctx = multiprocessing.get_context("fork")
+    parts = [out.with_suffix(f".{i}") for i in range(2)]
+    procs = [
+        ctx.Process(target=_login_part, args=(app, emails[i::2], ballot_id, part))
+        for i, part in enumerate(parts)
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+        assert p.exitcode == 0, "a login process failed"
+    out.write_text("".join(part.read_text() for part in parts))
+
+
+def logged_in_client(app, email: str, ballot_id: int):  # type: ignore[no-untyped-def]
+    """A test client logged in as `email` (password PASSWORD), and the CSRF token of the
+    ballot's page. Flask-Login's "strong" protection binds the session to address and user
+    agent, so whoever reuses its cookie (wrk) must send USER_AGENT too."""
+    c = app.test_client()
+    c.environ_base["HTTP_USER_AGENT"] = USER_AGENT
+    page = c.get("/account/login")
+    c.post(
+        "/account/login",
+        data={"email": email, "password": PASSWORD, "csrf_token": csrf_token(page.text)},
+    )
+    return c, csrf_token(c.get(f"/ballots/{ballot_id}").text)
+
+
+def csrf_token(html: str) -> str:
     import re
+
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found is not None, "no CSRF token on the page"
+    return found.group(1)
+
+
+def _login_part(app, emails: list[str], ballot_id: int, out: Path) -> None:  # type: ignore[no-untyped-def]
+    cookie_name = app.config["SESSION_COOKIE_NAME"]
+    with out.open("w") as f:
+        for email in emails:
+            c, token = logged_in_client(app, email, ballot_id)
+            cookie = c.get_cookie(cookie_name)
+            assert cookie is not None, f"{email} was not logged in"
+            f.write(f"{cookie_name}={cookie.value}\t{token}\n")
+
+
+def cpu_by_program() -> dict[str, float]:
+    """CPU seconds (user + system) used so far by every process, summed by program name
+    (Linux /proc; children already reaped are not counted, so sample around one run)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            raw = stat.read_text()
+        except OSError:
+            continue
+        name = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
+        name = "postgres" if name.startswith("postgres") else name
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+    return out
+
+
+def wrk(base: str, path: str, seconds: float, *extra: str) -> dict[str, float]:
+    """Run wrk (2 threads, 32 connections) and parse requests/s, non-3xx count and latency."""
+    import re
+    import subprocess
+
+    script = list(extra[: extra.index("--")] if "--" in extra else extra)
+    args = list(extra[extra.index("--") :] if "--" in extra else [])
+    cmd = ["wrk", "-t2", "-c32", f"-d{round(seconds)}s", "--latency", *script, base + path, *args]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    fields = {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        "requests": float(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
+        "elapsed": float(re.search(r"requests in ([\d.]+)s", out).group(1)),  # type: ignore[union-attr]
+        "bad": float(m.group(1))
+        if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out))
+        else 0.0,
+        "spare": float(m.group(1)) if (m := re.search(r"ran out: (\d+)", out)) else 0.0,
+    }
+    for pct in ("50", "99"):
+        m = re.search(rf"\s{pct}%\s+([\d.]+)(us|ms|s)", out)
+        if m:
+            scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+            fields[f"p{pct}"] = float(m.group(1)) * scale
+    return fields
+
+
+PASSWORD = "correct horse battery staple"
+USER_AGENT = "civicforum-bench"
+THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "8"))
+
+
+def bench_http(url: str, voters: int, seconds: float) -> None:
+    import shutil
     import subprocess
 
     import flask_migrate
     import requests
+    from sqlalchemy import func, select
 
     from civicforum import create_app
+    from civicforum.ballots.models import BallotCast
     from civicforum.extensions import db
+    from civicforum.logstore import services
 
+    if shutil.which("wrk") is None:
+        print("HTTP casting: skipped, wrk is not installed (Debian package wrk)")
+        return
     sys.path.insert(0, str(REPO / "tests"))
     from tests.factories import make_user
     from tests.factories_ballots import make_ballot
 
     instance = Path(tempfile.mkdtemp(prefix="bench-http-"))
     secret = "bench-only-secret-0000"
+    cheap_argon2 = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 1024, "ARGON2_PARALLELISM": 1}
     app = create_app(
-        {"DATABASE_URL": url, "SECRET_KEY": secret, "INSTANCE_PATH": str(instance), "TESTING": True}
+        {
+            "DATABASE_URL": url,
+            "SECRET_KEY": secret,
+            "INSTANCE_PATH": str(instance),
+            "SESSION_COOKIE_SECURE": False,
+            "RATELIMIT_ENABLED": False,
+            "TESTING": True,  # the test client speaks plain HTTP
+            **cheap_argon2,
+        }
     )
+    voters_file = instance / "voters.tsv"
+    began = time.perf_counter()
     with app.app_context():
         flask_migrate.upgrade()
-        users = [
-            make_user(db.session, password="correct horse battery staple") for _ in range(voters)
-        ]
+        users = [make_user(db.session, password=PASSWORD) for _ in range(voters)]
         ballot = make_ballot(db.session)
         db.session.commit()
         emails = [u.email for u in users]
         ballot_id, key = ballot.id, ballot.options[0].key
         db.session.remove()
+    # Outside the app context: each test request must get its own (and its own `g`).
+    login_voters(app, emails, ballot_id, voters_file)
+    with app.app_context():
         db.engine.dispose()
+    print(f"  ({voters} voters logged in in {time.perf_counter() - began:.0f} s)")
     port = 18000 + os.getpid() % 1000
     env = {
         **os.environ,
@@ -229,9 +382,6 @@ def bench_http(url: str, voters: int) -> None:
         "CIVICFORUM_SECRET_KEY": secret,
         "CIVICFORUM_SESSION_COOKIE_SECURE": "false",
         "CIVICFORUM_RATELIMIT_ENABLED": "false",
-        "CIVICFORUM_ARGON2_TIME_COST": "1",
-        "CIVICFORUM_ARGON2_MEMORY_COST": "1024",
-        "CIVICFORUM_ARGON2_PARALLELISM": "1",
     }
     log = (instance / "gunicorn.log").open("wb")
     server = subprocess.Popen(
@@ -240,7 +390,7 @@ def bench_http(url: str, voters: int) -> None:
             "-w",
             "2",
             "--threads",
-            "8",
+            str(THREADS),
             "-b",
             f"127.0.0.1:{port}",
             "wsgi:app",
@@ -252,7 +402,6 @@ def bench_http(url: str, voters: int) -> None:
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
-    csrf = re.compile(r'name="csrf_token" value="([^"]+)"')
     try:
         for _ in range(100):
             try:
@@ -260,49 +409,102 @@ def bench_http(url: str, voters: int) -> None:
                 break
             except requests.RequestException:
                 time.sleep(0.2)
-
-        def login(email: str) -> tuple[requests.Session, str]:
-            s = requests.Session()
-            page = s.get(base + "/account/login", timeout=30)
-            s.post(
-                base + "/account/login",
-                timeout=30,
-                allow_redirects=False,
-                data={
-                    "email": email,
-                    "password": "correct horse battery staple",
-                    "csrf_token": csrf.search(page.text).group(1),
-                },
-            )  # type: ignore[union-attr]
-            token = csrf.search(s.get(f"{base}/ballots/{ballot_id}", timeout=30).text).group(1)  # type: ignore[union-attr]
-            return s, token
-
-        with ThreadPoolExecutor(16) as pool:
-            sessions = list(pool.map(login, emails))
-        statuses: list[int] = []
-
-        def cast(job: tuple[requests.Session, str]) -> None:
-            s, token = job
-            r = s.post(
-                f"{base}/ballots/{ballot_id}/cast",
-                timeout=60,
-                allow_redirects=False,
-                data={"approve": key, "csrf_token": token},
-            )
-            statuses.append(r.status_code)
-
-        began = time.perf_counter()
-        with ThreadPoolExecutor(32) as pool:
-            list(pool.map(cast, sessions))
-        elapsed = time.perf_counter() - began
-        ok = statuses.count(303)
-        print(
-            f"HTTP casting (gunicorn 2 workers x 8 threads, PostgreSQL, {voters} voters "
-            f"logged in, 32 client threads on the same 2 cores; load average {load()}): "
-            f"{ok} accepted in {elapsed:.2f} s = {ok / elapsed:.0f} ballots/s"
+        floor = wrk(base, "/healthz", 3)
+        cast_path = f"/ballots/{ballot_id}/cast"
+        # One cast by hand first: a run of redirects to the login page would look like success.
+        lines = voters_file.read_text().splitlines()
+        voters_file.write_text("\n".join(lines[1:]) + "\n")
+        cookie, token = lines[0].split("\t")
+        check = requests.post(
+            base + cast_path,
+            data={"approve": key, "csrf_token": token},
+            headers={"Cookie": cookie, "User-Agent": USER_AGENT},
+            allow_redirects=False,
+            timeout=30,
         )
-        if ok != voters:
-            print(f"  statuses: { {s: statuses.count(s) for s in set(statuses)} }")
+        assert check.status_code == 303 and "/receipt" in check.headers["Location"], (
+            check.status_code,
+            check.headers.get("Location"),
+            check.text[:500],
+        )
+        lua = str(Path(__file__).with_name("cast.lua"))
+        spies = []
+        if os.environ.get("BENCH_PYSPY"):  # sampling profile of each worker during the run
+            workers = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+            spies = [
+                subprocess.Popen(
+                    [
+                        "py-spy",
+                        "record",
+                        "--gil",  # samples holding the GIL: where the workers' CPU goes
+                        "--nonblocking",
+                        "--format",
+                        "raw",
+                        "-r",
+                        "200",
+                        "-d",
+                        str(round(seconds)),
+                        "-p",
+                        pid,
+                        "-o",
+                        f"{os.environ['BENCH_PYSPY']}.{pid}",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                for pid in workers
+            ]
+        cpu_before = cpu_by_program()
+        run = wrk(base, cast_path, seconds, "-s", lua, "--", str(voters_file), "2", cast_path, key)
+        cpu_after = cpu_by_program()
+        for spy in spies:
+            spy.wait()
+        with app.app_context():
+            casts = db.session.scalar(
+                select(func.count())
+                .select_from(BallotCast)
+                .where(BallotCast.ballot_id == ballot_id)
+            )
+            pending = services.pending_count(db.session, log="votes")
+            checkpoints = services.checkpoint_count(db.session, log="votes")
+            size = services.log_size(db.session, log="votes")
+            db.session.remove()
+            db.engine.dispose()
+        accepted = run["requests"] - run["bad"] - run["spare"]
+        rate = accepted / run["elapsed"]
+        print(
+            f"HTTP, gunicorn 2 workers x {THREADS} threads, PostgreSQL, wrk 2 threads x 32 "
+            f"connections "
+            f"on the same 2 cores (load average {load()}):"
+        )
+        print(
+            f"  GET /healthz (the framework floor): {floor['rps']:.0f} req/s, "
+            f"p50 {floor.get('p50', 0):.1f} ms, p99 {floor.get('p99', 0):.1f} ms"
+        )
+        print(
+            f"  POST /cast, logged-in voters: {rate:.0f} ballots/s "
+            f"({accepted:.0f} accepted in {run['elapsed']:.1f} s; p50 {run.get('p50', 0):.1f} ms, "
+            f"p99 {run.get('p99', 0):.1f} ms); {100 * rate / floor['rps']:.0f} % "
+            f"of the floor"
+        )
+        used = {k: cpu_after[k] - cpu_before.get(k, 0.0) for k in cpu_after}
+        print(
+            "  CPU per accepted ballot: "
+            + ", ".join(
+                f"{name} {1000 * t / max(accepted, 1):.2f} ms"
+                for name, t in sorted(used.items(), key=lambda kv: -kv[1])[:4]
+            )
+        )
+        print(
+            f"  database afterwards: {casts} casts, log size {size} in {checkpoints} checkpoints, "
+            f"{pending} pending rows"
+            + (f"; REFUSED {run['bad']:.0f}" if run["bad"] else "")
+            + (
+                f"; voters ran out ({run['spare']:.0f} spare requests): use more"
+                if run["spare"]
+                else ""
+            )
+        )
     finally:
         os.killpg(server.pid, 9)
         server.wait()
@@ -312,15 +514,18 @@ def bench_http(url: str, voters: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=4.0)
-    parser.add_argument("--voters", type=int, default=600)
+    parser.add_argument("--voters", type=int, default=3000)
+    parser.add_argument("--http-seconds", type=float, default=6.0)
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--skip-storage", action="store_true")
     args = parser.parse_args()
     url = scratch(create=True)
     try:
-        bench_storage(url, args.seconds)
+        if not args.skip_storage:
+            bench_storage(url, args.seconds)
         if not args.skip_http:
             url = scratch(create=True)
-            bench_http(url, args.voters)
+            bench_http(url, args.voters, args.http_seconds)
     finally:
         scratch(create=False)
 

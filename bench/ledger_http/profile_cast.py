@@ -14,7 +14,6 @@ import argparse
 import cProfile
 import os
 import pstats
-import re
 import sys
 import tempfile
 import time
@@ -26,7 +25,6 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
 DB = "civicforum_bench_profile"
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def scratch(create: bool) -> str:
@@ -43,6 +41,8 @@ def scratch(create: bool) -> str:
         conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
         if create:
             conn.execute(f"CREATE DATABASE {DB}")
+            if os.environ.get("LOG_STATEMENTS"):
+                conn.execute(f"ALTER DATABASE {DB} SET log_statement = 'all'")
     return admin.set(database=DB).render_as_string(hide_password=False)
 
 
@@ -60,6 +60,7 @@ def main() -> None:
 
 def run(url: str, voters: int, profile: bool) -> None:
     import flask_migrate
+    from bench_append import PASSWORD, logged_in_client  # this folder: sys.path[0]
     from sqlalchemy import event
 
     from civicforum import create_app
@@ -67,7 +68,6 @@ def run(url: str, voters: int, profile: bool) -> None:
     from tests.factories import make_user
     from tests.factories_ballots import make_ballot
 
-    password = "correct horse battery staple"
     app = create_app(
         {
             "DATABASE_URL": url,
@@ -80,7 +80,7 @@ def run(url: str, voters: int, profile: bool) -> None:
     )
     with app.app_context():
         flask_migrate.upgrade()
-        users = [make_user(db.session, password=password) for _ in range(voters)]
+        users = [make_user(db.session, password=PASSWORD) for _ in range(voters)]
         ballot = make_ballot(db.session)
         db.session.commit()
         emails, ballot_id, key = [u.email for u in users], ballot.id, ballot.options[0].key
@@ -94,23 +94,10 @@ def run(url: str, voters: int, profile: bool) -> None:
         statements[" ".join(statement.split())[:110]] += 1
         order.append(" ".join(statement.split())[:140])
 
-    clients = []
-    for email in emails:
-        c = app.test_client()
-        page = c.get("/account/login")
-        c.post(
-            "/account/login",
-            data={
-                "email": email,
-                "password": password,
-                "csrf_token": CSRF.search(page.text).group(1),
-            },
-        )  # type: ignore[union-attr]
-        token = CSRF.search(c.get(f"/ballots/{ballot_id}").text).group(1)  # type: ignore[union-attr]
-        clients.append((c, token))
+    clients = [logged_in_client(app, email, ballot_id) for email in emails]
     statements.clear()
     profiler = cProfile.Profile() if profile else None
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     if profiler:
         profiler.enable()
     for c, token in clients:
@@ -118,11 +105,12 @@ def run(url: str, voters: int, profile: bool) -> None:
         assert r.status_code == 303, (r.status_code, r.text[:300])
     if profiler:
         profiler.disable()
-    elapsed = time.perf_counter() - began
+    elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu
     print(
         f"POST /cast, sequential, one process: {1000 * elapsed / voters:.2f} ms/request "
-        f"({voters / elapsed:.0f}/s), "
-        f"{sum(statements.values()) / voters:.1f} SQL statements/request"
+        f"({voters / elapsed:.0f}/s; Python CPU {1000 * cpu / voters:.2f} ms/request), "
+        f"{sum(statements.values()) / voters:.1f} SQL statements/request through SQLAlchemy "
+        "(the log's own run on the driver: civicforum.logstore.pg)"
     )
     for stmt, n in statements.most_common(40):
         print(f"  {n / voters:5.2f}  {stmt}")
@@ -133,7 +121,10 @@ def run(url: str, voters: int, profile: bool) -> None:
     for stmt in order:
         print("   ", stmt)
     if profiler:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+        profiler.dump_stats("/tmp/cast.prof")
+        pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(
+            int(os.environ.get("TOP", "45"))
+        )
     with app.app_context():
         db.engine.dispose()
 
