@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, session
 from flask_babel import lazy_gettext as _l
 from flask_login import AnonymousUserMixin
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from civicforum.accounts import cli, views
@@ -25,11 +26,15 @@ class Anonymous(AnonymousUserMixin):
         return False
 
 
+# Built once: it runs on every signed-in request.
+_LOAD_USER = select(User).where(User.id == bindparam("id")).options(joinedload(User.roles))
+
+
 def load_user(user_id: str) -> User | None:
     if not user_id.isdigit():
         return None
     # One query per request for the user and their roles (the navigation needs both).
-    user = db.session.get(User, int(user_id), options=[joinedload(User.roles)])
+    user = db.session.execute(_LOAD_USER, {"id": int(user_id)}).unique().scalar_one_or_none()
     # "Log out everywhere" and password changes bump the version; older sessions end here
     # even if their record survived (e.g. a Redis outage during the bump).
     if user is None or session.get("_sv") != user.session_version:

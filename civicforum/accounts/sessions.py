@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from flask import Flask, Request, Response
 from flask.sessions import SessionInterface, SessionMixin
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 from werkzeug.datastructures import CallbackDict
 
 from civicforum.accounts.models import UserSession
@@ -118,6 +118,9 @@ def _read_connection() -> Iterator[Connection]:
             yield conn
 
 
+_LOAD_SESSION = select(UserSession.__table__).where(UserSession.__table__.c.id == bindparam("sid"))
+
+
 class SqlSessionStore:
     table = UserSession.__table__
 
@@ -133,7 +136,7 @@ class SqlSessionStore:
 
     def load(self, sid: str) -> tuple[dict[str, Any], SessionInfo] | None:
         with _read_connection() as conn:
-            row = conn.execute(select(self.table).where(self.table.c.id == sid)).first()
+            row = conn.execute(_LOAD_SESSION, {"sid": sid}).first()
         if row is None or _aware(row.expires_at) <= utcnow():
             return None
         return json.loads(row.data), self._info(row)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from civicforum.accounts.services import Page
@@ -282,20 +282,19 @@ def _lock_shared(session: Session, ballot: Ballot) -> None:
     )
 
 
+_LOAD_FOR_CAST = (  # built once: the busiest read of the busiest write
+    select(Ballot)
+    .where(Ballot.id == bindparam("id"))
+    .options(joinedload(Ballot.options))
+    .with_for_update(read=True, of=Ballot)
+    .execution_options(populate_existing=True)
+)
+
+
 def load_for_cast(session: Session, ballot_id: int) -> Ballot | None:
     """The ballot and its options, read under the SHARE lock a cast needs, in one statement
     (the cast view's load: pass ``locked=True`` to ``cast_ballot`` in the same transaction)."""
-    return (
-        session.execute(
-            select(Ballot)
-            .where(Ballot.id == ballot_id)
-            .options(joinedload(Ballot.options))
-            .with_for_update(read=True, of=Ballot)
-            .execution_options(populate_existing=True)
-        )
-        .unique()
-        .scalar_one_or_none()
-    )
+    return session.execute(_LOAD_FOR_CAST, {"id": ballot_id}).unique().scalar_one_or_none()
 
 
 def open_ballot(session: Session, *, ballot: Ballot, now: datetime | None = None) -> bool:

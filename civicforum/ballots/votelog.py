@@ -97,6 +97,46 @@ def sequence(session: Session) -> int:
     return logstore.sequence_pending(session, log=LOG)
 
 
+# Built once (casting is the busiest write): building a statement and its cache key on every
+# call cost more CPU than running it.
+def _claim(dialect: Any) -> Any:
+    return (
+        dialect.insert(LINKS)
+        .values(ballot_id=bindparam("b"), voter_id=bindparam("v"), tracker=bindparam("t"))
+        .on_conflict_do_nothing(index_elements=["ballot_id", "voter_id"])
+        .returning(LINKS.c.tracker)
+    )
+
+
+_CLAIM = {"postgresql": _claim(postgresql), "sqlite": _claim(sqlite)}
+_LOCK_LINK = (
+    select(LINKS.c.tracker)
+    .where(LINKS.c.ballot_id == bindparam("b"), LINKS.c.voter_id == bindparam("v"))
+    .with_for_update()
+)
+_ROLL = insert(ROLL).values(ballot_id=bindparam("b"), voter_id=bindparam("v"))
+_RELINK = (
+    update(LINKS)
+    .where(LINKS.c.ballot_id == bindparam("b"), LINKS.c.voter_id == bindparam("v"))
+    .values(tracker=bindparam("t"))
+)
+_SUPERSEDE = (
+    update(CASTS)
+    .where(CASTS.c.ballot_id == bindparam("b"), CASTS.c.tracker == bindparam("old"))
+    .values(superseded=True)
+)
+_CAST = insert(CASTS).values(
+    ballot_id=bindparam("b"),
+    tracker=bindparam("t"),
+    choice=bindparam("c", type_=CASTS.c.choice.type),
+    log_index=bindparam("i", type_=CASTS.c.log_index.type),
+    superseded=False,
+)
+# PostgreSQL: the vote's rows in one statement (data-modifying CTEs).
+_FIRST_VOTE_PG = _CAST.add_cte(_ROLL.cte("vote_roll"))
+_CHANGE_PG = _CAST.add_cte(_RELINK.cte("vote_link"), _SUPERSEDE.cte("vote_old"))
+
+
 def claim_link(session: Session, *, ballot_id: int, voter_id: int, tracker: str) -> str | None:
     """Take the voter's link row before anything else in a cast: insert it pointing at
     ``tracker`` (a first vote: returns None) or lock the existing one (returns its tracker).
@@ -106,20 +146,10 @@ def claim_link(session: Session, *, ballot_id: int, voter_id: int, tracker: str)
     other voters' cast rows (``record_indices``) and never a link. A parallel twin of a
     first vote waits here for it, then finds the link and proceeds as a vote change.
     """
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    claimed = session.execute(
-        dialect.insert(LINKS)
-        .values(ballot_id=ballot_id, voter_id=voter_id, tracker=tracker)
-        .on_conflict_do_nothing(index_elements=["ballot_id", "voter_id"])
-        .returning(LINKS.c.tracker)
-    ).first()
-    if claimed is not None:
+    params = {"b": ballot_id, "v": voter_id, "t": tracker}
+    if session.execute(_CLAIM[_dialect(session)], params).first() is not None:
         return None
-    return session.execute(
-        select(LINKS.c.tracker)
-        .where(LINKS.c.ballot_id == ballot_id, LINKS.c.voter_id == voter_id)
-        .with_for_update()
-    ).scalar_one()
+    return session.execute(_LOCK_LINK, params).scalar_one()
 
 
 def record_vote(
@@ -137,28 +167,22 @@ def record_vote(
     for a first vote, the roll row; a change (``replaces`` = the old tracker) points the
     link at the new tracker and marks the old cast superseded instead.
 
-    On PostgreSQL in one statement (data-modifying CTEs): this runs while the transaction
-    may hold the log head, where every round trip delays every waiting voter.
+    On PostgreSQL in one statement: this runs while the transaction may hold the log head,
+    where every round trip delays every waiting voter.
     """
-    if replaces is None:
-        others: list[Any] = [insert(ROLL).values(ballot_id=ballot_id, voter_id=voter_id)]
-    else:
-        others = [
-            update(LINKS)
-            .where(LINKS.c.ballot_id == ballot_id, LINKS.c.voter_id == voter_id)
-            .values(tracker=tracker),
-            update(CASTS)
-            .where(CASTS.c.ballot_id == ballot_id, CASTS.c.tracker == replaces)
-            .values(superseded=True),
-        ]
-    cast = insert(CASTS).values(
-        ballot_id=ballot_id, tracker=tracker, choice=choice, log_index=index, superseded=False
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(cast.add_cte(*(s.cte(f"vote_{i}") for i, s in enumerate(others))))
+    params = {"b": ballot_id, "v": voter_id, "t": tracker, "c": choice, "i": index}
+    if replaces is not None:
+        params["old"] = replaces
+    if _dialect(session) == "postgresql":
+        session.execute(_FIRST_VOTE_PG if replaces is None else _CHANGE_PG, params)
         return
-    for stmt in (*others, cast):
-        session.execute(stmt)
+    for stmt in (_ROLL,) if replaces is None else (_RELINK, _SUPERSEDE):
+        session.execute(stmt, params)
+    session.execute(_CAST, params)
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
 
 
 def record_indices(session: Session, appended: list[tuple[int, bytes]]) -> None:

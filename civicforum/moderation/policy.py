@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from civicforum.db import utcnow
@@ -131,20 +131,24 @@ class RestrictedAccountError(CivicforumError):
     status_code = 403
 
 
+# Built once: it runs on every participating request, and building the statement (and its
+# cache key) each time cost more CPU than the query.
+_ACTIVE_SANCTION = (
+    select(Sanction)
+    .where(
+        Sanction.user_id == bindparam("user_id"),
+        Sanction.kind.in_([SanctionKind.SUSPEND, SanctionKind.BAN]),
+        Sanction.lifted_at.is_(None),
+        or_(Sanction.ends_at.is_(None), Sanction.ends_at > bindparam("now")),
+    )
+    # A ban outranks any suspension; among suspensions the one ending last applies.
+    .order_by((Sanction.kind == SanctionKind.BAN).desc(), Sanction.ends_at.desc())
+    .limit(1)
+)
+
+
 def _active_sanction(session: Session, user_id: int) -> Sanction | None:
-    now = utcnow()
-    return session.scalars(
-        select(Sanction)
-        .where(
-            Sanction.user_id == user_id,
-            Sanction.kind.in_([SanctionKind.SUSPEND, SanctionKind.BAN]),
-            Sanction.lifted_at.is_(None),
-            or_(Sanction.ends_at.is_(None), Sanction.ends_at > now),
-        )
-        # A ban outranks any suspension; among suspensions the one ending last applies.
-        .order_by((Sanction.kind == SanctionKind.BAN).desc(), Sanction.ends_at.desc())
-        .limit(1)
-    ).first()
+    return session.scalars(_ACTIVE_SANCTION, {"user_id": user_id, "now": utcnow()}).first()
 
 
 def active_restriction(session: Session, user: Any) -> Restriction | None:
