@@ -72,6 +72,30 @@ def try_take(session: Session, log: str, bundle: bytes | None = None) -> Taken |
     return Taken(int(size), bytes(frontier), [bytes(b) for b in bundles or []])
 
 
+# The same, waiting for the head. The wait happens inside the statement, so its snapshot
+# predates the wait: pending rows committed meanwhile are left for the next batch, and rows
+# the previous batch deleted meanwhile are skipped by the DELETE (it re-checks each row it
+# finds changed by a committed transaction), so none is taken twice.
+_TAKE = """
+WITH head AS (
+    SELECT size, frontier FROM ledger_heads WHERE log = %(log)s FOR UPDATE
+), taken AS (
+    DELETE FROM ledger_pending
+    WHERE log = %(log)s AND EXISTS (SELECT 1 FROM head)
+    RETURNING id, data
+)
+SELECT (SELECT size FROM head), (SELECT frontier FROM head),
+       (SELECT array_agg(taken.data ORDER BY taken.id) FROM taken)
+"""
+
+
+def take(session: Session, log: str) -> Taken:
+    """Wait for the head, lock it and take every committed pending bundle."""
+    row = _one(session, _TAKE, {"log": log})
+    assert row is not None and row[0] is not None, f"no head row for log {log!r}"
+    return Taken(int(row[0]), bytes(row[1]), [bytes(b) for b in row[2] or []])
+
+
 # The head lock is held from the try-take until the caller commits, so every round trip in
 # between costs every waiting voter: the entries, their new nodes, the checkpoint and the
 # head update go in one statement (data-modifying CTEs).

@@ -313,8 +313,13 @@ def sequence_pending(session: Session, *, log: str) -> int:
     checkpoint covering them; returns how many were appended. The caller commits."""
     check_log(log)
     _begin_write(session)
-    size, stored = _head(session, log, lock=True)
-    _indices, _checkpoint, count = _sequence(session, log, size, stored, [], sign=True)
+    if _dialect(session) == "postgresql":  # lock and take in one statement
+        taken = pg.take(session, log)
+        size, stored, swept = taken.size, taken.frontier, _unbundle(taken.bundles)
+    else:
+        size, stored = _head(session, log, lock=True)
+        swept = _take_pending(session, log)
+    _indices, _checkpoint, count = _sequence(session, log, size, stored, [], sign=True, swept=swept)
     if not count and _dialect(session) == "postgresql":
         # Only the head row lock was written: its commit need not wait for a WAL flush.
         session.execute(text("SET LOCAL synchronous_commit TO OFF"))
