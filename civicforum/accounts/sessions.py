@@ -107,13 +107,17 @@ def _write_connection() -> Iterator[Connection]:
 
 
 @contextmanager
-def _read_connection() -> Iterator[Connection]:
-    # One statement, no transaction: autocommit spares the BEGIN and COMMIT round trips on
-    # every request that carries a cookie.
+def _read_connection() -> Iterator[Any]:
     bind = db.engine
     if isinstance(bind, Connection):
         yield bind
+    elif bind.dialect.name == "postgresql":
+        # The request's own transaction, whose first statement this is: no second pooled
+        # connection per request. (Not on SQLite: there a writing request must begin its
+        # transaction IMMEDIATE, after this, in web.sqlite_lock.)
+        yield db.session
     else:
+        # One statement, no transaction: no BEGIN and COMMIT around it.
         with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             yield conn
 
