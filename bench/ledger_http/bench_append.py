@@ -135,7 +135,7 @@ def bench_storage(url: str, seconds: float) -> None:
             engine.dispose(close=False)
             ctx = app.app_context()
             ctx.push()  # services read the signing keys from the app
-            session = Session(engine)
+            session = Session(engine.connect())  # one connection, as the bare inserts
 
             def op() -> None:
                 services.append_entry(session, log="votes", entry=cast())
@@ -150,7 +150,7 @@ def bench_storage(url: str, seconds: float) -> None:
             engine.dispose(close=False)
             ctx = app.app_context()
             ctx.push()
-            session = Session(engine)
+            session = Session(engine.connect())  # one connection, as the bare inserts
 
             def op() -> None:
                 done = services.submit_entries(session, log="votes", entries=[cast()])
@@ -168,7 +168,7 @@ def bench_storage(url: str, seconds: float) -> None:
             engine.dispose(close=False)
             ctx = app.app_context()
             ctx.push()
-            session = Session(engine)
+            session = Session(engine.connect())  # one connection, as the bare inserts
 
             def op() -> None:
                 services.submit_entries(session, log="votes", entries=[cast()])

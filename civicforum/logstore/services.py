@@ -36,7 +36,7 @@ from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
 
 from flask_babel import lazy_gettext as _
-from sqlalchemy import and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, scoped_session
 
@@ -349,7 +349,8 @@ def await_sequenced(session: Session, *, log: str, pending_id: int) -> None:
         # Right after the caller's commit: wait on a connection in autocommit mode (no BEGIN
         # or COMMIT round trips, and each lock ends with its statement).
         bind = real.get_bind()
-        with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        engine = bind.engine if isinstance(bind, Connection) else bind
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             if not pg.still_pending(conn, pending_id, wait=True):
                 return
             pg.wait_for_batch(conn, log)
