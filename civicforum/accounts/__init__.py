@@ -5,12 +5,11 @@ from __future__ import annotations
 from flask import Flask, session
 from flask_babel import lazy_gettext as _l
 from flask_login import AnonymousUserMixin
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import joinedload
 
-from civicforum.accounts import cli, views
+from civicforum.accounts import cli, facts, views
 from civicforum.accounts.models import User
 from civicforum.accounts.sessions import ServerSessionInterface, make_store
+from civicforum.db import utcnow
 from civicforum.extensions import db, login_manager
 from civicforum.web import nav
 
@@ -26,19 +25,19 @@ class Anonymous(AnonymousUserMixin):
         return False
 
 
-# Built once: it runs on every signed-in request.
-_LOAD_USER = select(User).where(User.id == bindparam("id")).options(joinedload(User.roles))
-
-
 def load_user(user_id: str) -> User | None:
     if not user_id.isdigit():
         return None
-    # One query per request for the user and their roles (the navigation needs both).
-    user = db.session.execute(_LOAD_USER, {"id": int(user_id)}).unique().scalar_one_or_none()
+    # One query per request for the user, their roles (the navigation needs both) and the
+    # facts other features registered (accounts.facts).
+    params = {"id": int(user_id), "now": utcnow()}
+    row = db.session.execute(facts.user_statement(), params).unique().first()
     # "Log out everywhere" and password changes bump the version; older sessions end here
     # even if their record survived (e.g. a Redis outage during the bump).
-    if user is None or session.get("_sv") != user.session_version:
+    if row is None or session.get("_sv") != row[0].session_version:
         return None
+    user: User = row[0]
+    facts.remember(user.id, row)
     return user
 
 

@@ -17,9 +17,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from civicforum.accounts import facts
 from civicforum.db import utcnow
 from civicforum.moderation.errors import DuplicateCommentError, RateLimitedError
 from civicforum.moderation.models import ModerationFlag, Sanction, SanctionKind
@@ -125,32 +126,47 @@ class Restriction:
         )
 
 
+SANCTIONED = "moderation.sanctioned"
+
+
 class RestrictedAccountError(CivicforumError):
     """Your account may read but not take part."""
 
     status_code = 403
 
 
-# Built once, and only the three columns a restriction needs (no ORM objects): it runs on
-# every participating request, where building the statement and loading an entity cost more
-# CPU than the query itself.
-_ACTIVE_SANCTION = (
-    select(Sanction.kind, Sanction.reason, Sanction.ends_at)
-    .where(
-        Sanction.user_id == bindparam("user_id"),
+def _in_force(user_id: Any) -> Any:
+    return and_(
+        Sanction.user_id == user_id,
         Sanction.kind.in_([SanctionKind.SUSPEND, SanctionKind.BAN]),
         Sanction.lifted_at.is_(None),
         or_(Sanction.ends_at.is_(None), Sanction.ends_at > bindparam("now")),
     )
+
+
+# Built once, and only the three columns a restriction needs (no ORM objects).
+_ACTIVE_SANCTION = (
+    select(Sanction.kind, Sanction.reason, Sanction.ends_at)
+    .where(_in_force(bindparam("user_id")))
     # A ban outranks any suspension; among suspensions the one ending last applies.
     .order_by((Sanction.kind == SanctionKind.BAN).desc(), Sanction.ends_at.desc())
     .limit(1)
 )
 
 
+def sanctioned_fact() -> Any:
+    """Whether the user has a sanction in force: loaded with the signed-in user on every
+    request (accounts.facts), so the common case, no sanction, costs no query of its own."""
+    from civicforum.accounts.models import User
+
+    return exists().where(_in_force(User.id))
+
+
 def active_restriction(session: Session, user: Any) -> Restriction | None:
     """The sanction that currently stops `user` from posting, flagging, supporting or voting."""
     if user is None or not getattr(user, "is_authenticated", False) or user.id is None:
+        return None
+    if facts.get(user, SANCTIONED) is False:  # loaded with the user for this request
         return None
     sanction = session.execute(_ACTIVE_SANCTION, {"user_id": user.id, "now": utcnow()}).first()
     if sanction is None:

@@ -247,3 +247,32 @@ def test_report_links_shown_to_signed_in_readers_of_others_content(
     html = client.get(page).text
     assert f"/moderation/report/proposal/{proposal.id}?next=" in html
     assert f"/moderation/report/comment/{comment.id}?next=" in html
+
+
+def test_sanction_check_rides_on_the_user_load_and_takes_effect_at_the_next_request(
+    app, client, db_session, login_as
+) -> None:
+    from sqlalchemy import event
+
+    user = login_as(make_user(db_session))
+    comment = make_comment(db_session)
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    with app.app_context():
+        engine = db_session.get_bind()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        ok = client.post(f"/moderation/report/comment/{comment.id}", data={"reason": "spam"})
+        assert ok.status_code in (200, 303)
+        # Unsanctioned: the only look at sanctions is the EXISTS inside the user's own load.
+        sanction_reads = [s for s in seen if "moderation_sanctions" in s]
+        assert len(sanction_reads) == 1 and "FROM users" in sanction_reads[0]
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    make_suspension(db_session, user=user, reason="Cooling off")
+    other = make_comment(db_session)
+    refused = client.post(f"/moderation/report/comment/{other.id}", data={"reason": "spam"})
+    assert refused.status_code == 403 and "Cooling off" in refused.text
