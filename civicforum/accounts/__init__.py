@@ -30,14 +30,18 @@ def load_user(user_id: str) -> User | None:
         return None
     # One query per request for the user, their roles (the navigation needs both) and the
     # facts other features registered (accounts.facts).
-    params = {"id": int(user_id), "now": utcnow()}
-    row = db.session.execute(facts.user_statement(), params).unique().first()
+    user = facts.preloaded(int(user_id))  # read with the session record
+    if user is None:
+        params = {"id": int(user_id), "now": utcnow()}
+        row = db.session.execute(facts.user_statement(), params).unique().first()
+        if row is None:
+            return None
+        user = row[0]
+        facts.remember(user.id, row[1:])
     # "Log out everywhere" and password changes bump the version; older sessions end here
     # even if their record survived (e.g. a Redis outage during the bump).
-    if row is None or session.get("_sv") != row[0].session_version:
+    if session.get("_sv") != user.session_version:
         return None
-    user: User = row[0]
-    facts.remember(user.id, row)
     return user
 
 

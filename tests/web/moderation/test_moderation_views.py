@@ -269,7 +269,7 @@ def test_sanction_check_rides_on_the_user_load_and_takes_effect_at_the_next_requ
         assert ok.status_code in (200, 303)
         # Unsanctioned: the only look at sanctions is the EXISTS inside the user's own load.
         sanction_reads = [s for s in seen if "moderation_sanctions" in s]
-        assert len(sanction_reads) == 1 and "FROM users" in sanction_reads[0]
+        assert len(sanction_reads) == 1 and "users.password_hash" in sanction_reads[0]
     finally:
         event.remove(engine, "before_cursor_execute", record)
     make_suspension(db_session, user=user, reason="Cooling off")
