@@ -277,6 +277,12 @@ def _login_part(app, emails: list[str], ballot_id: int, out: Path) -> None:  # t
             f.write(f"{cookie_name}={cookie.value}\t{token}\n")
 
 
+def cpu_of(pid: str) -> float:
+    """CPU seconds (user + system) used so far by one process."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_by_program() -> dict[str, float]:
     """CPU seconds (user + system) used so far by every process, summed by program name
     (Linux /proc; children already reaped are not counted, so sample around one run)."""
@@ -454,9 +460,12 @@ def bench_http(url: str, voters: int, seconds: float) -> None:
                 )
                 for pid in workers
             ]
+        workers = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
         cpu_before = cpu_by_program()
+        per_worker = [cpu_of(pid) for pid in workers]
         run = wrk(base, cast_path, seconds, "-s", lua, "--", str(voters_file), "2", cast_path, key)
         cpu_after = cpu_by_program()
+        per_worker = [cpu_of(pid) - before for pid, before in zip(workers, per_worker, strict=True)]
         for spy in spies:
             spy.wait()
         with app.app_context():
@@ -494,6 +503,7 @@ def bench_http(url: str, voters: int, seconds: float) -> None:
                 f"{name} {1000 * t / max(accepted, 1):.2f} ms"
                 for name, t in sorted(used.items(), key=lambda kv: -kv[1])[:4]
             )
+            + f" (the two gunicorn workers: {per_worker[0]:.1f} s and {per_worker[-1]:.1f} s)"
         )
         print(
             f"  database afterwards: {casts} casts, log size {size} in {checkpoints} checkpoints, "

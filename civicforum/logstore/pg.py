@@ -57,16 +57,23 @@ WITH head AS (
 )
 SELECT (SELECT size FROM head), (SELECT frontier FROM head),
        (SELECT array_agg(taken.data ORDER BY taken.id) FROM taken),
-       (SELECT id FROM queued)
+       (SELECT id FROM queued),
+       (SELECT set_config('synchronous_commit', 'off', true) FROM queued)
 """
 
 
 def try_take(session: Session, log: str, bundle: bytes | None = None) -> Taken | int | None:
     """The locked head and swept bundles; else the id of the pending row `bundle` went to;
-    else (no bundle and the head busy) None."""
+    else (no bundle and the head busy) None.
+
+    A transaction that queued commits without waiting for its WAL flush (SET LOCAL
+    synchronous_commit off, in the same statement): its caller reports nothing to the voter
+    before `await_sequenced` saw the row appended by a batch, whose own commit waits for the
+    flush and so makes everything before it in the WAL durable, this vote included
+    (docs/ledger.md §2.2)."""
     row = _one(session, _TRY_TAKE, {"log": log, "bundle": bundle})
     assert row is not None
-    size, frontier, bundles, queued = row
+    size, frontier, bundles, queued, _async = row
     if size is None:
         return None if queued is None else int(queued)
     return Taken(int(size), bytes(frontier), [bytes(b) for b in bundles or []])

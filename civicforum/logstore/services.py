@@ -299,6 +299,8 @@ def submit_entries(
     _begin_write(session)
     taken = _try_lock_and_take(session, log, entry_bundle(datas))
     if isinstance(taken, int):  # a sequencer is running: it or the next one appends these
+        if _dialect(session) == "postgresql":
+            _mark_async(session)  # pg.try_take turned synchronous_commit off for this commit
         return Submitted(log, None, taken)
     assert taken is not None  # given a bundle, a busy head queues it
     size, stored, swept = taken

@@ -236,14 +236,19 @@ def test_a_cast_queues_behind_a_held_head_and_the_next_batch_appends_it(live_app
                 voter=voter,
                 choice=approve("o1"),
             )
+            # Queued: this commit need not wait for its WAL flush (the batch's will flush it
+            # before the voter hears anything; docs/ledger.md §2.2).
+            assert db.session.execute(text("SHOW synchronous_commit")).scalar() == "off"
             db.session.commit()
+            assert db.session.execute(text("SHOW synchronous_commit")).scalar() == "on"
             assert receipt.index is None and receipt.pending_id is not None
             assert logstore.log_size(db.session, log="votes") == size
             assert logstore.pending_count(db.session, log="votes") == 1
         finally:
             held.commit()
             holder.close()
-        services.settle_cast(db.session, receipt=receipt)
+        services.settle_cast(db.session, receipt=receipt)  # this batch appends it...
+        assert db.session.execute(text("SHOW synchronous_commit")).scalar() == "on"  # ...durably
         db.session.commit()
         assert logstore.pending_count(db.session, log="votes") == 0
         assert logstore.log_size(db.session, log="votes") == size + 1
