@@ -345,35 +345,48 @@ def await_sequenced(session: Session, *, log: str, pending_id: int) -> None:
     # waits for that batch). Else wait for the running batch (a shared lock on the head, so
     # every waiter wakes at once instead of queueing for the lock one after another), then
     # check again. Still pending: try the head; whoever gets it appends every committed
-    # pending row (a batch as large as the queue), the others find their row gone after it.
+    # pending row (a batch as large as the queue). A waiter that finds the head taken again
+    # knows that batch took its row (committed before the batch began), so it waits for it.
     real = session() if isinstance(session, scoped_session) else session
-    if not real.in_transaction():
-        # Right after the caller's commit: wait on a connection in autocommit mode (no BEGIN
-        # or COMMIT round trips, and each lock ends with its statement).
-        bind = real.get_bind()
-        engine = bind.engine if isinstance(bind, Connection) else bind
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    if real.in_transaction():
+        _await_in_transaction(session, log, pending_id)
+        return
+    # Right after the caller's commit: wait on a connection in autocommit mode (no BEGIN or
+    # COMMIT round trips, and each lock ends with its statement).
+    bind = real.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for _round in range(3):
             if not pg.still_pending(conn, pending_id, wait=True):
                 return
             pg.wait_for_batch(conn, log)
             if not pg.still_pending(conn, pending_id, wait=True):
                 return
-    else:  # inside the caller's transaction no lock may outlive its statement: a savepoint
-        if not pg.still_pending(session, pending_id, wait=False):
-            return
-        savepoint = session.begin_nested()
-        pg.wait_for_batch(session, log)
-        savepoint.rollback()
-        if not pg.still_pending(session, pending_id, wait=False):
-            return
+            taken = _try_lock_and_take(session, log)
+            if taken is not None:
+                size, stored, swept = taken
+                _sequence(session, log, size, stored, [], sign=True, swept=swept)
+                return
+    # Three batches went by without it (a very busy head): queue for the head itself.
+    if pg.still_pending(session, pending_id, wait=False):
+        sequence_pending(session, log=log)
+
+
+def _await_in_transaction(session: Session, log: str, pending_id: int) -> None:
+    # Inside the caller's transaction no lock may outlive its statement: a savepoint.
+    if not pg.still_pending(session, pending_id, wait=False):
+        return
+    savepoint = session.begin_nested()
+    pg.wait_for_batch(session, log)
+    savepoint.rollback()
+    if not pg.still_pending(session, pending_id, wait=False):
+        return
     taken = _try_lock_and_take(session, log)
     if taken is not None:
         size, stored, swept = taken
         _sequence(session, log, size, stored, [], sign=True, swept=swept)
-        return
-    # Busy again (another waiter's batch): queue for the head, as before, rather than spin.
-    if pg.still_pending(session, pending_id, wait=False):
-        sequence_pending(session, log=log)
+    elif pg.still_pending(session, pending_id, wait=False):
+        sequence_pending(session, log=log)  # busy again: queue for the head
 
 
 def _pending(session: Session, pending_id: int) -> bool:
