@@ -307,7 +307,8 @@ def wrk(base: str, path: str, seconds: float, *extra: str) -> dict[str, float]:
 
     script = list(extra[: extra.index("--")] if "--" in extra else extra)
     args = list(extra[extra.index("--") :] if "--" in extra else [])
-    cmd = ["wrk", "-t2", "-c32", f"-d{round(seconds)}s", "--latency", *script, base + path, *args]
+    cmd = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{round(seconds)}s", "--latency", *script]
+    cmd += [base + path, *args]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     fields = {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
@@ -329,6 +330,7 @@ def wrk(base: str, path: str, seconds: float, *extra: str) -> dict[str, float]:
 PASSWORD = "correct horse battery staple"
 USER_AGENT = "civicforum-bench"
 THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "8"))
+CONNECTIONS = int(os.environ.get("BENCH_WRK_CONNECTIONS", "32"))  # concurrent voters
 
 
 def bench_http(url: str, voters: int, seconds: float) -> None:
@@ -482,9 +484,8 @@ def bench_http(url: str, voters: int, seconds: float) -> None:
         accepted = run["requests"] - run["bad"] - run["spare"]
         rate = accepted / run["elapsed"]
         print(
-            f"HTTP, gunicorn 2 workers x {THREADS} threads, PostgreSQL, wrk 2 threads x 32 "
-            f"connections "
-            f"on the same 2 cores (load average {load()}):"
+            f"HTTP, gunicorn 2 workers x {THREADS} threads, PostgreSQL, wrk 2 threads x "
+            f"{CONNECTIONS} connections on the same 2 cores (load average {load()}):"
         )
         print(
             f"  GET /healthz (the framework floor): {floor['rps']:.0f} req/s, "
