@@ -10,8 +10,11 @@ Locking (why the order matters):
   append first sequences every committed pending entry.
 * The ballot row lock is always taken before the log head lock, in every path, and a cast
   only ever *tries* the head lock (``FOR UPDATE SKIP LOCKED``), so the two cannot deadlock.
-  The sequencer hook (``votelog.record_indices``) updates cast and link rows under the head
-  lock; it may wait for a cast that holds a link row, never the other way round.
+  (Waiting for the receipt happens after the cast's commit, holding nothing.)
+* A cast claims its voter's link row first (``votelog.claim_link``). The sequencer hook
+  (``votelog.record_indices``) updates, under the head lock, only the cast rows of casts it
+  swept from the queue, by primary key, never a link: it may wait for a vote change that is
+  marking such a row superseded, and that change never waits for the batch.
 * SQLite ignores ``FOR UPDATE``/``FOR SHARE``; there every writing request starts with
   ``BEGIN IMMEDIATE`` (``web.sqlite_lock``, and ``begin_write`` in views for GETs that close a
   ballot lazily), which serialises whole transactions: a cast there always sequences itself.
