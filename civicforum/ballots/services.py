@@ -13,8 +13,9 @@ Locking (why the order matters):
   (Waiting for the receipt happens after the cast's commit, holding nothing.)
 * A cast claims its voter's link row first (``votelog.claim_link``). The sequencer hook
   (``votelog.record_indices``) updates, under the head lock, only the cast rows of casts it
-  swept from the queue, by primary key, never a link: it may wait for a vote change that is
-  marking such a row superseded, and that change never waits for the batch.
+  swept from the queue, by primary key, never a link. A vote change marking such a row
+  superseded may wait for the batch, or the batch for it, but a change locks that row in its
+  last statement and a batch holds nothing a cast needs before it: no cycle.
 * SQLite ignores ``FOR UPDATE``/``FOR SHARE``; there every writing request starts with
   ``BEGIN IMMEDIATE`` (``web.sqlite_lock``, and ``begin_write`` in views for GETs that close a
   ballot lazily), which serialises whole transactions: a cast there always sequences itself.
