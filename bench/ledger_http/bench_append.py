@@ -1,15 +1,21 @@
 """Ledger append throughput vs bare inserts on PostgreSQL, and casting through HTTP.
 
     CIVICFORUM_TEST_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/postgres \\
-        .venv/bin/python bench/ledger_http/bench_append.py [--seconds 4] [--voters 600]
+        .venv/bin/python bench/ledger_http/bench_append.py [--seconds 4] [--voters 3000]
+        [--http-seconds 6] [--skip-storage] [--skip-http]
 
 Creates (and drops) a scratch database `civicforum_bench_append` on that server. Prints:
   1. bare single-row committed inserts from 1 and 8 connections;
   2. from 1 and 8 concurrent writers, with the ratio to bare inserts: `append_entry` + commit
-     (head lock held through each commit), and the cast path's batching sequencer
-     (`submit_entries`, commit, `await_sequenced`; docs/ledger.md §2.2). Every writer (and
-     every bare-insert connection) is a separate process, as gunicorn's workers are;
-  3. casting ballots through HTTP: gunicorn with 2 workers, voters already logged in.
+     (head lock held through each commit); the cast path (`submit_entries`, commit,
+     `await_sequenced`: the receipt is ready); and submissions alone (`submit_entries` +
+     commit) with the queue appended in batches, counted as entries in the log under a signed
+     checkpoint when the clock stops (docs/ledger.md §2.2). Every writer (and every bare-insert
+     connection) is a separate process with its own connection, as gunicorn's workers are;
+  3. casting ballots through HTTP: gunicorn with 2 workers (BENCH_GUNICORN_THREADS threads,
+     default 8), voters already logged in, load from wrk (Debian package; BENCH_WRK_CONNECTIONS
+     concurrent voters, default 32) with cast.lua; CPU per ballot by program and per worker.
+     BENCH_PYSPY=PREFIX also records where each worker spends its GIL time (py-spy, raw).
 Figures are printed, not asserted: the machine is shared.
 """
 
