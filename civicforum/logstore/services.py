@@ -272,8 +272,9 @@ def append_entry(
     if durable_after_receipt and not closed and _dialect(session) == "postgresql":
         session.execute(text("SET LOCAL synchronous_commit TO OFF"))
         _mark_async(session)
-    size, stored = _head(session, log, lock=True)
-    indices, checkpoint, _count = _sequence(session, log, size, stored, [data], sign=closed)
+    indices, checkpoint, _count = _sequence(
+        session, log, _lock_and_take(session, log), [data], sign=closed
+    )
     return AppendedEntry(log, indices[0], merkle.leaf_hash(data), data, checkpoint)
 
 
@@ -303,10 +304,7 @@ def submit_entries(
             _mark_async(session)  # pg.try_take turned synchronous_commit off for this commit
         return Submitted(log, None, taken)
     assert taken is not None  # given a bundle, a busy head queues it
-    size, stored, swept = taken
-    indices, checkpoint, _count = _sequence(
-        session, log, size, stored, datas, sign=True, swept=swept
-    )
+    indices, checkpoint, _count = _sequence(session, log, taken, datas, sign=True)
     return Submitted(log, tuple(indices), None, checkpoint)
 
 
@@ -315,13 +313,9 @@ def sequence_pending(session: Session, *, log: str) -> int:
     checkpoint covering them; returns how many were appended. The caller commits."""
     check_log(log)
     _begin_write(session)
-    if _dialect(session) == "postgresql":  # lock and take in one statement
-        taken = pg.take(session, log)
-        size, stored, swept = taken.size, taken.frontier, _unbundle(taken.bundles)
-    else:
-        size, stored = _head(session, log, lock=True)
-        swept = _take_pending(session, log)
-    _indices, _checkpoint, count = _sequence(session, log, size, stored, [], sign=True, swept=swept)
+    _indices, _checkpoint, count = _sequence(
+        session, log, _lock_and_take(session, log), [], sign=True
+    )
     if not count and _dialect(session) == "postgresql":
         # Only the head row lock was written: its commit need not wait for a WAL flush.
         session.execute(text("SET LOCAL synchronous_commit TO OFF"))
@@ -360,12 +354,7 @@ def await_sequenced(session: Session, *, log: str, pending_id: int) -> None:
             if not pg.still_pending(conn, pending_id, wait=True):
                 return
             pg.wait_for_batch(conn, log)
-            if not pg.still_pending(conn, pending_id, wait=True):
-                return
-            taken = _try_lock_and_take(session, log)
-            if taken is not None:
-                size, stored, swept = taken
-                _sequence(session, log, size, stored, [], sign=True, swept=swept)
+            if not pg.still_pending(conn, pending_id, wait=True) or _sequence_if_free(session, log):
                 return
     # Three batches went by without it (a very busy head): queue for the head itself.
     if pg.still_pending(session, pending_id, wait=False):
@@ -381,12 +370,18 @@ def _await_in_transaction(session: Session, log: str, pending_id: int) -> None:
     savepoint.rollback()
     if not pg.still_pending(session, pending_id, wait=False):
         return
-    taken = _try_lock_and_take(session, log)
-    if taken is not None:
-        size, stored, swept = taken
-        _sequence(session, log, size, stored, [], sign=True, swept=swept)
-    elif pg.still_pending(session, pending_id, wait=False):
+    if not _sequence_if_free(session, log) and pg.still_pending(session, pending_id, wait=False):
         sequence_pending(session, log=log)  # busy again: queue for the head
+
+
+def _sequence_if_free(session: Session, log: str) -> bool:
+    """Append every committed pending entry now if the head is free; False if it is not."""
+    taken = _try_lock_and_take(session, log)
+    if taken is None:
+        return False
+    assert not isinstance(taken, int)  # nothing to queue without a bundle
+    _sequence(session, log, taken, [], sign=True)
+    return True
 
 
 def _pending(session: Session, pending_id: int) -> bool:
@@ -422,22 +417,16 @@ def _try_lock_and_take(
         if not isinstance(taken, pg.Taken):
             return taken
         return taken.size, taken.frontier, _unbundle(taken.bundles)
-    head = _try_lock_head(session, log)
-    if head is not None:
-        return (*head, _take_pending(session, log))
-    if bundle is None:
-        return None
-    queued = insert(PENDING).values(log=log, data=bundle).returning(PENDING.c.id)
-    return int(session.execute(queued).scalar_one())
+    return _lock_and_take(session, log)  # SQLite: BEGIN IMMEDIATE made us the only writer
 
 
-def _try_lock_head(session: Session, log: str) -> tuple[int, bytes] | None:
-    row = session.execute(
-        select(HEADS.c.size, HEADS.c.frontier)
-        .where(HEADS.c.log == log)
-        .with_for_update(skip_locked=True)
-    ).one_or_none()
-    return None if row is None else (int(row.size), bytes(row.frontier))
+def _lock_and_take(session: Session, log: str) -> tuple[int, bytes, list[bytes]]:
+    """Wait for the head, lock it and take every committed pending entry, in id order."""
+    if _dialect(session) == "postgresql":  # one statement
+        taken = pg.take(session, log)
+        return taken.size, taken.frontier, _unbundle(taken.bundles)
+    size, stored = _head(session, log, lock=True)
+    return size, stored, _take_pending(session, log)
 
 
 def _unbundle(bundles: Iterable[bytes]) -> list[bytes]:
@@ -461,17 +450,17 @@ def _take_pending(session: Session, log: str) -> list[bytes]:
 def _sequence(
     session: Session,
     log: str,
-    size: int,
-    stored: bytes,
+    taken: tuple[int, bytes, list[bytes]],
     own: list[bytes],
     *,
     sign: bool,
-    swept: list[bytes] | None = None,
 ) -> tuple[list[int], CheckpointInfo | None, int]:
-    """Under the head lock: append committed pending entries (`swept` if the caller took
-    them already), then `own`; returns the indices of `own`, the checkpoint signed for the
-    new size (when `sign` and anything was appended) and how many were appended in all."""
-    entries = (_take_pending(session, log) if swept is None else swept) + own
+    """Under the head lock (`taken`: size, stored frontier and the committed pending entries
+    swept from the queue): append the swept entries, then `own`; returns the indices of
+    `own`, the checkpoint signed for the new size (when `sign` and anything was appended)
+    and how many were appended in all."""
+    size, stored, swept = taken
+    entries = swept + own
     if not entries:
         return [], None, 0
     frontier = _frontier(size, stored)
