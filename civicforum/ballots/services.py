@@ -510,13 +510,14 @@ def recorded_choice(session: Session, *, ballot: Ballot, tracker: str) -> Choice
     return Choice.from_entry(ballot.is_ranked, cast.choice)
 
 
-def cast_index(session: Session, *, ballot: Ballot, tracker: str) -> int | None:
-    """The log index of ``tracker``'s ``ballot.cast`` entry (None while it is pending)."""
-    return session.scalar(
-        select(BallotCast.log_index).where(
-            BallotCast.ballot_id == ballot.id, BallotCast.tracker == tracker
-        )
-    )
+def cast_index(
+    session: Session, *, ballot: Ballot, tracker: str, fresh: bool = False
+) -> int | None:
+    """The log index of ``tracker``'s ``ballot.cast`` entry (None while it is pending). The
+    same row as ``recorded_choice`` (no second query); ``fresh`` re-reads it, e.g. after a
+    sequencer batch filled the index in."""
+    cast = session.get(BallotCast, (ballot.id, tracker), populate_existing=fresh)
+    return None if cast is None else cast.log_index
 
 
 def receipt_text(session: Session, *, ballot: Ballot, voter: Any) -> tuple[str, str] | None:
@@ -528,7 +529,7 @@ def receipt_text(session: Session, *, ballot: Ballot, voter: Any) -> tuple[str, 
     if index is None:
         # Committed but not sequenced yet (its request died before waiting): append it now.
         votelog.sequence(session)
-        index = cast_index(session, ballot=ballot, tracker=link.tracker)
+        index = cast_index(session, ballot=ballot, tracker=link.tracker, fresh=True)
     if index is None:
         return None
     text = votelog.receipt(session, index=index)
