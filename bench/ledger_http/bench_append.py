@@ -407,6 +407,7 @@ def bench_http(url: str, voters: int, seconds: float) -> None:
             str(THREADS),
             "-b",
             f"127.0.0.1:{port}",
+            *os.environ.get("BENCH_GUNICORN_ARGS", "").split(),
             "wsgi:app",
         ],
         cwd=REPO,
