@@ -15,6 +15,7 @@ Secrecy (issue 6 §4) shapes these tables:
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -49,7 +50,27 @@ class Eligibility(enum.StrEnum):
     ROLE = "role"
 
 
-class Ballot(db.Model):
+class BallotRulesMixin:
+    """What a ballot's rules derive from its columns, shared by the model and ``CastRules``."""
+
+    id: Any
+    method: Any
+
+    @property
+    def method_enum(self) -> Method:
+        return Method(self.method)
+
+    @property
+    def is_ranked(self) -> bool:
+        return self.method_enum.ranked
+
+    @property
+    def ledger_id(self) -> str:
+        """The ballot's identifier in the vote log (a safe ident: names export files)."""
+        return f"b{self.id}"
+
+
+class Ballot(BallotRulesMixin, db.Model):
     __tablename__ = "ballots"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -94,19 +115,6 @@ class Ballot(db.Model):
     )
     created_by: Mapped[User | None] = relationship()
 
-    @property
-    def method_enum(self) -> Method:
-        return Method(self.method)
-
-    @property
-    def is_ranked(self) -> bool:
-        return self.method_enum.ranked
-
-    @property
-    def ledger_id(self) -> str:
-        """The ballot's identifier in the vote log (a safe ident: names export files)."""
-        return f"b{self.id}"
-
     def option_by_key(self) -> dict[str, BallotOption]:
         return {o.key: o for o in self.options}
 
@@ -131,6 +139,32 @@ class BallotOption(db.Model):
     )
 
     ballot: Mapped[Ballot] = relationship(back_populates="options")
+
+
+@dataclass(frozen=True, slots=True)
+class OptionKey:
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class CastRules(BallotRulesMixin):
+    """The columns a cast is checked and recorded against, read as plain rows: building ORM
+    objects for the ballot and its options was the largest Python cost of a cast. Only the
+    cast path uses it; refusals and pages load the model."""
+
+    __tablename__ = "ballots"  # audit rows name their subject by table, as for the model
+
+    id: int
+    method: str
+    max_approvals: int | None
+    opens_at: datetime
+    closes_at: datetime
+    eligibility: str
+    eligibility_role: str | None
+    secret: bool
+    vote_changes: bool
+    status: str
+    options: tuple[OptionKey, ...]
 
 
 class BallotVoterLink(db.Model):

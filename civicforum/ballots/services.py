@@ -30,7 +30,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from civicforum.accounts.services import Page
 from civicforum.audit.services import record_event
@@ -48,8 +48,10 @@ from civicforum.ballots.models import (
     BallotParticipation,
     BallotStatus,
     BallotVoterLink,
+    CastRules,
     Eligibility,
     Method,
+    OptionKey,
 )
 from civicforum.ballots.validation import Choice
 from civicforum.db import utcnow
@@ -286,19 +288,26 @@ def _lock_shared(session: Session, ballot: Ballot) -> None:
     )
 
 
+_RULE_COLUMNS = [Ballot.__table__.c[f] for f in CastRules.__dataclass_fields__ if f != "options"]
 _LOAD_FOR_CAST = (  # built once: the busiest read of the busiest write
-    select(Ballot)
+    select(*_RULE_COLUMNS, BallotOption.key)
+    .select_from(Ballot)
+    .outerjoin(BallotOption, BallotOption.ballot_id == Ballot.id)
     .where(Ballot.id == bindparam("id"))
-    .options(joinedload(Ballot.options))
-    .with_for_update(read=True, of=Ballot)
-    .execution_options(populate_existing=True)
+    .order_by(BallotOption.position)
+    .with_for_update(read=True, of=Ballot.__table__)
 )
 
 
-def load_for_cast(session: Session, ballot_id: int) -> Ballot | None:
-    """The ballot and its options, read under the SHARE lock a cast needs, in one statement
-    (the cast view's load: pass ``locked=True`` to ``cast_ballot`` in the same transaction)."""
-    return session.execute(_LOAD_FOR_CAST, {"id": ballot_id}).unique().scalar_one_or_none()
+def load_for_cast(session: Session, ballot_id: int) -> CastRules | None:
+    """The ballot's rules and option keys, read under the SHARE lock a cast needs, in one
+    statement, one row per option (the cast view's load; ``cast_ballot`` takes them as
+    they are, in the same transaction)."""
+    rows = session.execute(_LOAD_FOR_CAST, {"id": ballot_id}).all()
+    if not rows:
+        return None
+    keys = tuple(OptionKey(row[-1]) for row in rows if row[-1] is not None)
+    return CastRules(*rows[0][:-1], options=keys)
 
 
 def open_ballot(session: Session, *, ballot: Ballot, now: datetime | None = None) -> bool:
@@ -399,15 +408,14 @@ class CastReceipt:
 def cast_ballot(
     session: Session,
     *,
-    ballot: Ballot,
+    ballot: Ballot | CastRules,
     voter: Any,
     choice: Choice,
     now: datetime | None = None,
-    locked: bool = False,
 ) -> CastReceipt:
     """Record ``voter``'s choice in one transaction; the caller commits, then calls
-    ``settle_cast`` when the receipt says the entry is pending. ``locked``: the ballot was
-    loaded with ``load_for_cast`` in this transaction (its SHARE lock is held).
+    ``settle_cast`` when the receipt says the entry is pending. ``ballot``: the model (locked
+    here), or the rules ``load_for_cast`` read under the lock in this transaction.
 
     Refuses (before writing anything) a closed period, an ineligible or sanctioned voter, an
     invalid choice and a second vote when changes are not allowed. A change submits
@@ -424,7 +432,7 @@ def cast_ballot(
     sequencer fills the index in later.
     """
     now = now or utcnow()
-    if not locked:
+    if isinstance(ballot, Ballot):
         _lock_shared(session, ballot)
     validation.check_voter(session, ballot, voter, now=now)
     validation.check_choice(ballot, choice)

@@ -30,22 +30,14 @@ def begin_write() -> None:
     db.session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
-def load_ballot(ballot_id: int, *, for_cast: bool = False) -> Ballot:
-    """Load a ballot, opening or closing it first when its time has come. ``for_cast``:
-    read it under the SHARE lock a cast holds (``services.load_for_cast``)."""
-
-    def load() -> Ballot:
-        if for_cast:
-            return services.load_for_cast(db.session, ballot_id) or abort(404)
-        return db.get_or_404(Ballot, ballot_id)
-
-    ballot = load()
+def load_ballot(ballot_id: int) -> Ballot:
+    """Load a ballot, opening or closing it first when its time has come."""
+    ballot = db.get_or_404(Ballot, ballot_id)
     if services.is_due(ballot):
         begin_write()
         ballot = db.get_or_404(Ballot, ballot_id)
         if services.sync_ballot(db.session, ballot=ballot):
             db.session.commit()
-        ballot = load()
     return ballot
 
 
@@ -130,19 +122,23 @@ def review(ballot_id: int) -> ResponseReturnValue:
 @bp.post("/<int:ballot_id>/cast")
 @login_required
 def cast(ballot_id: int) -> ResponseReturnValue:
-    ballot = load_ballot(ballot_id, for_cast=True)
-    values = presentation.submitted_values(ballot, request.form)
     if request.form.get("action") == "edit":
-        context = _context(ballot, form_values=values)
+        ballot = load_ballot(ballot_id)
+        context = _context(ballot, form_values=presentation.submitted_values(ballot, request.form))
         return render_page("ballots/detail.html", fragment="vote_panel", **context)
+    # The rules as plain rows under the share lock the cast holds; the model (and an opening
+    # or closing that is due) only where a page is rendered.
+    rules = services.load_for_cast(db.session, ballot_id) or abort(404)
+    if services.is_due(rules):
+        load_ballot(ballot_id)
+        rules = services.load_for_cast(db.session, ballot_id) or abort(404)
     try:
-        choice = validation.parse_choice(ballot, request.form)
-        receipt = services.cast_ballot(
-            db.session, ballot=ballot, voter=current_user, choice=choice, locked=True
-        )
+        choice = validation.parse_choice(rules, request.form)
+        receipt = services.cast_ballot(db.session, ballot=rules, voter=current_user, choice=choice)
         db.session.commit()
     except CivicforumError as error:
-        return _refused(ballot, error, values)
+        ballot = load_ballot(ballot_id)
+        return _refused(ballot, error, presentation.submitted_values(ballot, request.form))
     except IntegrityError:
         # Not expected (parallel twins of one voter queue on the voter's link, see
         # votelog.claim_link); should a constraint still refuse the vote, nothing of it
@@ -159,7 +155,7 @@ def cast(ballot_id: int) -> ResponseReturnValue:
         # A query flag, not flash(): flashing writes the session record, one more commit
         # (and fsync) per ballot on the busiest write path.
         return redirect(url_for(".receipt", ballot_id=ballot_id, recorded=1), code=303)
-    context = _context(ballot, stage="done", choice=choice, receipt=receipt)
+    context = _context(load_ballot(ballot_id), stage="done", choice=choice, receipt=receipt)
     return render_page("ballots/detail.html", fragment="vote_panel", **context)
 
 

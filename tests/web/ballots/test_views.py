@@ -199,6 +199,24 @@ def test_ineligible_and_closed_are_refused(
     assert casts(db_session) == 0
 
 
+def test_first_cast_after_the_opening_time_opens_the_ballot(
+    client: FlaskClient, db_session: Any, login_as: Any
+) -> None:
+    ballot = make_ballot(db_session, open_now=False, max_approvals=1)
+    ballot.opens_at = utcnow() - timedelta(seconds=1)
+    db_session.flush()
+    login_as(make_user(db_session))
+    # The cast re-reads the rules after opening: the approval limit still applies.
+    too_many = client.post(
+        f"/ballots/{ballot.id}/cast", data={"approve": ["o1", "o2"], "action": "cast"}
+    )
+    assert too_many.status_code == 422 and casts(db_session) == 0
+    db_session.refresh(ballot)
+    assert ballot.status == BallotStatus.OPEN and ballot.opened_index is not None
+    cast = client.post(f"/ballots/{ballot.id}/cast", data={"approve": "o2", "action": "cast"})
+    assert cast.status_code == 303 and casts(db_session) == 1
+
+
 def test_anonymous_cannot_cast(client: FlaskClient, db_session: Any) -> None:
     ballot = make_ballot(db_session)
     response = client.post(f"/ballots/{ballot.id}/cast", data={"approve": "o1", "action": "cast"})
