@@ -10,14 +10,6 @@ import faulthandler
 import sys
 from typing import Any
 
-# Each worker listens on its own SO_REUSEPORT socket and the kernel spreads new connections
-# over them. On one shared socket, whichever worker woke first accepted: with keep-alive
-# clients, one of two workers often ended up holding most connections while the other idled
-# (casting bench: 190 ballots/s with one busy worker against 250-300/s balanced). Cost: a
-# connection still waiting in the backlog of a worker that is being replaced is reset
-# unanswered (nothing was read, so nothing was recorded; the client retries).
-reuse_port = True
-
 
 def post_fork(server: Any, worker: Any) -> None:
     # A worker that dies of SIGSEGV/SIGBUS/SIGABRT writes every thread's Python stack to
@@ -32,3 +24,16 @@ def post_fork(server: Any, worker: Any) -> None:
 
         with app.app_context():
             db.engine.dispose(close=False)
+
+
+def on_starting(server: Any) -> None:
+    # Threaded workers (keep-alive connections) each listen on their own SO_REUSEPORT socket
+    # and the kernel spreads new connections over them. On one shared socket, whichever
+    # worker woke first accepted: one of two workers often ended up holding most keep-alive
+    # connections while the other idled (casting bench: 190 ballots/s with one busy worker
+    # against 250-300/s balanced). Sync workers keep the shared socket: each takes a new
+    # connection only when it is free, which hashing would ignore. Cost: a connection still
+    # waiting in the backlog of a worker being replaced is reset unanswered (nothing was
+    # read, so nothing was recorded; the client retries).
+    if server.cfg.worker_class_str == "gthread":
+        server.cfg.set("reuse_port", True)

@@ -15,6 +15,8 @@ Creates (and drops) a scratch database `civicforum_bench_append` on that server.
   3. casting ballots through HTTP: gunicorn with 2 workers (BENCH_GUNICORN_THREADS threads,
      default 8), voters already logged in, load from wrk (Debian package; BENCH_WRK_CONNECTIONS
      concurrent voters, default 32) with cast.lua; CPU per ballot by program and per worker.
+     gunicorn reads the checkout's gunicorn.conf.py (each worker on its own SO_REUSEPORT
+     socket); BENCH_GUNICORN_ARGS adds options (e.g. "-c /dev/null" for gunicorn's defaults).
      BENCH_PYSPY=PREFIX also records where each worker spends its GIL time (py-spy, raw).
 Figures are printed, not asserted: the machine is shared.
 """

@@ -87,8 +87,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def listening_sockets(port: int) -> int:
+    """How many sockets listen on 127.0.0.1:``port`` (Linux /proc/net/tcp; state 0A)."""
+    local = f"0100007F:{port:04X}"
+    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for line in lines if line.split()[1] == local and line.split()[3] == "0A")
+
+
 class Server:
     def __init__(self, scratch_url: str, instance: Path, workers: int = 4) -> None:
+        self.workers = workers
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {
@@ -247,6 +255,12 @@ def test_fifty_concurrent_voters_and_a_double_submission(
 ) -> None:
     setup = make_ballot_and_voters(local_app, 51, secret=False, vote_changes=False)
     server = server_factory()
+    # gunicorn.conf.py: each threaded worker listens on its own socket, so the kernel spreads
+    # the voters' keep-alive connections over the workers instead of the first to wake.
+    deadline = time.monotonic() + TIMEOUT
+    while listening_sockets(server.port) < server.workers and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert listening_sockets(server.port) == server.workers
     browsers = [logged_in(server.base, email) for email in setup.emails]
     tokens = [ballot_token(server.base, b, setup) for b in browsers]
     # Voter 50 submits twice at the same moment, from two connections sharing its session.
