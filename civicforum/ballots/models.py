@@ -149,8 +149,8 @@ class OptionKey:
 @dataclass(frozen=True, slots=True)
 class CastRules(BallotRulesMixin):
     """The columns a cast is checked and recorded against, read as plain rows: building ORM
-    objects for the ballot and its options was the largest Python cost of a cast. Only the
-    cast path uses it; refusals and pages load the model."""
+    objects for the ballot and its options was the largest Python cost in the cast view.
+    Only the cast path uses it; refusals and pages load the model."""
 
     __tablename__ = "ballots"  # audit rows name their subject by table, as for the model
 
