@@ -54,7 +54,7 @@ from civicforum.ballots.models import (
     OptionKey,
 )
 from civicforum.ballots.validation import Choice
-from civicforum.db import utcnow
+from civicforum.db import OnDriver, utcnow
 from civicforum.ledger import entry as ledger_entry
 
 # ----------------------------------------------------------------------------- definition
@@ -289,7 +289,7 @@ def _lock_shared(session: Session, ballot: Ballot) -> None:
 
 
 _RULE_COLUMNS = [Ballot.__table__.c[f] for f in CastRules.__dataclass_fields__ if f != "options"]
-_LOAD_FOR_CAST = (  # built once: the busiest read of the busiest write
+_LOAD_FOR_CAST = OnDriver(  # built once: the busiest read of the busiest write
     select(*_RULE_COLUMNS, BallotOption.key)
     .select_from(Ballot)
     .outerjoin(BallotOption, BallotOption.ballot_id == Ballot.id)
@@ -303,7 +303,7 @@ def load_for_cast(session: Session, ballot_id: int) -> CastRules | None:
     """The ballot's rules and option keys, read under the SHARE lock a cast needs, in one
     statement, one row per option (the cast view's load; ``cast_ballot`` takes them as
     they are, in the same transaction)."""
-    rows = session.execute(_LOAD_FOR_CAST, {"id": ballot_id}).all()
+    rows = _LOAD_FOR_CAST.rows(session, {"id": ballot_id})
     if not rows:
         return None
     keys = tuple(OptionKey(row[-1]) for row in rows if row[-1] is not None)

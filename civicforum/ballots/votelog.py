@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from civicforum.ballots.models import BallotCast, BallotParticipation, BallotVoterLink
+from civicforum.db import OnDriver
 from civicforum.ledger import entry as ledger_entry
 
 LOG = ledger_entry.VOTE_LOG
@@ -108,8 +109,9 @@ def _claim(dialect: Any) -> Any:
     )
 
 
-_CLAIM = {"postgresql": _claim(postgresql), "sqlite": _claim(sqlite)}
-_LOCK_LINK = (
+# The statements every cast runs go straight to the driver on PostgreSQL (db.OnDriver).
+_CLAIM = {"postgresql": OnDriver(_claim(postgresql)), "sqlite": OnDriver(_claim(sqlite))}
+_LOCK_LINK = OnDriver(
     select(LINKS.c.tracker)
     .where(LINKS.c.ballot_id == bindparam("b"), LINKS.c.voter_id == bindparam("v"))
     .with_for_update()
@@ -133,8 +135,8 @@ _CAST = insert(CASTS).values(
     superseded=False,
 )
 # PostgreSQL: the vote's rows in one statement (data-modifying CTEs).
-_FIRST_VOTE_PG = _CAST.add_cte(_ROLL.cte("vote_roll"))
-_CHANGE_PG = _CAST.add_cte(_RELINK.cte("vote_link"), _SUPERSEDE.cte("vote_old"))
+_FIRST_VOTE_PG = OnDriver(_CAST.add_cte(_ROLL.cte("vote_roll")))
+_CHANGE_PG = OnDriver(_CAST.add_cte(_RELINK.cte("vote_link"), _SUPERSEDE.cte("vote_old")))
 
 
 def claim_link(session: Session, *, ballot_id: int, voter_id: int, tracker: str) -> str | None:
@@ -147,9 +149,10 @@ def claim_link(session: Session, *, ballot_id: int, voter_id: int, tracker: str)
     first vote waits here for it, then finds the link and proceeds as a vote change.
     """
     params = {"b": ballot_id, "v": voter_id, "t": tracker}
-    if session.execute(_CLAIM[_dialect(session)], params).first() is not None:
+    if _CLAIM[_dialect(session)].rows(session, params):
         return None
-    return session.execute(_LOCK_LINK, params).scalar_one()
+    [(tracker,)] = _LOCK_LINK.rows(session, params)
+    return str(tracker)
 
 
 def record_vote(
@@ -174,7 +177,7 @@ def record_vote(
     if replaces is not None:
         params["old"] = replaces
     if _dialect(session) == "postgresql":
-        session.execute(_FIRST_VOTE_PG if replaces is None else _CHANGE_PG, params)
+        (_FIRST_VOTE_PG if replaces is None else _CHANGE_PG).rows(session, params)
         return
     for stmt in (_ROLL,) if replaces is None else (_RELINK, _SUPERSEDE):
         session.execute(stmt, params)

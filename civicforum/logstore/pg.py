@@ -16,6 +16,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
+from civicforum.db import driver_connection
+
 
 class Taken(NamedTuple):
     """The head, locked by this transaction, and the committed pending bundles it took."""
@@ -25,13 +27,8 @@ class Taken(NamedTuple):
     bundles: list[bytes]
 
 
-def _driver(session: Session | Connection) -> Any:
-    conn = session if isinstance(session, Connection) else session.connection()
-    return conn.connection.driver_connection
-
-
 def _one(session: Session | Connection, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
-    with _driver(session).cursor() as cur:
+    with driver_connection(session).cursor() as cur:
         cur.execute(sql, params)
         return cur.fetchone() if cur.description else None
 
