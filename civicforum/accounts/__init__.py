@@ -9,7 +9,6 @@ from flask_login import AnonymousUserMixin
 from civicforum.accounts import cli, facts, views
 from civicforum.accounts.models import User
 from civicforum.accounts.sessions import ServerSessionInterface, make_store
-from civicforum.db import utcnow
 from civicforum.extensions import db, login_manager
 from civicforum.web import nav
 
@@ -30,14 +29,9 @@ def load_user(user_id: str) -> User | None:
         return None
     # One query per request for the user, their roles (the navigation needs both) and the
     # facts other features registered (accounts.facts).
-    user = facts.preloaded(int(user_id))  # read with the session record
+    user = facts.load_user(db.session, int(user_id))
     if user is None:
-        params = {"id": int(user_id), "now": utcnow()}
-        row = db.session.execute(facts.user_statement(), params).unique().first()
-        if row is None:
-            return None
-        user = row[0]
-        facts.remember(user.id, row[1:])
+        return None
     # "Log out everywhere" and password changes bump the version; older sessions end here
     # even if their record survived (e.g. a Redis outage during the bump).
     if session.get("_sv") != user.session_version:

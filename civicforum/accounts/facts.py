@@ -1,5 +1,5 @@
-"""Facts about the signed-in user that other features need on most requests, loaded in the
-same statement as the user (one round trip instead of one each).
+"""The signed-in user's load: the user, their role names and the facts about them that other
+features need on most requests, in one statement (one round trip instead of one each).
 
 A feature registers a boolean SQL expression correlated with ``users.id`` (it may use the
 bind parameter ``now``); the user's load selects it beside the user (on PostgreSQL the SQL
@@ -16,13 +16,16 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from flask import g, has_app_context
-from sqlalchemy import ColumnElement, Select, bindparam, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import ColumnElement, Select, bindparam, func, inspect, select
+from sqlalchemy.orm import Session, make_transient_to_detached
 
-from civicforum.accounts.models import User, UserSession
+from civicforum.accounts.models import User, UserRole, UserSession
+from civicforum.db import OnDriver, utcnow
 
 _FACTS: dict[str, Callable[[], ColumnElement[bool]]] = {}
-_statements: dict[str, Select[Any]] = {}
+_statements: dict[str, OnDriver] = {}
+# The user's columns by attribute name, in the order the statements select them.
+_USER_ATTRS = [(prop.key, prop.columns[0]) for prop in inspect(User).column_attrs]
 
 
 def register(name: str, expression: Callable[[], ColumnElement[bool]]) -> None:
@@ -32,24 +35,28 @@ def register(name: str, expression: Callable[[], ColumnElement[bool]]) -> None:
 
 
 def _user_select(*first: Any) -> Select[Any]:
+    # Plain columns, not an ORM entity: the statement runs on the driver (db.OnDriver), and
+    # the role names come as one aggregated string instead of a joined row per role.
+    roles = (
+        select(func.aggregate_strings(UserRole.role, ","))
+        .where(UserRole.user_id == User.id)
+        .scalar_subquery()
+    )
     facts = [expression().label(name) for name, expression in _FACTS.items()]
-    return select(*first, User, *facts).options(joinedload(User.roles))
+    return select(*first, *(column for _key, column in _USER_ATTRS), roles, *facts)
 
 
-def user_statement() -> Select[Any]:
-    """The user (with roles), then every registered fact; parameters ``id`` and ``now``.
-    Built once: it runs on every signed-in request."""
+def _user_statement() -> OnDriver:
+    # Built once: it runs on every signed-in request.
     if "user" not in _statements:
-        _statements["user"] = _user_select().where(User.id == bindparam("id"))
+        _statements["user"] = OnDriver(_user_select().where(User.id == bindparam("id")))
     return _statements["user"]
 
 
-def session_statement() -> Select[Any]:
-    """A session record's columns, its user (or None) with roles, then the facts; parameters
-    ``sid`` and ``now``: the session store reads the record and the user in one statement."""
+def _session_statement() -> OnDriver:
     if "session" not in _statements:
         table = UserSession.__table__
-        _statements["session"] = (
+        _statements["session"] = OnDriver(
             _user_select(*table.c)
             .select_from(table)
             .outerjoin(User, User.id == table.c.user_id)
@@ -58,20 +65,42 @@ def session_statement() -> Select[Any]:
     return _statements["session"]
 
 
-def remember(user_id: int, values: Sequence[Any]) -> None:
-    """Keep the fact values (in registration order) of ``user_id`` for this request."""
-    g.civicforum_user_facts = (user_id, dict(zip(_FACTS, values, strict=True)))
+def _user(session: Session, values: Sequence[Any]) -> User:
+    """The session's User for a row of ``_user_select`` (user columns, role names, facts),
+    made persistent without a query of its own; its fact values kept for this request."""
+    width = len(_USER_ATTRS)
+    user_id, roles = values[0], values[width]
+    key = inspect(User).identity_key_from_primary_key([user_id])
+    user = session.identity_map.get(key)
+    if user is None:
+        user = User(**{k: v for (k, _c), v in zip(_USER_ATTRS, values[:width], strict=True)})
+        make_transient_to_detached(user)  # as if loaded: no history, relationships unloaded
+        session.add(user)
+        user.preload_role_names(frozenset(roles.split(",")) if roles else frozenset())
+    g.civicforum_user_facts = (user_id, dict(zip(_FACTS, values[width + 1 :], strict=True)))
+    return user
 
 
-def preload(user: User, values: Sequence[Any]) -> None:
-    """The session store read the user with the session record: ``load_user`` takes it."""
-    g.civicforum_preloaded_user = user
-    remember(user.id, values)
-
-
-def preloaded(user_id: int) -> User | None:
+def load_user(session: Session, user_id: int) -> User | None:
+    """The user ``user_id`` (None if there is none), read with their roles and facts, unless
+    the session store read them already for this request."""
     user = g.pop("civicforum_preloaded_user", None) if has_app_context() else None
-    return user if user is not None and user.id == user_id else None
+    if user is not None and user.id == user_id:
+        return user
+    rows = _user_statement().rows(session, {"id": user_id, "now": utcnow()})
+    return _user(session, rows[0]) if rows else None
+
+
+def session_record(session: Session, sid: str) -> Sequence[Any] | None:
+    """A session record's columns (in table order), reading its user, their roles and facts
+    in the same statement for ``load_user`` to take."""
+    rows = _session_statement().rows(session, {"sid": sid, "now": utcnow()})
+    if not rows:
+        return None
+    width = len(UserSession.__table__.c)
+    if rows[0][width] is not None:  # the record's user exists
+        g.civicforum_preloaded_user = _user(session, rows[0][width:])
+    return rows[0][:width]
 
 
 def get(user: Any, name: str) -> bool | None:

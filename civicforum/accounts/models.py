@@ -52,7 +52,15 @@ class User(UserMixin, db.Model):
 
     @property
     def role_names(self) -> frozenset[str]:
+        # The names read with the user for this request (accounts.facts), until the roles
+        # themselves are loaded (to change them, say): from then on, the collection.
+        names = self.__dict__.get("_role_names")
+        if names is not None and "roles" not in self.__dict__:
+            return names
         return frozenset(r.role for r in self.roles)
+
+    def preload_role_names(self, names: frozenset[str]) -> None:
+        self.__dict__["_role_names"] = names
 
     def has_role(self, role: Role | str) -> bool:
         return str(role) in self.role_names

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections import namedtuple
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -107,6 +108,7 @@ def _write_connection() -> Iterator[Connection]:
             yield conn
 
 
+_Record = namedtuple("_Record", UserSession.__table__.c.keys())  # type: ignore[misc]
 _LOAD_SESSION = select(UserSession.__table__).where(UserSession.__table__.c.id == bindparam("sid"))
 
 
@@ -117,12 +119,8 @@ def _read_record(sid: str) -> Any:
         # user and their facts in the same statement (accounts.facts): one round trip for
         # what Flask-Login would load next. (Not on SQLite: there a writing request must
         # begin its transaction IMMEDIATE after this, in web.sqlite_lock.)
-        params = {"sid": sid, "now": utcnow()}
-        row = db.session.execute(facts.session_statement(), params).unique().first()
-        if row is not None and row.User is not None:
-            width = len(UserSession.__table__.c)
-            facts.preload(row.User, row[width + 1 :])
-        return row
+        record = facts.session_record(db.session, sid)
+        return None if record is None else _Record(*record)
     with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         # One statement, no transaction: no BEGIN and COMMIT around it.
         return conn.execute(_LOAD_SESSION, {"sid": sid}).first()
