@@ -1022,11 +1022,12 @@ def verify_receipt(session: Session, *, text: str | bytes) -> ReceiptCheck:
     try:
         verified = verify_proof(proof, keys.verifier(log))
         entry = decode_entry(verified.entry, log)
+        # A line from a configured witness that fails to verify was altered: reject the
+        # receipt (lines from keys we do not know are ignored, as signed-note allows).
+        witnesses = witness_verifiers(session)
+        cosigners = [v.name for v in verified_signers(parse_note(proof.checkpoint), witnesses)]
     except (ProofFileError, ValueError) as exc:
         raise ReceiptRejected("signature", str(exc)) from exc
-    cosigners = [
-        v.name for v in verified_signers(parse_note(proof.checkpoint), witness_verifiers(session))
-    ]
     mine = verified.checkpoint
     latest = latest_checkpoint(session, log=log)
     if latest is None or latest.size < mine.size:

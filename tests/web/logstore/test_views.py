@@ -178,7 +178,14 @@ def test_witness_cosignatures_are_verified_stored_and_served(
     assert anon.post("/ledger/votes/cosignatures", data=submission).status_code == 204  # again
     served = web.get("/ledger/votes/checkpoint").text
     assert served.endswith(cosig.line)
-    assert cosig.line in receipt_text(db_session, 2)
+    receipt = receipt_text(db_session, 2)
+    assert cosig.line in receipt
+    verified = web.post("/verify", data={"receipt": receipt})
+    assert verified.status_code == 200 and "witness.example/alice" in verified.text
+    # A configured witness's line that does not verify: the receipt was altered.
+    broken = cosig.line[:-6] + ("A" if cosig.line[-6] != "A" else "B") + cosig.line[-5:]
+    refused = web.post("/verify", data={"receipt": receipt.replace(cosig.line, broken)})
+    assert refused.status_code == 422 and "does not verify" in refused.text
     # Another witness, a forged line, an unknown checkpoint.
     other_signer, _ = generate_witness_key("witness.example/mallory")
     stranger = cosign(body, parse_signer_key(other_signer), 1_700_000_000)
