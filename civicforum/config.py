@@ -47,7 +47,7 @@ class Defaults:
     LOGIN_LIMIT_PER_ADDRESS = "30 per 15 minutes"
     TOKEN_MAX_AGE_SECONDS = 24 * 3600
     LEDGER_KEY_FILE: str | None = None
-    LEDGER_ORIGIN_HOST = "civicforum.localhost"
+    LEDGER_ORIGIN_HOST: str | None = None  # None: as the key file says (logstore.keys)
     DEMO_MODE = False
 
 

@@ -2,11 +2,16 @@
 
 The key file holds one signer key per line (`PRIVATE+KEY+<origin>+<id>+...`). Without
 CIVICFORUM_LEDGER_KEY_FILE it is generated on first run into the instance folder, mode 0600.
+The origin is `<host>/ledger/<log>`: with CIVICFORUM_LEDGER_ORIGIN_HOST set to the public
+host name, that is the URL prefix the log is served under, scheme removed (C2SP tlog-tiles).
+Unset, the host is the one the key file names, or for a new file a random one: no two
+installations may share an origin, the name witnesses keep their state under.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +34,8 @@ EXTENSION = "civicforum_logstore_keys"
 
 
 def origin_for(host: str, log: str) -> str:
-    """The origin line (and key name) of a log: `<host>/civicforum/<log>`."""
-    return f"{host}/civicforum/{log}"
+    """The origin line (and key name) of a log: `<host>/ledger/<log>`."""
+    return f"{host}/ledger/{log}"
 
 
 class _KeptSigner(Signer):
@@ -97,24 +102,27 @@ def _create(path: Path, text: str) -> None:
 
 def load_keys(app: Flask) -> LogKeys:
     """Read (or create on first run) the signing keys; stop start-up on an unusable file."""
-    host = app.config["LEDGER_ORIGIN_HOST"]
+    configured = app.config.get("LEDGER_ORIGIN_HOST")
     path = key_file(app)
     if not path.exists():
         if app.config.get("LEDGER_KEY_FILE"):
             raise RuntimeError(f"CIVICFORUM_LEDGER_KEY_FILE {path} does not exist")
-        text = "".join(generate_key(origin_for(host, log))[0].decode() + "\n" for log in LOGS)
+        new_host = configured or f"{secrets.token_hex(6)}.civicforum.localhost"
+        text = "".join(generate_key(origin_for(new_host, log))[0].decode() + "\n" for log in LOGS)
         _create(path, text)
-    signers: dict[str, Signer] = {}
+    found: list[Signer] = []
     for number, line in enumerate(path.read_text().splitlines(), 1):
         if not line.strip():
             continue
         try:
-            signer = parse_signer_key(line)
+            found.append(parse_signer_key(line))
         except NoteError as exc:
             raise RuntimeError(f"{path} line {number}: {exc}") from exc
-        for log in LOGS:
-            if signer.name == origin_for(host, log):
-                signers[log] = signer
+    named = origin_for("", LOGS[0])  # "/ledger/votes": the host is what comes before
+    host = configured or next(
+        (s.name.removesuffix(named) for s in found if s.name.endswith(named)), ""
+    )
+    signers = {log: s for s in found for log in LOGS if s.name == origin_for(host, log)}
     missing = [origin_for(host, log) for log in LOGS if log not in signers]
     if missing:
         # A new origin is a new log: changing LEDGER_ORIGIN_HOST must be a deliberate re-key.
