@@ -60,7 +60,7 @@ def sign() -> None:
     for log in LOGS:
         checkpoint = services.sign_checkpoint(db.session, log=log)
         db.session.commit()
-        click.echo(f"{log}: {checkpoint.size if checkpoint else 0}")
+        click.echo(f"{log}: {checkpoint.size}")
 
 
 @ledger.command("sequence")

@@ -38,12 +38,6 @@ class ProofRangeError(LogstoreError):
     status_code = 400
 
 
-class NoCheckpointError(LogstoreError):
-    """The log has no signed checkpoint yet."""
-
-    status_code = 404
-
-
 class NoSuchEntryError(LogstoreError):
     """There is no such entry in the log."""
 

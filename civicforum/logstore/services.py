@@ -578,25 +578,26 @@ def checkpoint_at(session: Session, *, log: str, size: int) -> CheckpointInfo | 
     return None if row is None else CheckpointInfo(row.note, int(row.size), bytes(row.root))
 
 
-def sign_checkpoint(session: Session, *, log: str) -> CheckpointInfo | None:
+def sign_checkpoint(session: Session, *, log: str) -> CheckpointInfo:
     """Sign and store a checkpoint of the current size unless one exists; the caller commits.
 
-    Returns the checkpoint covering every committed entry (None for an empty log, which has
-    nothing to sign: a size-0 checkpoint proves nothing).
+    Returns the checkpoint covering every committed entry. An empty log gets one of size 0
+    (the root of the empty tree): tlog-tiles serves a checkpoint from the start.
     """
     check_log(log)
     _begin_write(session)
     size, stored = _head(session, log)
     latest = latest_checkpoint(session, log=log)
-    if size == 0 or (latest is not None and latest.size >= size):
+    if latest is not None and latest.size >= size:
         return latest
-    return _store_checkpoint(session, log, size, _frontier(size, stored).root())
+    root = _frontier(size, stored).root() if size else merkle.EMPTY_ROOT
+    return _store_checkpoint(session, log, size, root)
 
 
 def checkpoint_is_stale(session: Session, *, log: str) -> bool:
-    """True when committed entries are not yet covered by a signed checkpoint."""
+    """True when no checkpoint exists yet, or committed entries are not covered by one."""
     latest = latest_checkpoint(session, log=log)
-    return log_size(session, log=log) > (latest.size if latest else 0)
+    return latest is None or log_size(session, log=log) > latest.size
 
 
 def iter_checkpoints(session: Session, *, log: str, upto: int | None = None) -> Iterator[str]:
@@ -738,7 +739,7 @@ def ensure_durable(session: Session, *, log: str, index: int) -> CheckpointInfo:
     checkpoint = latest_checkpoint(session, log=log)
     if checkpoint is None or checkpoint.size <= index:
         checkpoint = sign_checkpoint(session, log=log)
-    if checkpoint is None or checkpoint.size <= index:
+    if checkpoint.size <= index:
         raise NoSuchEntryError(_("There is no entry %(index)d in this log.", index=index))
     return checkpoint
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import shutil
 import tempfile
 from pathlib import Path
@@ -31,7 +32,6 @@ from civicforum.ledger.tiles import ENTRIES_LEVEL, TileError, parse_tile_path
 from civicforum.logstore import integrity, services
 from civicforum.logstore.errors import (
     InvalidWitnessKeyError,
-    NoCheckpointError,
     NoSuchEntryError,
     ProofRangeError,
 )
@@ -74,8 +74,7 @@ def _fresh_checkpoint(log: str) -> services.CheckpointInfo:
         services.sign_checkpoint(db.session, log=log)
         db.session.commit()
     checkpoint = services.latest_checkpoint(db.session, log=log)
-    if checkpoint is None:
-        raise NoCheckpointError(_("This log has no entries yet."))
+    assert checkpoint is not None  # signed above if there was none
     return checkpoint
 
 
@@ -181,6 +180,12 @@ def tile(log: str, rest: str) -> ResponseReturnValue:
         return _text(_("The log is not that large yet.") + "\n"), 404
     response = Response(data, content_type="application/octet-stream")
     response.headers["Cache-Control"] = IMMUTABLE  # a tile's content never changes
+    if parsed.level == ENTRIES_LEVEL:
+        # JSON entries compress well, and tlog-tiles asks for it (hash tiles do not).
+        response.vary.add("Accept-Encoding")
+        if request.accept_encodings["gzip"]:
+            response.set_data(gzip.compress(data, compresslevel=6, mtime=0))
+            response.headers["Content-Encoding"] = "gzip"
     return response
 
 

@@ -88,20 +88,25 @@ def test_proof_ranges_are_checked(db_session: Any) -> None:
 
 
 def test_checkpoints_are_signed_kept_and_verify(db_session: Any) -> None:
-    assert services.sign_checkpoint(db_session, log="votes") is None
+    empty = services.sign_checkpoint(db_session, log="votes")
+    assert (empty.size, empty.root) == (0, merkle.EMPTY_ROOT)
+    assert not services.checkpoint_is_stale(db_session, log="votes")
     fill(db_session, 3)
+    assert services.checkpoint_is_stale(db_session, log="votes")
     first = services.sign_checkpoint(db_session, log="votes")
-    assert first is not None and first.size == 3
+    assert first.size == 3
     assert services.sign_checkpoint(db_session, log="votes") == first  # nothing new: reused
     fill(db_session, 2)
     second = services.sign_checkpoint(db_session, log="votes")
     assert second is not None and second.size == 5
     assert services.latest_checkpoint(db_session, log="votes") == second
-    assert list(services.iter_checkpoints(db_session, log="votes")) == [first.note, second.note]
+    notes = [empty.note, first.note, second.note]
+    assert list(services.iter_checkpoints(db_session, log="votes")) == notes
     key = current_keys().verifier("votes")
     opened_cp = open_checkpoint(second.note, key).checkpoint
     assert opened_cp.root == second.root == services.tree_root(db_session, log="votes", size=5)
-    assert opened_cp.origin == "civicforum.localhost/civicforum/votes"
+    assert opened_cp.origin == current_keys().origin("votes")
+    assert opened_cp.origin.endswith(".civicforum.localhost/ledger/votes")
 
 
 def test_ballot_closed_signs_the_checkpoint_right_after_it(db_session: Any) -> None:

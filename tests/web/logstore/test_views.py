@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import io
 import zipfile
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 
 from civicforum.audit_tool import cli as audit_cli
 from civicforum.ledger import merkle
-from civicforum.ledger.checkpoint import parse_checkpoint_body
+from civicforum.ledger.checkpoint import open_checkpoint, parse_checkpoint_body
 from civicforum.ledger.cosignature import cosign, generate_witness_key
 from civicforum.ledger.note import parse_note, parse_signer_key
 from civicforum.ledger.proof_file import parse_proof
@@ -138,7 +139,10 @@ def test_checkpoint_vkey_and_json_proofs(web: Any, db_session: Any) -> None:
     assert web.get("/ledger/votes/proof/consistency?from=0&to=6").status_code == 400
     assert web.get("/ledger/votes/proof/inclusion?index=x&size=6").status_code == 400
     assert web.get("/ledger/nope/checkpoint").status_code == 404
-    assert web.get("/ledger/civic/checkpoint").status_code == 404  # empty log
+    empty = web.get("/ledger/civic/checkpoint")  # an empty log has a checkpoint too
+    assert empty.status_code == 200 and empty.headers["Content-Type"].startswith("text/plain")
+    cp = open_checkpoint(empty.text, current_keys().verifier("civic")).checkpoint
+    assert (cp.size, cp.root) == (0, merkle.EMPTY_ROOT)
 
 
 def test_tiles_and_entry_bundles(web: Any, db_session: Any) -> None:
@@ -148,6 +152,10 @@ def test_tiles_and_entry_bundles(web: Any, db_session: Any) -> None:
     assert tile.data == b"".join(a.leaf_hash for a in appended)
     bundle = web.get("/ledger/votes/" + entries_path(0, 5))
     assert parse_entry_bundle(bundle.data) == [a.data for a in appended]
+    assert "Content-Encoding" not in bundle.headers and "Accept-Encoding" in bundle.headers["Vary"]
+    packed = web.get("/ledger/votes/" + entries_path(0, 5), headers={"Accept-Encoding": "gzip"})
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(packed.data) == bundle.data and len(packed.data) < len(bundle.data)
     assert web.get("/ledger/votes/" + tile_path(0, 0, 6)).status_code == 404
     assert web.get("/ledger/votes/" + tile_path(0, 0)).status_code == 404
     assert web.get("/ledger/votes/tile/0/x000/000").status_code == 404  # non-canonical
