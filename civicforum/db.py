@@ -13,7 +13,7 @@ from typing import Any
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import Connection, DateTime, Engine, MetaData, Pool, event
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.orm import DeclarativeBase, Session, registry
+from sqlalchemy.orm import DeclarativeBase, Session, registry, scoped_session
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.types import TypeDecorator
 
@@ -113,10 +113,28 @@ def _sqlite_on_begin(conn: Any) -> None:
     conn.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
+_KEPT_DRIVER = "civicforum_driver_connection"
+
+
+def _kept_driver(session: Session) -> tuple[str, Any]:
+    """(dialect name, DBAPI connection) of the session's transaction, begun if need be.
+    Kept in session.info for the transaction: asking the session for its connection costs
+    more CPU than a short statement's own driver work, and a cast asks five times."""
+    real = session() if isinstance(session, scoped_session) else session
+    kept = real.info.get(_KEPT_DRIVER)
+    if kept is not None and kept[0] is real.get_transaction():
+        return kept[1], kept[2]
+    conn = real.connection()
+    kept = (real.get_transaction(), conn.dialect.name, conn.connection.driver_connection)
+    real.info[_KEPT_DRIVER] = kept
+    return kept[1], kept[2]
+
+
 def driver_connection(session: Session | Connection) -> Any:
     """The DBAPI connection under `session`'s transaction (begun if need be)."""
-    conn = session if isinstance(session, Connection) else session.connection()
-    return conn.connection.driver_connection
+    if isinstance(session, Connection):
+        return session.connection.driver_connection
+    return _kept_driver(session)[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,18 +187,20 @@ class OnDriver:
 
     def rows(self, session: Session, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
         """Execute with `params`; the result rows (none for a statement without any)."""
-        dialect = session.get_bind().dialect
-        if dialect.name != "postgresql":
+        dialect, driver = _kept_driver(session)
+        if dialect != "postgresql":
             result = session.connection().execute(self.statement, params)
             return result.all() if result.returns_rows else []
-        form = self._form = self._form or self._compile(dialect, params)
+        form = self._form = self._form or self._compile(session.get_bind().dialect, params)
         given = form.compiled.construct_params(params)
         values = dict(form.constants)
         for name, convert in form.binds.items():
             values[name] = given[name] if convert is None else convert(given[name])
-        with driver_connection(session).cursor() as cur:
+        with driver.cursor() as cur:
             cur.execute(form.sql, values)
-            rows = cur.fetchall() if cur.description else []
+            # rownumber is None without a result set; `description` would build column
+            # objects for every column first (a quarter of this method's time on wide rows).
+            rows = [] if cur.rownumber is None else cur.fetchall()
         if any(form.results):
             rows = [
                 tuple(v if p is None else p(v) for v, p in zip(row, form.results, strict=True))

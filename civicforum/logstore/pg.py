@@ -30,7 +30,7 @@ class Taken(NamedTuple):
 def _one(session: Session | Connection, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
     with driver_connection(session).cursor() as cur:
         cur.execute(sql, params)
-        return cur.fetchone() if cur.description else None
+        return None if cur.rownumber is None else cur.fetchone()
 
 
 # Try the head lock and, only if it was free, take every committed pending row; if it was
