@@ -5,7 +5,10 @@
 
 Creates (and drops) the scratch database `civicforum_bench_profile`. Prints the mean time per
 `POST /ballots/<id>/cast` (sequential, one process: the request's own cost, no contention),
-the SQL statements per request, and with --profile the top functions by cumulative time.
+the SQL statements per request that go through SQLAlchemy (db.OnDriver and logstore.pg run
+theirs on the driver), and with --profile the function calls per request (a deterministic
+measure of the Python work, where timings on a shared machine vary by tens of percent) and
+the top functions by cumulative time.
 """
 
 from __future__ import annotations
@@ -110,7 +113,7 @@ def run(url: str, voters: int, profile: bool) -> None:
         f"POST /cast, sequential, one process: {1000 * elapsed / voters:.2f} ms/request "
         f"({voters / elapsed:.0f}/s; Python CPU {1000 * cpu / voters:.2f} ms/request), "
         f"{sum(statements.values()) / voters:.1f} SQL statements/request through SQLAlchemy "
-        "(the log's own run on the driver: civicforum.logstore.pg)"
+        "(the others run on the driver: db.OnDriver, logstore.pg)"
     )
     for stmt, n in statements.most_common(40):
         print(f"  {n / voters:5.2f}  {stmt}")
@@ -122,7 +125,10 @@ def run(url: str, voters: int, profile: bool) -> None:
         print("   ", stmt)
     if profiler:
         profiler.dump_stats("/tmp/cast.prof")
-        pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(
+        stats = pstats.Stats(profiler)
+        # Deterministic, unlike the timings on a shared machine: compare code versions by it.
+        print(f"function calls per request (cProfile): {stats.total_calls / voters:.0f}")  # type: ignore[attr-defined]
+        stats.sort_stats(os.environ.get("SORT", "cumulative")).print_stats(
             int(os.environ.get("TOP", "45"))
         )
     with app.app_context():
