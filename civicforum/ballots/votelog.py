@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -205,12 +205,26 @@ def record_indices(session: Session, appended: list[tuple[int, bytes]]) -> None:
         return
     # Only cast rows (by primary key): a link row may be held by a vote change in flight,
     # which must never wait for this batch while this batch waits for it.
-    session.execute(
-        update(CASTS)
-        .where(CASTS.c.ballot_id == bindparam("b"), CASTS.c.tracker == bindparam("t"))
-        .values(log_index=bindparam("i")),
-        rows,
+    if _dialect(session) == "postgresql":  # the whole batch as arrays: one short statement
+        columns = {key: [row[key] for row in rows] for key in ("b", "t", "i")}
+        _INDICES_PG.rows(session, columns)
+        return
+    session.execute(_INDICES, rows)
+
+
+_INDICES = (
+    update(CASTS)
+    .where(CASTS.c.ballot_id == bindparam("b"), CASTS.c.tracker == bindparam("t"))
+    .values(log_index=bindparam("i"))
+)
+_INDICES_PG = OnDriver(
+    text(
+        "UPDATE ballot_casts SET log_index = v.i"
+        " FROM unnest(CAST(:b AS integer[]), CAST(:t AS varchar[]), CAST(:i AS bigint[]))"
+        " AS v(b, t, i)"
+        " WHERE ballot_casts.ballot_id = v.b AND ballot_casts.tracker = v.t"
     )
+)
 
 
 def receipt(session: Session, *, index: int) -> str:
