@@ -2,7 +2,7 @@
 
     CIVICFORUM_TEST_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/postgres \\
         .venv/bin/python bench/ledger_http/bench_append.py [--seconds 4] [--voters 3000]
-        [--http-seconds 6] [--skip-storage] [--skip-http]
+        [--http-seconds 6] [--skip-storage] [--skip-http] [--pinned]
 
 Creates (and drops) a scratch database `civicforum_bench_append` on that server. Prints:
   1. bare single-row committed inserts from 1 and 8 connections;
@@ -14,10 +14,15 @@ Creates (and drops) a scratch database `civicforum_bench_append` on that server.
      connection) is a separate process with its own connection, as gunicorn's workers are;
   3. casting ballots through HTTP: gunicorn with 2 workers (BENCH_GUNICORN_THREADS threads,
      default 8), voters already logged in, load from wrk (Debian package; BENCH_WRK_CONNECTIONS
-     concurrent voters, default 32) with cast.lua; CPU per ballot by program and per worker.
+     concurrent voters, default 32) with cast.lua, measured after a 2 s warm-up cast by other
+     voters (sustained casting, not a cold start); CPU per ballot by program and per worker.
      gunicorn reads the checkout's gunicorn.conf.py (each worker on its own SO_REUSEPORT
      socket); BENCH_GUNICORN_ARGS adds options (e.g. "-c /dev/null" for gunicorn's defaults).
-     BENCH_PYSPY=PREFIX also records where each worker spends its GIL time (py-spy, raw).
+     BENCH_PYSPY=PREFIX also records where each worker spends its GIL time (py-spy, raw);
+  4. with --pinned (root: it moves PostgreSQL's processes, and puts them back), the same with
+     one worker alone on CPU 0 and PostgreSQL, wrk and the script on the other CPUs: what a
+     worker casts with a core of its own, where the run above shares 2 cores among 2 workers,
+     PostgreSQL and wrk.
 Figures are printed, not asserted: the machine is shared.
 """
 
@@ -339,9 +344,59 @@ PASSWORD = "correct horse battery staple"
 USER_AGENT = "civicforum-bench"
 THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "8"))
 CONNECTIONS = int(os.environ.get("BENCH_WRK_CONNECTIONS", "32"))  # concurrent voters
+WARMUP_SECONDS, WARMUP_VOTERS = 2, 600
 
 
-def bench_http(url: str, voters: int, seconds: float) -> None:
+def postgres_pids() -> list[int]:
+    """Every PostgreSQL server process (Linux /proc)."""
+    pids = []
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == "postgres":
+                pids.append(int(comm.parent.name))
+        except OSError:
+            continue
+    return pids
+
+
+def set_affinity(pids: list[int], cpus: set[int]) -> None:
+    for pid in pids:
+        try:
+            os.sched_setaffinity(pid, cpus)
+        except OSError:  # gone meanwhile
+            continue
+
+
+def bench_http_pinned(url: str, voters: int, seconds: float) -> None:
+    """One worker with a core of its own: gunicorn on CPU 0; PostgreSQL (every process, put
+    back afterwards), wrk and this script on the other CPUs. What one worker casts when
+    nothing else competes for its core: two workers with a core each cast about twice that."""
+    cpus = os.sched_getaffinity(0)
+    if 0 not in cpus or len(cpus) < 2:
+        print("HTTP casting, one worker on its own core: skipped (needs CPU 0 and another)")
+        return
+    others = cpus - {0}
+    postmaster = min(postgres_pids(), default=None)
+    saved = os.sched_getaffinity(postmaster) if postmaster else cpus
+    try:
+        set_affinity(postgres_pids(), others)  # backends forked later inherit the postmaster's
+        os.sched_setaffinity(0, others)  # this script, the login processes and wrk
+        bench_http(url, voters, seconds, n_workers=1, gunicorn_cpus={0})
+    except PermissionError:
+        print("HTTP casting, one worker on its own core: skipped (may not move PostgreSQL)")
+    finally:
+        os.sched_setaffinity(0, cpus)
+        set_affinity(postgres_pids(), saved)
+
+
+def bench_http(
+    url: str,
+    voters: int,
+    seconds: float,
+    *,
+    n_workers: int = 2,
+    gunicorn_cpus: set[int] | None = None,
+) -> None:
     import shutil
     import subprocess
 
@@ -404,7 +459,7 @@ def bench_http(url: str, voters: int, seconds: float) -> None:
         [
             str(Path(sys.executable).with_name("gunicorn")),
             "-w",
-            "2",
+            str(n_workers),
             "--threads",
             str(THREADS),
             "-b",
@@ -417,6 +472,8 @@ def bench_http(url: str, voters: int, seconds: float) -> None:
         stdout=subprocess.DEVNULL,
         stderr=log,
         start_new_session=True,
+        # The master and every worker it forks on these CPUs only.
+        preexec_fn=(lambda: os.sched_setaffinity(0, gunicorn_cpus)) if gunicorn_cpus else None,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -445,6 +502,15 @@ def bench_http(url: str, voters: int, seconds: float) -> None:
             check.text[:500],
         )
         lua = str(Path(__file__).with_name("cast.lua"))
+        # Warm-up, as a server that has been up a while: every worker compiles and prepares
+        # its statements and opens its pool's connections on its first casts. A quarter of
+        # the voters (at most WARMUP_VOTERS) cast for WARMUP_SECONDS before the clock starts.
+        lines = voters_file.read_text().splitlines()
+        warm = min(len(lines) // 4, WARMUP_VOTERS)
+        warm_file = voters_file.with_suffix(".warmup")
+        warm_file.write_text("\n".join(lines[:warm]) + "\n")
+        voters_file.write_text("\n".join(lines[warm:]) + "\n")
+        wrk(base, cast_path, WARMUP_SECONDS, "-s", lua, "--", str(warm_file), "2", cast_path, key)
         spies = []
         if os.environ.get("BENCH_PYSPY"):  # sampling profile of each worker during the run
             workers = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
@@ -492,9 +558,15 @@ def bench_http(url: str, voters: int, seconds: float) -> None:
             db.engine.dispose()
         accepted = run["requests"] - run["bad"] - run["spare"]
         rate = accepted / run["elapsed"]
+        where = (
+            f"gunicorn alone on CPU {sorted(gunicorn_cpus)}, PostgreSQL and wrk on the others"
+            if gunicorn_cpus
+            else f"all on the same {os.cpu_count()} cores"
+        )
         print(
-            f"HTTP, gunicorn 2 workers x {THREADS} threads, PostgreSQL, wrk 2 threads x "
-            f"{CONNECTIONS} connections on the same 2 cores (load average {load()}):"
+            f"HTTP, gunicorn {n_workers} worker(s) x {THREADS} threads, PostgreSQL, "
+            f"wrk 2 threads x {CONNECTIONS} connections, {where}, "
+            f"after a {WARMUP_SECONDS} s warm-up (load average {load()}):"
         )
         print(
             f"  GET /healthz (the framework floor): {floor['rps']:.0f} req/s, "
@@ -507,13 +579,16 @@ def bench_http(url: str, voters: int, seconds: float) -> None:
             f"of the floor"
         )
         used = {k: cpu_after[k] - cpu_before.get(k, 0.0) for k in cpu_after}
+        shares = [f"{t:.1f} s, {100 * t / run['elapsed']:.0f} % of a core" for t in per_worker]
         print(
             "  CPU per accepted ballot: "
             + ", ".join(
                 f"{name} {1000 * t / max(accepted, 1):.2f} ms"
                 for name, t in sorted(used.items(), key=lambda kv: -kv[1])[:4]
             )
-            + f" (the two gunicorn workers: {per_worker[0]:.1f} s and {per_worker[-1]:.1f} s)"
+            + " (each gunicorn worker: "
+            + "; ".join(shares)
+            + ")"
         )
         print(
             f"  database afterwards: {casts} casts, log size {size} in {checkpoints} checkpoints, "
@@ -538,6 +613,9 @@ def main() -> None:
     parser.add_argument("--http-seconds", type=float, default=6.0)
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--skip-storage", action="store_true")
+    parser.add_argument(
+        "--pinned", action="store_true", help="also one worker on a core of its own (root)"
+    )
     args = parser.parse_args()
     url = scratch(create=True)
     try:
@@ -546,6 +624,9 @@ def main() -> None:
         if not args.skip_http:
             url = scratch(create=True)
             bench_http(url, args.voters, args.http_seconds)
+        if not args.skip_http and args.pinned:
+            url = scratch(create=True)
+            bench_http_pinned(url, args.voters // 2, args.http_seconds)
     finally:
         scratch(create=False)
 
