@@ -27,7 +27,7 @@ SIGNATURE_TYPES = (SIG_ED25519, SIG_COSIGNATURE_V1)
 MAX_SIGNATURES = 64  # the spec asks verifiers to accept at least 16
 MAX_NOTE_BYTES = 1 << 20
 _DASH = "\u2014 "
-_KEY_ID = re.compile(r"[0-9a-f]{8}")
+_KEY_ID = re.compile(r"[0-9a-fA-F]{8}")  # written in lower case; read in either, as Go's note does
 
 
 class NoteError(ValueError):
@@ -179,7 +179,7 @@ def parse_verifier_key(text: str | bytes) -> Verifier:
     if len(raw) != 33 or raw[0] not in SIGNATURE_TYPES:
         raise NoteError("verifier key is not a supported Ed25519 key")
     verifier = Verifier(name, key_id(name, raw[0], raw[1:]), raw[0], raw[1:])
-    if verifier.key_id.hex() != hex_id:
+    if verifier.key_id.hex() != hex_id.lower():
         raise NoteError("verifier key ID does not match the key")
     return verifier
 
@@ -193,7 +193,7 @@ def parse_signer_key(text: str | bytes) -> Signer:
     if len(raw) != 33 or raw[0] not in SIGNATURE_TYPES:
         raise NoteError("signer key is not a supported Ed25519 key")
     signer = signer_from_seed(parts[2], raw[1:], raw[0])
-    if signer.key_id.hex() != parts[3]:
+    if signer.key_id.hex() != parts[3].lower():
         raise NoteError("signer key ID does not match the key")
     return signer
 
