@@ -26,6 +26,7 @@ _FACTS: dict[str, Callable[[], ColumnElement[bool]]] = {}
 _statements: dict[str, OnDriver] = {}
 # The user's columns by attribute name, in the order the statements select them.
 _USER_ATTRS = [(prop.key, prop.columns[0]) for prop in inspect(User).column_attrs]
+_USER_ID = [key for key, _column in _USER_ATTRS].index("id")
 
 
 def register(name: str, expression: Callable[[], ColumnElement[bool]]) -> None:
@@ -69,7 +70,7 @@ def _user(session: Session, values: Sequence[Any]) -> User:
     """The session's User for a row of ``_user_select`` (user columns, role names, facts),
     made persistent without a query of its own; its fact values kept for this request."""
     width = len(_USER_ATTRS)
-    user_id, roles = values[0], values[width]
+    user_id, roles = values[_USER_ID], values[width]
     key = inspect(User).identity_key_from_primary_key([user_id])
     user = session.identity_map.get(key)
     if user is None:
