@@ -137,6 +137,12 @@ def driver_connection(session: Session | Connection) -> Any:
     return _kept_driver(session)[1]
 
 
+# Tables whose writes connection-event listeners must see; OnDriver refuses to write them
+# (web.cache adds the tables it watches).
+LISTENED_TABLES: set[str] = set()
+_WRITES = re.compile(r"\b(insert\s+into|update|delete\s+from)\s+(\w+)", re.I)
+
+
 @dataclass(frozen=True, slots=True)
 class _DriverForm:
     sql: str
@@ -153,9 +159,9 @@ class OnDriver:
     signed-in user's load) those layers cost two to three times the driver's own CPU for a
     short statement. Other databases run it on the session's connection as usual.
 
-    It bypasses connection events, so only for tables no listener watches (the page cache
-    watches its tables that way: `web.cache.watch`). IN lists must be fixed in the statement
-    (they are expanded once), not given per execution.
+    It bypasses connection events, so it refuses to write the tables listeners watch
+    (`LISTENED_TABLES`: the page cache's, `web.cache.watch`). IN lists must be fixed in the
+    statement (they are expanded once), not given per execution.
     """
 
     def __init__(self, statement: Executable) -> None:
@@ -164,6 +170,9 @@ class OnDriver:
 
     def _compile(self, dialect: Any, params: Mapping[str, Any]) -> _DriverForm:
         compiled = self.statement.compile(dialect=dialect)
+        written = {m.group(2).lower() for m in _WRITES.finditer(compiled.string)}
+        if written & LISTENED_TABLES:
+            raise ValueError(f"OnDriver: listeners watch writes to {written & LISTENED_TABLES}")
         fixed = {b.key for b in compiled.binds.values() if b.expanding or b.literal_execute}
         binds = {
             compiled.bind_names[b]: b.type.dialect_impl(dialect).bind_processor(dialect)

@@ -41,7 +41,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import BigInteger, Engine, event, select, update
 from sqlalchemy.orm import Mapped, Session, attributes, mapped_column
 
-from civicforum.db import db
+from civicforum.db import LISTENED_TABLES, db
 
 EXTENSION = "civicforum_page_cache"
 _DIRTY = "page_cache_dirty"  # Session.info flag: this transaction wrote a watched row
@@ -71,6 +71,7 @@ def watch(*models: type, attrs: Iterable[str] | None = None) -> None:
     for model in models:
         if attrs is None:
             _WATCHED_TABLES.add(model.__table__.name)  # type: ignore[attr-defined]
+            LISTENED_TABLES.add(model.__table__.name)  # type: ignore[attr-defined]
         else:
             _WATCHED_ATTRS[model] = frozenset(attrs)
 

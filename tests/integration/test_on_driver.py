@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, inspect, select, update
+from sqlalchemy import bindparam, inspect, select, text, update
 from sqlalchemy.exc import StatementError
 
 from civicforum.accounts import facts
@@ -44,12 +44,23 @@ def test_an_in_list_fixed_in_the_statement_is_expanded(db_session: Any) -> None:
     assert [r[0] for r in rows] == [a.id, b.id]
 
 
-def test_an_in_list_given_per_execution_is_refused_on_postgresql(db_session: Any) -> None:
-    if db_session.get_bind().dialect.name != "postgresql":
-        pytest.skip("only PostgreSQL runs statements on the driver; SQLite runs them as usual")
-    stmt = OnDriver(select(User.id).where(User.id.in_(bindparam("ids", expanding=True))))
+def test_what_the_driver_path_cannot_do_is_refused_when_compiled(app: Any) -> None:
+    from sqlalchemy.dialects.postgresql import psycopg as pg_dialect
+
+    from civicforum.deliberation.models import Comment
+
+    dialect = pg_dialect.dialect()
+    per_execution = select(User.id).where(User.id.in_(bindparam("ids", expanding=True)))
     with pytest.raises(ValueError, match="per execution"):
-        stmt.rows(db_session, {"ids": [1, 2]})
+        OnDriver(per_execution)._compile(dialect, {"ids": [1, 2]})
+    # The page cache learns of writes to the tables it watches through connection events,
+    # which the driver path skips.
+    hide = update(Comment).where(Comment.id == bindparam("cid")).values(body_html="x")
+    with pytest.raises(ValueError, match="listeners watch"):
+        OnDriver(hide)._compile(dialect, {})
+    with pytest.raises(ValueError, match="listeners watch"):
+        OnDriver(text("DELETE FROM comments WHERE id = :cid"))._compile(dialect, {})
+    assert OnDriver(select(Comment.id))._compile(dialect, {}).sql  # reading them is fine
 
 
 def test_the_loaded_user_is_persistent_and_its_roles_come_with_it(
