@@ -12,7 +12,7 @@ from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import Connection, DateTime, Engine, MetaData, Pool, event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, registry, scoped_session
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.types import TypeDecorator
@@ -143,6 +143,21 @@ LISTENED_TABLES: set[str] = set()
 _WRITES = re.compile(r"\b(insert\s+into|update|delete\s+from)\s+(\w+)", re.I)
 
 
+def driver_rows(driver: Any, sql: str, params: Mapping[str, Any]) -> list[Any]:
+    """Run `sql` on a psycopg connection; the result rows (none without a result set).
+    Errors come as SQLAlchemy's (IntegrityError, OperationalError...), as if it had run it."""
+    import psycopg
+
+    try:
+        with driver.cursor() as cur:
+            cur.execute(sql, params)
+            # rownumber is None without a result set; `description` would build column
+            # objects for every column first (a quarter of the driver path on wide rows).
+            return [] if cur.rownumber is None else cur.fetchall()
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(sql, params, exc, psycopg.Error) from exc
+
+
 @dataclass(frozen=True, slots=True)
 class _DriverForm:
     sql: str
@@ -161,7 +176,8 @@ class OnDriver:
 
     It bypasses connection events, so it refuses to write the tables listeners watch
     (`LISTENED_TABLES`: the page cache's, `web.cache.watch`). IN lists must be fixed in the
-    statement (they are expanded once), not given per execution.
+    statement (they are expanded once), not given per execution, and an INSERT or UPDATE
+    must give every column with a Python-side default its value.
     """
 
     def __init__(self, statement: Executable) -> None:
@@ -173,6 +189,8 @@ class OnDriver:
         written = {m.group(2).lower() for m in _WRITES.finditer(compiled.string)}
         if written & LISTENED_TABLES:
             raise ValueError(f"OnDriver: listeners watch writes to {written & LISTENED_TABLES}")
+        if compiled.insert_prefetch or compiled.update_prefetch:  # SQLAlchemy computes those
+            raise ValueError("OnDriver: give every column a value (no Python-side defaults)")
         fixed = {b.key for b in compiled.binds.values() if b.expanding or b.literal_execute}
         binds = {
             compiled.bind_names[b]: b.type.dialect_impl(dialect).bind_processor(dialect)
@@ -205,11 +223,7 @@ class OnDriver:
         values = dict(form.constants)
         for name, convert in form.binds.items():
             values[name] = given[name] if convert is None else convert(given[name])
-        with driver.cursor() as cur:
-            cur.execute(form.sql, values)
-            # rownumber is None without a result set; `description` would build column
-            # objects for every column first (a quarter of this method's time on wide rows).
-            rows = [] if cur.rownumber is None else cur.fetchall()
+        rows = driver_rows(driver, form.sql, values)
         if any(form.results):
             rows = [
                 tuple(v if p is None else p(v) for v, p in zip(row, form.results, strict=True))

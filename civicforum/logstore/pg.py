@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from civicforum.db import driver_connection
+from civicforum.db import driver_connection, driver_rows
 
 
 class Taken(NamedTuple):
@@ -28,9 +28,8 @@ class Taken(NamedTuple):
 
 
 def _one(session: Session | Connection, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
-    with driver_connection(session).cursor() as cur:
-        cur.execute(sql, params)
-        return None if cur.rownumber is None else cur.fetchone()
+    rows = driver_rows(driver_connection(session), sql, params)
+    return rows[0] if rows else None
 
 
 # Try the head lock and, only if it was free, take every committed pending row; if it was

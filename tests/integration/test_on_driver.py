@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, inspect, select, text, update
-from sqlalchemy.exc import StatementError
+from sqlalchemy import bindparam, insert, inspect, select, text, update
+from sqlalchemy.exc import IntegrityError, StatementError
 
 from civicforum.accounts import facts
 from civicforum.accounts.models import Role, User, UserRole
@@ -44,6 +44,18 @@ def test_an_in_list_fixed_in_the_statement_is_expanded(db_session: Any) -> None:
     assert [r[0] for r in rows] == [a.id, b.id]
 
 
+def test_a_refused_statement_raises_sqlalchemys_error(db_session: Any) -> None:
+    user = make_user(db_session, roles=(Role.CITIZEN,))
+    again = insert(UserRole).values(
+        user_id=bindparam("u"), role="citizen", granted_at=bindparam("at")
+    )
+    savepoint = db_session.begin_nested()
+    with pytest.raises(IntegrityError):  # what the views catch, not the driver's own class
+        OnDriver(again).rows(db_session, {"u": user.id, "at": datetime.now(UTC)})
+    savepoint.rollback()
+    assert db_session.get(User, user.id) is not None  # the transaction goes on
+
+
 def test_what_the_driver_path_cannot_do_is_refused_when_compiled(app: Any) -> None:
     from sqlalchemy.dialects.postgresql import psycopg as pg_dialect
 
@@ -60,6 +72,9 @@ def test_what_the_driver_path_cannot_do_is_refused_when_compiled(app: Any) -> No
         OnDriver(hide)._compile(dialect, {})
     with pytest.raises(ValueError, match="listeners watch"):
         OnDriver(text("DELETE FROM comments WHERE id = :cid"))._compile(dialect, {})
+    # Python-side defaults are computed by SQLAlchemy's execution, which the driver skips.
+    with pytest.raises(ValueError, match="defaults"):
+        OnDriver(insert(User).values(email=bindparam("e")))._compile(dialect, {})
     assert OnDriver(select(Comment.id))._compile(dialect, {}).sql  # reading them is fine
 
 
