@@ -127,8 +127,10 @@ def load_keys(app: Flask) -> LogKeys:
     if missing:
         # A new origin is a new log: changing LEDGER_ORIGIN_HOST must be a deliberate re-key.
         raise RuntimeError(
-            f"ledger key file {path} has no signing key named {', '.join(missing)} "
-            "(did CIVICFORUM_LEDGER_ORIGIN_HOST change?)"
+            f"ledger key file {path} has no signing key named {', '.join(missing)} (did "
+            "CIVICFORUM_LEDGER_ORIGIN_HOST change? Keys made before origins were "
+            "<host>/ledger/<log> are named <host>/civicforum/<log>: such a development "
+            "instance starts afresh once its instance folder is moved away)"
         )
     return LogKeys(signers)
 

@@ -40,3 +40,16 @@ def test_the_configured_host_names_the_logs_and_must_match_the_key_file(tmp_path
     # A shared key file names the host for every instance that uses it.
     shared = _app(tmp_path / "elsewhere", LEDGER_KEY_FILE=str(key_file(_app(tmp_path))))
     assert load_keys(shared).origin("votes") == "vote.example.org/ledger/votes"
+
+
+def test_a_key_file_from_before_ledger_origins_is_refused_with_a_clear_message(
+    tmp_path: Path,
+) -> None:
+    from civicforum.ledger.note import generate_key
+
+    old = "".join(
+        generate_key(f"civicforum.localhost/civicforum/{log}")[0].decode() + "\n" for log in LOGS
+    )
+    key_file(_app(tmp_path)).write_text(old)
+    with pytest.raises(RuntimeError, match="<host>/civicforum/<log>"):
+        load_keys(_app(tmp_path))
