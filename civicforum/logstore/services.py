@@ -594,10 +594,10 @@ def sign_checkpoint(session: Session, *, log: str) -> CheckpointInfo:
     return _store_checkpoint(session, log, size, root)
 
 
-def checkpoint_is_stale(session: Session, *, log: str) -> bool:
-    """True when no checkpoint exists yet, or committed entries are not covered by one."""
+def covering_checkpoint(session: Session, *, log: str) -> CheckpointInfo | None:
+    """The latest checkpoint if it covers every committed entry; None if one must be signed."""
     latest = latest_checkpoint(session, log=log)
-    return latest is None or log_size(session, log=log) > latest.size
+    return latest if latest is not None and latest.size >= log_size(session, log=log) else None
 
 
 def iter_checkpoints(session: Session, *, log: str, upto: int | None = None) -> Iterator[str]:

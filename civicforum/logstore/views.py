@@ -69,12 +69,11 @@ def _fresh_checkpoint(log: str) -> services.CheckpointInfo:
     A GET that may write: a cache refresh, not a state change anyone asked for. The read
     transaction is ended first so that, on SQLite, signing starts as a writer.
     """
-    if services.checkpoint_is_stale(db.session, log=log):
+    checkpoint = services.covering_checkpoint(db.session, log=log)
+    if checkpoint is None:
         db.session.commit()
-        services.sign_checkpoint(db.session, log=log)
+        checkpoint = services.sign_checkpoint(db.session, log=log)
         db.session.commit()
-    checkpoint = services.latest_checkpoint(db.session, log=log)
-    assert checkpoint is not None  # signed above if there was none
     return checkpoint
 
 

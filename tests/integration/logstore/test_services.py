@@ -90,9 +90,9 @@ def test_proof_ranges_are_checked(db_session: Any) -> None:
 def test_checkpoints_are_signed_kept_and_verify(db_session: Any) -> None:
     empty = services.sign_checkpoint(db_session, log="votes")
     assert (empty.size, empty.root) == (0, merkle.EMPTY_ROOT)
-    assert not services.checkpoint_is_stale(db_session, log="votes")
+    assert services.covering_checkpoint(db_session, log="votes") == empty
     fill(db_session, 3)
-    assert services.checkpoint_is_stale(db_session, log="votes")
+    assert services.covering_checkpoint(db_session, log="votes") is None  # must sign again
     first = services.sign_checkpoint(db_session, log="votes")
     assert first.size == 3
     assert services.sign_checkpoint(db_session, log="votes") == first  # nothing new: reused
