@@ -137,10 +137,16 @@ def driver_connection(session: Session | Connection) -> Any:
     return _kept_driver(session)[1]
 
 
-# Tables whose writes connection-event listeners must see; OnDriver refuses to write them
-# (web.cache adds the tables it watches).
+# Tables whose writes connection-event listeners must see (web.cache adds the tables it
+# watches); OnDriver refuses to write them.
 LISTENED_TABLES: set[str] = set()
-_WRITES = re.compile(r"\b(insert\s+into|update|delete\s+from)\s+(\w+)", re.I)
+_WRITES = re.compile(r"\b(?:insert\s+into|update|delete\s+from)\s+(\w+)", re.I)
+
+
+def writes_listened_table(sql: str) -> bool:
+    """Whether SQL text writes (INSERT INTO, UPDATE, DELETE FROM, in CTEs too) a table of
+    LISTENED_TABLES."""
+    return any(m.group(1).lower() in LISTENED_TABLES for m in _WRITES.finditer(sql))
 
 
 def driver_rows(driver: Any, sql: str, params: Mapping[str, Any]) -> list[Any]:
@@ -186,9 +192,8 @@ class OnDriver:
 
     def _compile(self, dialect: Any, params: Mapping[str, Any]) -> _DriverForm:
         compiled = self.statement.compile(dialect=dialect)
-        written = {m.group(2).lower() for m in _WRITES.finditer(compiled.string)}
-        if written & LISTENED_TABLES:
-            raise ValueError(f"OnDriver: listeners watch writes to {written & LISTENED_TABLES}")
+        if writes_listened_table(compiled.string):
+            raise ValueError("OnDriver: listeners watch writes to a table it writes")
         if compiled.insert_prefetch or compiled.update_prefetch:  # SQLAlchemy computes those
             raise ValueError("OnDriver: give every column a value (no Python-side defaults)")
         fixed = {b.key for b in compiled.binds.values() if b.expanding or b.literal_execute}

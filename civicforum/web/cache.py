@@ -41,7 +41,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import BigInteger, Engine, event, select, update
 from sqlalchemy.orm import Mapped, Session, attributes, mapped_column
 
-from civicforum.db import LISTENED_TABLES, db
+from civicforum.db import LISTENED_TABLES, db, writes_listened_table
 
 EXTENSION = "civicforum_page_cache"
 _DIRTY = "page_cache_dirty"  # Session.info flag: this transaction wrote a watched row
@@ -58,8 +58,8 @@ class PageVersion(db.Model):
 
 # --- what invalidates pages -----------------------------------------------------------------
 
-# Watched tables (any write counts) and attribute-filtered models (ORM changes only).
-_WATCHED_TABLES: set[str] = set()
+# Watched tables (db.LISTENED_TABLES: any write counts) and attribute-filtered models (ORM
+# changes only).
 _WATCHED_ATTRS: dict[type, frozenset[str]] = {}
 _DML = re.compile(r"\s*(insert|update|delete|replace)\b", re.I)
 
@@ -70,7 +70,6 @@ def watch(*models: type, attrs: Iterable[str] | None = None) -> None:
     (e.g. a display name, not a last-login time); bulk statements on that table do not."""
     for model in models:
         if attrs is None:
-            _WATCHED_TABLES.add(model.__table__.name)  # type: ignore[attr-defined]
             LISTENED_TABLES.add(model.__table__.name)  # type: ignore[attr-defined]
         else:
             _WATCHED_ATTRS[model] = frozenset(attrs)
@@ -86,11 +85,9 @@ def _before_cursor_execute(
     if context.isinsert or context.isupdate or context.isdelete:
         table = getattr(getattr(context.compiled, "statement", None), "table", None)
         name = getattr(table, "name", None)
-        if name in _WATCHED_TABLES or (
-            name is None and any(t in statement for t in _WATCHED_TABLES)
-        ):
+        if name in LISTENED_TABLES or (name is None and writes_listened_table(statement)):
             conn.info[_DIRTY] = True
-    elif _DML.match(statement) and any(t in statement for t in _WATCHED_TABLES):
+    elif _DML.match(statement) and writes_listened_table(statement):
         conn.info[_DIRTY] = True
 
 
