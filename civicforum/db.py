@@ -170,7 +170,7 @@ class _DriverForm:
     compiled: Any
     binds: dict[str, Callable[[Any], Any] | None]  # per-execution parameter: its converter
     constants: dict[str, Any]  # IN lists and literals fixed in the statement, converted
-    results: list[Callable[[Any], Any] | None]  # per result column
+    results: list[Callable[[Any], Any] | None]  # per result column; empty if none converts
 
 
 class OnDriver:
@@ -215,7 +215,7 @@ class OnDriver:
             }
         columns = getattr(self.statement, "exported_columns", ())
         results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
-        return _DriverForm(sql, compiled, binds, constants, results)
+        return _DriverForm(sql, compiled, binds, constants, results if any(results) else [])
 
     def rows(self, session: Session, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
         """Execute with `params`; the result rows (none for a statement without any)."""
@@ -229,7 +229,7 @@ class OnDriver:
         for name, convert in form.binds.items():
             values[name] = given[name] if convert is None else convert(given[name])
         rows = driver_rows(driver, form.sql, values)
-        if any(form.results):
+        if form.results:
             rows = [
                 tuple(v if p is None else p(v) for v, p in zip(row, form.results, strict=True))
                 for row in rows
