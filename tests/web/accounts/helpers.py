@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Flask
@@ -42,3 +43,9 @@ def cookie(client: FlaskClient, app: Flask) -> str | None:
 def whoami(client: FlaskClient) -> int:
     """Status of the account page: 200 logged in, 302 to login when anonymous."""
     return client.get("/account/").status_code
+
+
+def without_csrf_tokens(page: str) -> str:
+    """`page` without its CSRF tokens, which carry the second they were signed in: two
+    answers meant to be alike differ there when they straddle a second."""
+    return re.sub(r'(name="csrf_token" value=|"X-CSRF-Token": )"[^"]+"', r"\1", page)
