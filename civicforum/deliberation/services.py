@@ -121,8 +121,7 @@ def post_comment(
         parent = session.get(Comment, parent_id)
         if parent is None or parent.proposal_id != proposal.id:
             raise InvalidParentError()
-        if parent.status is not CommentStatus.VISIBLE:
-            raise ClosedCommentError()
+        check_can_reply(parent)
     if stance:
         if parent is not None:
             raise InvalidStanceError()
@@ -483,6 +482,13 @@ def load_subthread(
 
 def get_comment(session: Session, comment_id: int) -> Comment | None:
     return session.scalar(_with_author(select(Comment).where(Comment.id == comment_id)))
+
+
+def check_can_reply(parent: Comment) -> None:
+    """Replies go to shown comments only: a hidden, removed, deleted or pending one's text
+    must not reappear quoted above a reply form."""
+    if parent.status is not CommentStatus.VISIBLE:
+        raise ClosedCommentError()
 
 
 def can_see(comment: Comment, viewer: Any) -> bool:

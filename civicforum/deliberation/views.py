@@ -121,6 +121,7 @@ def _render_form(proposal: Proposal, form: CommentForm, parent: Comment | None, 
 def reply(proposal_id: int, comment_id: int) -> ResponseReturnValue:
     proposal = _proposal(proposal_id)
     parent = _comment(proposal, comment_id)
+    services.check_can_reply(parent)
     form = CommentForm(parent_id=str(parent.id))
     return _render_form(proposal, form, parent, 200)
 

@@ -36,6 +36,14 @@ def kind_of(item: Any) -> str:
     return ItemType.PROPOSAL if type(item).__tablename__ == "proposals" else ItemType.COMMENT
 
 
+def is_public(item: Any) -> bool:
+    """Shown as it is to everyone: never a draft, nor pending, hidden, removed or deleted
+    text. Only such an item can be reported, so a report page never quotes anything else."""
+    if kind_of(item) == ItemType.PROPOSAL and item.state == "draft":
+        return False
+    return state_of(item) == VISIBLE
+
+
 def ref(item: Any) -> str:
     """The public reference of an item in the log: "comment:123"."""
     return f"{kind_of(item)}:{item.id}"

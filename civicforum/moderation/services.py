@@ -225,8 +225,7 @@ def flag_item(
         raise ModerationError(_("Please describe the problem."), status_code=422)
     if _exists_for(session, ModerationFlag.flagger_id, item, flagger.id):
         raise DuplicateFlagError(_("You have already reported this. Moderators will review it."))
-    state = items.state_of(item)
-    if state != items.VISIBLE:
+    if not items.is_public(item):
         raise InvalidStateError(
             _("This contribution is not shown any more; there is nothing to report.")
         )

@@ -315,6 +315,8 @@ def decide_appeal(appeal_id: int) -> ResponseReturnValue:
 @login_required
 def report(kind: str, item_id: int) -> ResponseReturnValue:
     target = _load(kind, item_id)
+    if not items.is_public(target):  # the page quotes the item: never a draft or hidden text
+        abort(404)
     form = FlagForm()
     back = safe_next(request.args.get("next"), url_for("pages.home"))
     if form.validate_on_submit():

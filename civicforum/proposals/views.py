@@ -12,7 +12,7 @@ from civicforum.extensions import db
 from civicforum.proposals import services
 from civicforum.proposals.errors import InvalidInputError
 from civicforum.proposals.forms import ProposalForm, WithdrawForm
-from civicforum.proposals.models import Proposal, ProposalState
+from civicforum.proposals.models import ModerationStatus, Proposal, ProposalState
 from civicforum.web.cache import cached_page, valid_until
 from civicforum.web.htmx import render_page, wants_fragment
 
@@ -227,7 +227,9 @@ def revisions(proposal_id: int) -> ResponseReturnValue:
     b = pick("b", newest)
     a = pick("a", max(1, b - 1) if b > 1 else b)
     by_number = {r.number: r for r in revs}
-    diff = services.diff_revisions(by_number[a], by_number[b]) if revs else []
+    # Hidden text stays hidden here too (the page shows the notice; fingerprints stay public).
+    shown = revs and proposal.moderation_status is ModerationStatus.VISIBLE
+    diff = services.diff_revisions(by_number[a], by_number[b]) if shown else []
     return render_page(
         "proposals/revisions.html",
         fragment="revision_diff",

@@ -50,6 +50,20 @@ def test_reply_form_inline_and_full_page(client, db_session, login_as) -> None:
     assert f'hx-swap-oob="afterbegin:#replies-{parent.id}"' in posted.text
 
 
+def test_reply_page_never_quotes_a_comment_that_is_not_shown(client, db_session, login_as) -> None:
+    proposal = make_proposal(db_session)
+    login_as(make_user(db_session))
+    for status in (CommentStatus.HIDDEN, CommentStatus.DELETED, CommentStatus.REMOVED):
+        parent = make_comment(db_session, proposal=proposal, body=f"SECRET-{status.value}")
+        parent.status = status
+        db_session.flush()
+        url = f"/proposals/{proposal.id}/comments/{parent.id}/reply"
+        for headers in ({}, HX):
+            page = client.get(url, headers=headers)
+            assert page.status_code == 409, (status, headers)
+            assert f"SECRET-{status.value}" not in page.text
+
+
 def test_bad_input_over_http(client, db_session, login_as) -> None:
     proposal = make_proposal(db_session)
     other = make_proposal(db_session)

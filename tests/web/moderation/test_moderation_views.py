@@ -9,7 +9,7 @@ from civicforum.deliberation.models import CommentStatus
 from civicforum.moderation import services
 from civicforum.moderation.models import Appeal, ModerationAction, ModerationFlag
 from tests.factories import make_user
-from tests.factories_moderation import make_comment, make_moderator, make_suspension
+from tests.factories_moderation import make_comment, make_moderator, make_proposal, make_suspension
 
 XSS = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 
@@ -228,6 +228,34 @@ def test_transparency_page_never_shows_removed_content(client, db_session) -> No
     assert "<svg" in page.text and "<table" in page.text
     fragment = client.get("/moderation/transparency?page=1", headers={"HX-Request": "true"})
     assert 'id="log-list"' in fragment.text and "<svg" not in fragment.text
+
+
+def test_report_page_refuses_what_the_reader_may_not_see(client, db_session, login_as) -> None:
+    from civicforum.proposals.models import ModerationStatus, ProposalState
+
+    draft = make_proposal(db_session, state=ProposalState.DRAFT, title="SECRET draft")
+    hidden = make_proposal(db_session, title="Hidden one", summary="SECRET summary")
+    hidden.moderation_status = ModerationStatus.HIDDEN
+    comments = [
+        make_comment(db_session, status=status, body=f"SECRET {status.value}")
+        for status in (
+            CommentStatus.PENDING,
+            CommentStatus.HIDDEN,
+            CommentStatus.REMOVED,
+            CommentStatus.DELETED,
+        )
+    ]
+    db_session.flush()
+    login_as(make_user(db_session))
+    urls = [f"/moderation/report/proposal/{p.id}" for p in (draft, hidden)]
+    urls += [f"/moderation/report/comment/{c.id}" for c in comments]
+    for url in urls:
+        page = client.get(url)
+        assert page.status_code == 404 and "SECRET" not in page.text, url
+        assert client.post(url, data={"reason": "spam"}).status_code == 404, url
+    assert db_session.scalar(select(func.count()).select_from(ModerationFlag)) == 0
+    shown = make_comment(db_session, body="shown text")
+    assert client.get(f"/moderation/report/comment/{shown.id}").status_code == 200
 
 
 def test_report_links_shown_to_signed_in_readers_of_others_content(

@@ -153,6 +153,31 @@ def test_revision_diff_page(client, db_session, login_as) -> None:
     assert "edited (2 revisions)" in client.get(f"/proposals/{proposal.id}").text
 
 
+def test_revisions_of_hidden_proposal_show_the_notice_not_the_text(
+    client, db_session, login_as
+) -> None:
+    from civicforum.proposals.models import ModerationStatus
+
+    author = login_as(make_user(db_session))
+    proposal = make_proposal(db_session, author=author, body="first SECRET text")
+    data = {"title": proposal.title, "summary": proposal.summary, "body": "second SECRET text"}
+    client.post(
+        f"/proposals/{proposal.id}/edit", data={**data, "category_id": proposal.category_id}
+    )
+    proposal.moderation_status = ModerationStatus.HIDDEN
+    proposal.hidden_reason = "Doxxing"
+    db_session.flush()
+    client.post("/account/logout")
+    for url in (
+        f"/proposals/{proposal.id}/revisions",
+        f"/proposals/{proposal.id}/revisions?a=1&b=2",
+    ):
+        page = client.get(url)
+        assert page.status_code == 200 and "Hidden by moderators: Doxxing" in page.text
+        assert "SECRET" not in page.text and proposal.summary not in page.text
+        assert "SECRET" not in client.get(url, headers={"HX-Request": "true"}).text
+
+
 @pytest.mark.parametrize("payload", XSS_PAYLOADS)
 def test_xss_payloads_through_proposal_and_comment(client, db_session, login_as, payload) -> None:
     user = login_as(make_user(db_session))
