@@ -25,12 +25,18 @@ def hash_password(password: str) -> str:
     return hasher().hash(password)
 
 
+@cache
+def _dummy_hash(time_cost: int, memory_cost: int, parallelism: int) -> str:
+    # Hashed once per parameter set: hashing it on every unknown email would cost a hash on
+    # top of the verify, and the doubled time would tell which emails have an account.
+    return PasswordHasher(time_cost, memory_cost, parallelism).hash(_DUMMY_PASSWORD)
+
+
 def verify_password(stored_hash: str | None, password: str) -> bool:
     ph = hasher()
+    checked = stored_hash or _dummy_hash(ph.time_cost, ph.memory_cost, ph.parallelism)
     try:
-        return (
-            ph.verify(stored_hash or ph.hash(_DUMMY_PASSWORD), password) and stored_hash is not None
-        )
+        return ph.verify(checked, password) and stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

@@ -57,6 +57,32 @@ def test_unknown_email_and_wrong_password_get_the_same_answer(
     assert "wrong password here" not in wrong.text
 
 
+def test_unknown_email_costs_the_same_argon2_work_as_a_wrong_password(
+    client: FlaskClient, db_session: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Timing: an extra hash for unknown emails doubled their answer time (enumeration).
+    from argon2 import PasswordHasher
+
+    calls: list[str] = []
+    for name in ("hash", "verify"):
+        real = getattr(PasswordHasher, name)
+        monkeypatch.setattr(
+            PasswordHasher,
+            name,
+            lambda self, *a, _real=real, _name=name, **k: (
+                calls.append(_name) or _real(self, *a, **k)
+            ),
+        )
+    user = make_user(db_session)
+    password_login(client, "first-unknown@example.test", "wrong password here")
+    work = {}
+    for email in (user.email, "second-unknown@example.test"):
+        calls.clear()
+        assert password_login(client, email, "wrong password here").status_code == 422
+        work[email] = sorted(calls)
+    assert work[user.email] == work["second-unknown@example.test"] == ["verify"]
+
+
 def test_fifty_rapid_failed_logins_are_throttled_with_retry_after(
     client: FlaskClient, db_session: Any
 ) -> None:
