@@ -394,6 +394,7 @@ def change_password() -> ResponseReturnValue:
             sess = _server_session()
             current_store(current_app).delete_for_user(user.id, except_sid=sess.sid)
             sess["_sv"] = user.session_version  # this session lives on, the others end
+            sess.regenerate()  # on a new token: a re-authentication (ASVS 7.2.4)
             auth_log.info("password changed user=%s", user.id)
             flash(_("Your password was changed. Your other sessions were ended."), "success")
             return redirect(url_for("accounts.account"), code=303)
@@ -526,6 +527,7 @@ def totp_setup() -> ResponseReturnValue:
         else:
             db.session.commit()
             sess.pop("totp_pending", None)
+            sess.regenerate()  # more privilege, new token (ASVS 7.2.4)
             sess["mfa"] = True
             auth_log.info("totp enabled user=%s", user.id)
             return render_page(

@@ -157,6 +157,7 @@ def test_password_change_ends_the_other_sessions_only(
     full_login(client, app, user)
     full_login(phone, app, user)
     stolen = cookie(phone, app)
+    own_before = cookie(client, app)
     response = client.post(
         "/account/password",
         data={"current_password": TEST_PASSWORD, "password": "a brand new passphrase"},
@@ -164,6 +165,8 @@ def test_password_change_ends_the_other_sessions_only(
     assert response.status_code == 303
     assert whoami(client) == 200
     assert whoami(phone) == 302 and whoami(_replay(app, stolen or "")) == 302
+    # This session goes on under a new token: the one from before the change is dead too.
+    assert cookie(client, app) != own_before and whoami(_replay(app, own_before or "")) == 302
     assert services.authenticate(db_session, email=user.email, password="a brand new passphrase")
 
 

@@ -66,7 +66,7 @@ def _setup_page_secret(client: FlaskClient) -> str:
 
 
 def test_setup_confirms_with_a_code_and_shows_ten_recovery_codes_once(
-    client: FlaskClient, db_session: Any, login_as: Any
+    app: Flask, client: FlaskClient, db_session: Any, login_as: Any
 ) -> None:
     user = login_as(make_user(db_session, roles=(Role.CITIZEN, Role.ADMIN), totp=False))
     assert client.get("/admin/").headers["Location"].startswith("/account/totp/setup")
@@ -75,8 +75,11 @@ def test_setup_confirms_with_a_code_and_shows_ten_recovery_codes_once(
 
     bad = client.post("/account/totp/setup", data={"code": "12345x"})
     assert bad.status_code == 422
+    before = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
     done = client.post("/account/totp/setup?next=/admin/", data={"code": pyotp.TOTP(secret).now()})
     assert done.status_code == 200
+    after = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    assert before and after and after.value != before.value  # a new token with the new privilege
     codes = re.findall(r"<code>([a-z0-9-]{19})</code>", done.text)
     assert len(codes) == 10 and len(set(codes)) == 10
     assert 'href="/admin/"' in done.text
