@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.factories import make_user
@@ -37,6 +40,20 @@ def test_post_without_csrf_token_is_refused_and_changes_nothing(
     )
     assert response.status_code == 400
     assert db_session.scalar(select(func.count()).select_from(User)) == before
+
+
+def test_ids_too_large_for_the_database_are_404s_not_500s(app: Flask, client: FlaskClient) -> None:
+    # Every GET route whose only arguments are <int:...>: an id past 64 bits overflowed the
+    # driver (SQLite) before, a 500.
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        path = re.sub(r"<int:\w+>", str(10**20), rule.rule)
+        if "GET" not in (rule.methods or ()) or "<" in path or path == rule.rule:
+            continue
+        status = client.get(path).status_code
+        assert status in (302, 404), (path, status)
+        checked += 1
+    assert checked >= 10
 
 
 def test_unknown_page_is_a_helpful_404_page_and_fragment(client: FlaskClient) -> None:
