@@ -33,7 +33,7 @@ from civicforum.accounts.forms import (
 )
 from civicforum.accounts.models import User
 from civicforum.accounts.sessions import ServerSession, current_store
-from civicforum.extensions import db, limiter
+from civicforum.extensions import config_limit, db, limiter
 from civicforum.mail import send_mail
 from civicforum.web import safe_next
 from civicforum.web.htmx import render_page
@@ -103,10 +103,6 @@ def _user_key() -> str:
     return f"pending-user:{pending.get('uid', '-')}"
 
 
-def _limit(key: str, fallback: str) -> str:
-    return str(current_app.config.get(key) or fallback)
-
-
 def _send_verification(user: User) -> bool:
     link = url_for("accounts.verify_email", token=services.verification_token(user), _external=True)
     return send_mail(
@@ -127,7 +123,7 @@ def _send_verification(user: User) -> bool:
 
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit(
-    lambda: _limit("REGISTER_LIMIT_PER_ADDRESS", "10 per hour"),
+    lambda: config_limit("REGISTER_LIMIT_PER_ADDRESS", "10 per hour"),
     methods=["POST"],
     scope="register",
     deduct_when=lambda r: r.status_code in (303, 422),
@@ -177,7 +173,9 @@ def verify_email(token: str) -> ResponseReturnValue:
 @bp.post("/verify/resend")
 @login_required
 @limiter.limit(
-    lambda: _limit("RESEND_LIMIT_PER_ACCOUNT", "3 per hour"), key_func=_user_key, scope="resend"
+    lambda: config_limit("RESEND_LIMIT_PER_ACCOUNT", "3 per hour"),
+    key_func=_user_key,
+    scope="resend",
 )
 def resend_verification() -> ResponseReturnValue:
     if not me().is_email_verified:
@@ -191,14 +189,14 @@ def resend_verification() -> ResponseReturnValue:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(
-    lambda: _limit("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes"),
+    lambda: config_limit("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes"),
     key_func=_account_key,
     methods=["POST"],
     scope="login-account",
     deduct_when=_deduct_on_failure,
 )
 @limiter.limit(
-    lambda: _limit("LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes"),
+    lambda: config_limit("LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes"),
     methods=["POST"],
     scope="login-address",
     deduct_when=_deduct_on_failure,
@@ -251,7 +249,7 @@ def _challenged_user() -> tuple[User | None, bool]:
 
 @bp.route("/totp/challenge", methods=["GET", "POST"])
 @limiter.limit(
-    lambda: _limit("TOTP_LIMIT_PER_ACCOUNT", "10 per 5 minutes"),
+    lambda: config_limit("TOTP_LIMIT_PER_ACCOUNT", "10 per 5 minutes"),
     key_func=_user_key,
     methods=["POST"],
     scope="totp",
@@ -312,10 +310,10 @@ RESET_SENT = "If an account exists for this address, we sent it a link to choose
 
 @bp.route("/reset", methods=["GET", "POST"])
 @limiter.limit(
-    lambda: _limit("RESET_LIMIT_PER_ADDRESS", "10 per hour"), methods=["POST"], scope="reset"
+    lambda: config_limit("RESET_LIMIT_PER_ADDRESS", "10 per hour"), methods=["POST"], scope="reset"
 )
 @limiter.limit(
-    lambda: _limit("RESET_LIMIT_PER_ACCOUNT", "3 per hour"),
+    lambda: config_limit("RESET_LIMIT_PER_ACCOUNT", "3 per hour"),
     key_func=_account_key,
     methods=["POST"],
     scope="reset-account",
@@ -471,7 +469,7 @@ def end_session() -> ResponseReturnValue:
 @bp.post("/roll")
 @login_required
 @limiter.limit(
-    lambda: _limit("ROLL_CLAIM_LIMIT_PER_ACCOUNT", "5 per hour"),
+    lambda: config_limit("ROLL_CLAIM_LIMIT_PER_ACCOUNT", "5 per hour"),
     key_func=_user_key,
     scope="roll-claim",
     deduct_when=lambda r: r.status_code in (409, 422),
@@ -503,7 +501,7 @@ def _qr_data_uri(uri: str) -> str:
 @bp.route("/totp/setup", methods=["GET", "POST"])
 @login_required
 @limiter.limit(
-    lambda: _limit("TOTP_LIMIT_PER_ACCOUNT", "10 per 5 minutes"),
+    lambda: config_limit("TOTP_LIMIT_PER_ACCOUNT", "10 per 5 minutes"),
     key_func=_user_key,
     methods=["POST"],
     scope="totp-setup",
@@ -568,7 +566,7 @@ def totp_disable() -> ResponseReturnValue:
 @bp.post("/totp/recovery-codes")
 @login_required
 @limiter.limit(
-    lambda: _limit("TOTP_LIMIT_PER_ACCOUNT", "10 per 5 minutes"),
+    lambda: config_limit("TOTP_LIMIT_PER_ACCOUNT", "10 per 5 minutes"),
     key_func=_user_key,
     scope="totp-codes",
     deduct_when=_deduct_on_failure,

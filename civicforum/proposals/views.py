@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from civicforum.deliberation import services as deliberation
-from civicforum.extensions import db
+from civicforum.extensions import db, limit_posts_per_account
 from civicforum.proposals import services
 from civicforum.proposals.errors import InvalidInputError
 from civicforum.proposals.forms import ProposalForm, WithdrawForm
@@ -82,6 +82,9 @@ def _field_errors(form: ProposalForm, error: InvalidInputError) -> None:
 
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
+@limit_posts_per_account(
+    "PROPOSAL_LIMIT_PER_ACCOUNT", "10 per hour", scope="proposal-new", done_only=True
+)
 def new() -> ResponseReturnValue:
     form = _form()
     if form.validate_on_submit():

@@ -182,6 +182,26 @@ def test_vote_change_through_the_web(client: FlaskClient, db_session: Any, login
     assert services.live_choices(db_session, ballot) == [["o3"]]
 
 
+def test_rapid_vote_changes_are_capped_per_account_and_leave_no_trace(
+    client: FlaskClient, db_session: Any, login_as: Any
+) -> None:
+    # Anti-automation (ASVS 2.4.1): each change appends two entries to the log for good.
+    ballot = make_ballot(db_session, vote_changes=True)
+    login_as(make_user(db_session))
+    url = f"/ballots/{ballot.id}/cast"
+    statuses = [
+        client.post(url, data={"approve": f"o{1 + n % 3}", "action": "cast"}).status_code
+        for n in range(10)
+    ]
+    assert statuses == [303] * 10
+    size = logstore.log_size(db_session, log="votes")
+    refused = client.post(url, data={"approve": "o1", "action": "cast"})
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert logstore.log_size(db_session, log="votes") == size  # nothing appended
+    login_as(make_user(db_session))  # another voter is not affected
+    assert client.post(url, data={"approve": "o1", "action": "cast"}).status_code == 303
+
+
 def test_ineligible_and_closed_are_refused(
     client: FlaskClient, db_session: Any, login_as: Any
 ) -> None:

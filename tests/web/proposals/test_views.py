@@ -6,7 +6,7 @@ import re
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, event, func, select
 
 from civicforum.proposals.models import Proposal, ProposalState
 from civicforum.settings.services import set_setting
@@ -69,6 +69,26 @@ def test_bad_fields_are_shown_next_to_the_field(client, db_session, login_as) ->
     assert response.status_code == 422 and "<html" not in response.text
     assert 'id="proposal-form"' in response.text
     assert "U+200B" in response.text and "20000" in response.text.replace(",", "")
+
+
+def test_new_proposals_are_capped_per_account_but_rejected_forms_do_not_count(
+    client, db_session, login_as
+) -> None:
+    user = login_as(make_user(db_session))
+    category = make_category(db_session)
+
+    def submit(title: str) -> int:
+        data = {"title": title, "summary": "s", "body": "b", "category_id": category.id}
+        return client.post("/proposals/new", data={**data, "publish": "Publish"}).status_code
+
+    assert [submit("") for _ in range(12)] == [422] * 12  # fixing a form costs nothing
+    assert [submit(f"Proposal number {n}") for n in range(10)] == [303] * 10
+    refused = client.post("/proposals/new", data={"title": "One more", "publish": "Publish"})
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    count = db_session.scalar(
+        select(func.count()).select_from(Proposal).where(Proposal.author_id == user.id)
+    )
+    assert count == 10
 
 
 def test_support_toggle_htmx_and_plain_form(client, db_session, login_as) -> None:
