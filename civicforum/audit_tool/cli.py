@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import time
+import urllib.error
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -58,7 +59,8 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         type=Path,
         default=[],
-        help="a signed checkpoint saved earlier (file); detects forks and truncation",
+        help="a signed checkpoint saved earlier (file): a checkpoint, a voter's .tlog-proof"
+        " receipt or a witness state file; detects forks and truncation",
     )
     v.add_argument("--witness", action="append", type=_key, default=[], help="trusted witness key")
     v.add_argument("--skip-recount", action="store_true", help="do not re-tabulate results")
@@ -72,10 +74,20 @@ def _parser() -> argparse.ArgumentParser:
     wsub = w.add_subparsers(dest="witness_command", required=True)
     kg = wsub.add_parser("keygen", help="create a witness key (cosignature/v1)")
     kg.add_argument("name", help="witness name, e.g. witness.example.org/alice")
-    kg.add_argument("--out", type=Path, required=True, help="signer key file (created 0600)")
+    kg.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="signer key file (created 0600); the verifier key goes to OUT.pub (0644)",
+    )
     run = wsub.add_parser("run", help="fetch, verify and cosign the latest checkpoint")
     run.add_argument("url", help="server base URL, e.g. https://forum.example.org")
-    run.add_argument("--log", default="votes", choices=["votes", "civic"])
+    run.add_argument(
+        "--log",
+        default="votes",
+        choices=["votes", "civic"],
+        help="the log to witness (default: %(default)s); --log-key must be its key",
+    )
     run.add_argument("--log-key", required=True, type=_key, help="pinned log verifier key")
     run.add_argument("--key", required=True, type=Path, help="witness signer key file")
     run.add_argument("--state", required=True, type=Path, help="witness state file (JSON)")
@@ -107,8 +119,14 @@ def _verify(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(message, file=sys.stderr, flush=True)
 
+    saved: list[str] = []
+    for path in args.checkpoint:
+        try:
+            saved += verify_mod.saved_checkpoints(path.read_bytes())
+        except (verify_mod.SavedCheckpointError, OSError) as exc:
+            print(f"error: --checkpoint {path}: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     try:
-        saved = [path.read_text(encoding="utf-8") for path in args.checkpoint]
         with open_export(args.export) as reader:
             report = verify_mod.verify_export(
                 reader,
@@ -151,14 +169,26 @@ def _verify_receipt(args: argparse.Namespace) -> int:
 
 def _keygen(args: argparse.Namespace) -> int:
     skey, vkey = generate_witness_key(args.name)
-    try:
-        fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        print(f"error: {args.out} exists; refusing to overwrite a key", file=sys.stderr)
+    pub = args.out.with_name(args.out.name + ".pub")
+    if pub.exists():  # checked first, so a refusal leaves no half-written pair behind
+        print(f"error: {pub} exists; refusing to overwrite a key", file=sys.stderr)
         return EXIT_USAGE
-    with os.fdopen(fd, "wb") as fp:
-        fp.write(skey + b"\n")
-    print(vkey.decode())
+    for path, data, mode in ((args.out, skey, 0o600), (pub, vkey, 0o644)):
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        except FileExistsError:
+            print(f"error: {path} exists; refusing to overwrite a key", file=sys.stderr)
+            return EXIT_USAGE
+        os.fchmod(fd, mode)  # the umask must not make the public half unreadable
+        with os.fdopen(fd, "wb") as fp:
+            fp.write(data + b"\n")
+    print(vkey.decode())  # stdout stays the bare verifier key, for scripts
+    print(f"signer key (keep it secret): {args.out} (mode 0600)", file=sys.stderr)
+    print(
+        f"verifier key: {pub} (mode 0644): give it to the forum's auditors"
+        " (audit dashboard, or `civicforum ledger add-witness`)",
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 
@@ -184,6 +214,13 @@ def _witness_run(args: argparse.Namespace, fetch: witness_mod.Fetcher, now: int)
             evidence.append(exc.evidence)
             witness_mod.save_states(args.state, states, evidence)
         print(f"WITNESS REFUSES: {exc}", file=sys.stderr)
+        if isinstance(exc, witness_mod.WrongLogKeyError):
+            print(
+                f"hint: --log {args.log} and --log-key ({origin}) may not match: give the"
+                f" verifier key of the {args.log} log (`civicforum ledger vkey {args.log}`);"
+                " if they do match, the log was re-keyed",
+                file=sys.stderr,
+            )
         return EXIT_FAILED
     except OSError as exc:
         print(f"error: fetching from the log failed: {exc}", file=sys.stderr)
@@ -199,6 +236,13 @@ def _witness_run(args: argparse.Namespace, fetch: witness_mod.Fetcher, now: int)
             fetch.post(f"/ledger/{args.log}/cosignatures", body)
         except OSError as exc:
             print(f"error: submitting the cosignature failed: {exc}", file=sys.stderr)
+            if isinstance(exc, urllib.error.HTTPError) and exc.code == 403:
+                print(
+                    "hint: the server does not accept this witness key yet: an auditor must"
+                    " first add its verifier key on the audit dashboard (/audit/ledger) or with"
+                    " `civicforum ledger add-witness WVKEY`",
+                    file=sys.stderr,
+                )
             return EXIT_FAILED
     return EXIT_OK
 

@@ -5,10 +5,13 @@ leaf hash, the root at every signed (and every saved) checkpoint size from one c
 checkpoints are consistent with each other and with the entries), the schema and replay rules of
 every entry, and for each closed ballot a recount compared with the published result. The first
 problem stops the log and names the entry index (or the narrowest index range the data allows).
+An export must end at a signed checkpoint: entries after the last one are authenticated by
+nothing, so an uncovered tail fails like any other mismatch.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -26,20 +29,34 @@ from civicforum.ledger.note import (
     parse_verifier_key,
     verified_signers,
 )
+from civicforum.ledger.proof_file import HEADER as PROOF_HEADER
+from civicforum.ledger.proof_file import ProofFileError, parse_proof
 
 PROGRESS_EVERY = 100_000
 
 
+def _span(first: int, last: int) -> str:
+    return f"entry {first}" if first == last else f"entries {first}..{last}"
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """The first thing wrong with one log; ``index`` names the offending entry when known."""
+    """The first thing wrong with one log; ``index`` names the offending entry when known.
+
+    When the data only narrows it to a range (a signed root that differs), ``index`` is the
+    range's first entry (the first that can be at fault) and ``last`` its last one.
+    """
 
     log: str
     index: int | None
     message: str
+    last: int | None = None
 
     def __str__(self) -> str:
-        where = f"entry {self.index}" if self.index is not None else "log"
+        if self.index is None:
+            where = "log"
+        else:
+            where = _span(self.index, self.index if self.last is None else self.last)
         return f"{self.log} {where}: {self.message}"
 
 
@@ -63,11 +80,13 @@ class LogReport:
     not_recounted: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     problem: Problem | None = None
+    cosigned_by: set[Verifier] = field(default_factory=set)
 
 
 @dataclass(slots=True)
 class Report:
     logs: list[LogReport]
+    warnings: list[str] = field(default_factory=list)  # about the whole export
 
     @property
     def ok(self) -> bool:
@@ -98,6 +117,7 @@ class Report:
             lines += [f"  warning: {w}" for w in r.warnings]
             if r.problem:
                 lines.append(f"  PROBLEM: {r.problem}")
+        lines += [f"warning: {w}" for w in self.warnings]
         lines.append("VERIFIED" if self.ok else "VERIFICATION FAILED")
         return "\n".join(lines)
 
@@ -117,21 +137,48 @@ def verify_export(
     witnesses: Sequence[Verifier] = (),
     recount: Recount | None,
     progress: Callable[[str], None] | None = None,
+    require_covered: bool | None = None,
 ) -> Report:
-    """Verify every log of the export; ``recount`` None skips re-tabulation (reported)."""
+    """Verify every log of the export; ``recount`` None skips re-tabulation (reported).
+
+    ``require_covered``: entries after the last signed checkpoint fail verification. The
+    default is True for an export (:class:`ExportReader`), which the server completes with a
+    covering checkpoint before writing it, and False (a warning) for other readers, such as the
+    server's self-audit of its live database, whose newest entries may still await one.
+    """
+    if require_covered is None:
+        require_covered = isinstance(reader, ExportReader)
     reports = []
     for log in reader.logs:
         report = LogReport(log, origin=reader.origin(log))
         try:
             _verify_log(
-                reader, report, trusted_keys, saved_checkpoints, witnesses, recount, progress
+                reader,
+                report,
+                trusted_keys,
+                saved_checkpoints,
+                witnesses,
+                recount,
+                progress,
+                require_covered,
             )
         except _Stop as stop:
             report.problem = stop.problem
         except ExportError as exc:
             report.problem = Problem(log, None, f"malformed export: {exc}")
         reports.append(report)
-    return Report(reports)
+    result = Report(reports)
+    if result.ok:
+        # A pinned witness that cosigned nothing protects nothing: most likely a wrong key, or a
+        # witness the operator never accepted or whose cosignatures it left out of the export.
+        seen = set().union(*(r.cosigned_by for r in reports))
+        for witness in witnesses:
+            if witness not in seen:
+                kind = "" if witness.sig_type == SIG_COSIGNATURE_V1 else " (not a cosignature key)"
+                result.warnings.append(
+                    f"pinned witness {witness.name}{kind} cosigned no checkpoint in the export"
+                )
+    return result
 
 
 def _log_key(reader: ExportReader, report: LogReport, trusted: Sequence[Verifier]) -> Verifier:
@@ -168,13 +215,14 @@ def _verify_log(
     witnesses: Sequence[Verifier],
     recount: Recount | None,
     progress: Callable[[str], None] | None,
+    require_covered: bool,
 ) -> None:
     log = report.log
     expected = 0  # entries read so far: the size of the tree being rebuilt
 
-    def stop(index: int | None, message: str) -> _Stop:
+    def stop(index: int | None, message: str, last: int | None = None) -> _Stop:
         report.size = expected
-        return _Stop(Problem(log, index, message))
+        return _Stop(Problem(log, index, message, last))
 
     key = _log_key(reader, report, trusted)
     witness_keys = [w for w in witnesses if w.sig_type == SIG_COSIGNATURE_V1]
@@ -198,7 +246,9 @@ def _verify_log(
         signed[cp.size] = cp
         targets.append(_Target(cp.size, cp.root, "signed"))
         report.cosignatures_verified += len(witnessed)
+        report.cosigned_by.update(witnessed)
     report.checkpoints = len(signed)
+    covered = max(signed, default=0)  # entries 0..covered-1 are under a signed root
 
     for text in saved:
         try:
@@ -254,7 +304,8 @@ def _verify_log(
         while next_target < len(targets) and targets[next_target].size == expected:
             target = targets[next_target]
             if root_now() != target.root:
-                raise stop(good[target.label], _mismatch(target, good[target.label]))
+                first = good[target.label]
+                raise stop(first, _mismatch(target, first), last=target.size - 1)
             good[target.label] = expected
             next_target += 1
         if progress is not None and expected % PROGRESS_EVERY == 0:
@@ -271,14 +322,24 @@ def _verify_log(
         )
     if reader.size(log) != expected:
         raise stop(None, f"manifest says {reader.size(log)} entries, the export has {expected}")
+    uncovered = None
+    if expected > covered:
+        # Nothing signed these entries: anyone could have edited them (and their leaf hashes).
+        span = _span(covered, expected - 1)
+        verb = "is" if expected - covered == 1 else "are"
+        since = f"the last one has size {covered}" if signed else "this log has none"
+        if require_covered:
+            raise stop(
+                covered,
+                f"not covered by any signed checkpoint ({since}; {span} {verb} not covered)",
+            )
+        uncovered = f"{span} {verb} not yet covered by a signed checkpoint ({since})"
     try:
         report.warnings += replay.finish()
     except ReplayError as exc:
         raise stop(expected - 1, str(exc)) from exc
-    if expected > last:
-        report.warnings.append(
-            f"entries {last}..{expected - 1} are not yet covered by a checkpoint"
-        )
+    if uncovered is not None:
+        report.warnings.append(uncovered)
     if isinstance(replay, VoteReplay):
         report.recounted = replay.recounted
         report.not_recounted = replay.not_recounted
@@ -299,16 +360,61 @@ def _verify_log(
         except NoteError as exc:
             raise stop(None, f"invalid cosignature on size {cosig.size}: {exc}") from exc
         report.cosignatures_verified += 1
+        report.cosigned_by.add(witness)
 
 
 def _mismatch(target: _Target, good: int) -> str:
-    where = f"entries {good}..{target.size - 1}"
+    """The message for a root that differs; the Problem names the range ``good..size-1``."""
+    which = "this entry was" if target.size - 1 == good else "one of these entries was"
     if target.label == "signed":
         return (
-            f"the root at size {target.size} differs from the signed checkpoint: an entry in "
-            f"{where} was changed, inserted, removed or reordered after signing"
+            f"the root at size {target.size} differs from the signed checkpoint; {which} "
+            "changed, inserted, removed or reordered after signing"
         )
     return (
-        f"FORK: the log's root at size {target.size} differs from the saved checkpoint: the "
-        f"history in {where} was rewritten; the log key signed two inconsistent checkpoints"
+        f"FORK: the root at size {target.size} differs from the saved checkpoint; {which} "
+        "rewritten, so the log key signed two inconsistent checkpoints"
     )
+
+
+class SavedCheckpointError(ValueError):
+    """A file given as a saved checkpoint holds no readable checkpoint."""
+
+
+def saved_checkpoints(data: bytes) -> list[str]:
+    """The signed checkpoint texts in a saved file, not yet verified: a checkpoint note, a voter's
+    receipt (``c2sp.org/tlog-proof@v1``: its checkpoint) or a witness state file (JSON written by
+    ``civicforum-audit witness run --state``: each log's checkpoint and any kept evidence)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SavedCheckpointError("not UTF-8 text") from exc
+    if text.startswith(PROOF_HEADER):
+        try:
+            found = [parse_proof(text).checkpoint]
+        except ProofFileError as exc:
+            raise SavedCheckpointError(f"unreadable receipt: {exc}") from exc
+    elif text.lstrip().startswith("{"):
+        found = _witness_state_checkpoints(text)
+    else:
+        found = [text]
+    for checkpoint in found:
+        try:
+            parse_checkpoint_body(parse_note(checkpoint).text)
+        except NoteError as exc:
+            raise SavedCheckpointError(f"not a signed checkpoint: {exc}") from exc
+    return found
+
+
+def _witness_state_checkpoints(text: str) -> list[str]:
+    # The witness's evidence is checkpoints the log key signed that it refused (a rollback or a
+    # split view): the export must be consistent with those too, or the key equivocated.
+    try:
+        data = json.loads(text)
+        found = [str(state["checkpoint"]) for state in data["logs"].values()]
+        found += [str(evidence) for evidence in data.get("evidence", [])]
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise SavedCheckpointError(f"not a witness state file: {exc!r}") from exc
+    if not found:
+        raise SavedCheckpointError("the witness state file holds no checkpoint yet")
+    return found

@@ -15,10 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from civicforum.ledger.checkpoint import Checkpoint, open_checkpoint
+from civicforum.ledger.checkpoint import Checkpoint, open_checkpoint, parse_checkpoint_body
 from civicforum.ledger.cosignature import Cosignature, cosign
 from civicforum.ledger.merkle import ProofError, verify_consistency
-from civicforum.ledger.note import NoteError, Signer, Verifier, b64decode, b64encode
+from civicforum.ledger.note import (
+    NoteError,
+    Signer,
+    Verifier,
+    b64decode,
+    b64encode,
+    parse_note,
+)
 
 
 class WitnessError(Exception):
@@ -27,6 +34,10 @@ class WitnessError(Exception):
     def __init__(self, message: str, evidence: str | None = None) -> None:
         super().__init__(message)
         self.evidence = evidence
+
+
+class WrongLogKeyError(WitnessError):
+    """The checkpoint is not signed by the pinned log key: re-keyed, or the wrong key given."""
 
 
 class Fetcher(Protocol):
@@ -118,7 +129,11 @@ def witness_once(
     try:
         cp = open_checkpoint(text, log_key).checkpoint
     except NoteError as exc:
-        raise WitnessError(f"checkpoint does not verify under the log key: {exc}") from exc
+        message = f"checkpoint does not verify under the log key: {exc}"
+        origin = _origin(text)
+        if origin is not None and origin != log_key.name:
+            message += f" (it is from {origin}, the log key is for {log_key.name})"
+        raise WrongLogKeyError(message) from exc
     if state is not None:
         if cp.size < state.size:
             raise WitnessError(
@@ -130,6 +145,13 @@ def witness_once(
             _check_consistency(fetch, log, state, cp, text)
     state_now = WitnessState(cp.origin, cp.size, cp.root, text)
     return WitnessOutcome(cp, state_now, cosign(cp, witness, now), state is None)
+
+
+def _origin(text: str) -> str | None:
+    try:
+        return parse_checkpoint_body(parse_note(text).text).origin
+    except NoteError:
+        return None
 
 
 def _check_consistency(

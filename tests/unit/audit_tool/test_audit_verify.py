@@ -40,6 +40,11 @@ def only_problem(report: Report) -> tuple[int | None, str]:
     return problem.index, problem.message
 
 
+def only_report_problem(report: Report) -> object:
+    only_problem(report)
+    return report.problems[0]
+
+
 @pytest.fixture
 def election() -> Election:
     return standard_election(every=1)
@@ -102,12 +107,22 @@ def changed_choice(entries: list[bytes], index: int) -> list[bytes]:
 def test_changed_entry_with_fixed_leaf_hash(tmp_path: Path, every: int) -> None:
     el = standard_election(every=every)
     path = write_export(tmp_path, el.votes, el.results, entries=changed_choice(el.votes.entries, 2))
-    index, message = only_problem(run(path, trusted_keys=[el.votes.key]))
+    report = run(path, trusted_keys=[el.votes.key])
+    index, message = only_problem(report)
+    problem = report.problems[0]
     assert "differs from the signed checkpoint" in message
-    assert index is not None and index <= 2
-    assert f"entries {index}.." in message
-    if every == 1:
-        assert index == 2  # a checkpoint per entry pins the exact entry
+    assert index is not None and index <= 2 < (problem.last or index) + 1
+    if every == 1:  # a checkpoint per entry pins the exact entry
+        assert str(problem) == (
+            "votes entry 2: the root at size 3 differs from the signed checkpoint; this entry "
+            "was changed, inserted, removed or reordered after signing"
+        )
+    else:  # the range between the last good checkpoint (0) and the first bad one (size 4)
+        assert (index, problem.last) == (0, 3)
+        assert str(problem) == (
+            "votes entries 0..3: the root at size 4 differs from the signed checkpoint; one of "
+            "these entries was changed, inserted, removed or reordered after signing"
+        )
 
 
 def test_deleted_entry_line_is_named(tmp_path: Path, election: Election) -> None:
@@ -185,6 +200,10 @@ def test_fork_against_saved_checkpoint(tmp_path: Path, election: Election) -> No
     path = write_export(tmp_path, fork, {})
     index, message = only_problem(run(path, trusted_keys=[fork.key], saved_checkpoints=[saved]))
     assert "FORK" in message and index == 0
+    assert str(only_report_problem(run(path, saved_checkpoints=[saved]))).startswith(
+        "votes entries 0..9: FORK: the root at size 10 differs from the saved checkpoint; "
+        "one of these entries was rewritten"
+    )
     # A saved checkpoint of the other log (another origin) is ignored; a forged one is rejected.
     other = LogBuilder(E.CIVIC_LOG, "other.example/log", seed=b"o" * 32, every=1)
     other.add(b"x")
@@ -273,17 +292,85 @@ def test_closed_without_its_checkpoint(tmp_path: Path) -> None:
     )
 
 
-def test_warnings_for_pending_results_and_unsigned_tail(tmp_path: Path) -> None:
+def test_uncovered_tail_fails_and_names_its_first_entry(tmp_path: Path) -> None:
+    # The auditor's case: drop the last checkpoint, then edit the last entry and recompute its
+    # leaf hash. Nothing signed that entry any more, so nothing can vouch for it.
+    el = standard_election(every=1)
+    entries = list(el.votes.entries)
+    last = len(entries) - 1
+    entries[last] = entries[last].replace(b"Still open", b"Still opeN")
+    path = write_export(
+        tmp_path, el.votes, el.results, entries=entries, checkpoints=el.votes.checkpoints[:-1]
+    )
+    report = run(path, trusted_keys=[el.votes.key])
+    assert only_problem(report) == (
+        last,
+        f"not covered by any signed checkpoint (the last one has size {last}; entry {last} is "
+        "not covered)",
+    )
+    assert f"votes entry {last}: not covered by any signed checkpoint" in report.format()
+    assert report.format().endswith("VERIFICATION FAILED")
+
+
+def test_pending_result_warns_and_unsigned_tail_fails(tmp_path: Path) -> None:
+    # This export legitimately lacks a covering checkpoint (entry 2 was never signed): an export
+    # must be complete, so it now fails; the unpublished result stays a warning.
     votes = LogBuilder(E.VOTE_LOG, VOTES_ORIGIN, seed=b"v" * 32, every=0)
     el = Election(votes)
     el.open("b1")
     el.close("b1")
     el.open("b2")
-    report = run(write_export(tmp_path, votes, {}))
-    assert report.ok
+    path = write_export(tmp_path, votes, {})
+    assert only_problem(run(path)) == (
+        2,
+        "not covered by any signed checkpoint (the last one has size 2; entry 2 is not covered)",
+    )
+    # A live log (not an export: the server's self-audit) may await its next checkpoint.
+    report = run(path, require_covered=False)
+    assert report.ok, report.format()
     warnings = report.logs[0].warnings
     assert any("no published result" in w for w in warnings)
-    assert any("entries 2..2 are not yet covered" in w for w in warnings)
+    assert "entry 2 is not yet covered by a signed checkpoint (the last one has size 2)" in warnings
+
+
+def test_log_without_any_checkpoint(tmp_path: Path) -> None:
+    votes = LogBuilder(E.VOTE_LOG, VOTES_ORIGIN, seed=b"v" * 32, every=0)
+    el = Election(votes)
+    el.open("b1")
+    el.cast("b1", ["a"])
+    el.cast("b1", ["b"])
+    path = write_export(tmp_path, votes, {})
+    assert only_problem(run(path)) == (
+        0,
+        "not covered by any signed checkpoint (this log has none; entries 0..2 are not covered)",
+    )
+    report = run(path, trusted_keys=[votes.key], require_covered=False)
+    assert report.logs[0].warnings == [
+        "entries 0..2 are not yet covered by a signed checkpoint (this log has none)"
+    ]
+    # An empty log needs no checkpoint at all.
+    empty = LogBuilder(E.VOTE_LOG, VOTES_ORIGIN, seed=b"v" * 32, every=0)
+    report = run(write_export(tmp_path / "empty", empty, {}), trusted_keys=[empty.key])
+    assert report.ok and report.logs[0].warnings == [], report.format()
+
+
+class LiveReader:
+    """Any reader that is not an export (here: one delegating to it), like the self-audit's."""
+
+    def __init__(self, reader: object) -> None:
+        self.reader = reader
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.reader, name)
+
+
+def test_uncovered_tail_is_only_a_warning_for_a_live_log(tmp_path: Path) -> None:
+    votes = LogBuilder(E.VOTE_LOG, VOTES_ORIGIN, seed=b"v" * 32, every=0)
+    Election(votes).open("b1")
+    with open_export(write_export(tmp_path, votes, {})) as reader:
+        report = verify_export(LiveReader(reader), recount=recount)  # type: ignore[arg-type]
+    assert report.ok, report.format()
+    assert "entry 0 is not yet covered" in report.format()
 
 
 def test_invalid_entry_and_manifest_size(tmp_path: Path, election: Election) -> None:
@@ -348,6 +435,7 @@ def test_cosignatures(tmp_path: Path, election: Election) -> None:
     report = run(path, witnesses=[witness.verifier])
     assert report.ok, report.format()
     assert report.logs[0].cosignatures_verified == 2
+    assert report.warnings == []
     assert run(path).logs[0].cosignatures_unverified == 1
 
     bad = write_export(
@@ -409,3 +497,25 @@ def test_empty_checkpoints(tmp_path: Path) -> None:
     assert "size 0 has a non-empty root" in message
     report = run(tmp_path / "ok", saved_checkpoints=[wrong])
     assert "entries read before the problem: 0" in report.format()
+
+
+def test_pinned_witness_that_cosigned_nothing_is_reported(
+    tmp_path: Path, election: Election
+) -> None:
+    w_skey, _ = generate_witness_key("witness.example/w1")
+    idle = note.parse_signer_key(generate_witness_key("witness.example/idle")[0])
+    witness = note.parse_signer_key(w_skey)
+    signed = election.votes.sign()
+    cosig = cosign(signed.checkpoint, witness, 1_700_000_000)
+    checkpoints = election.votes.checkpoints[:-1] + [signed.text + cosig.line]
+    path = write_export(tmp_path, election.votes, election.results, checkpoints=checkpoints)
+    report = run(path, witnesses=[witness.verifier, idle.verifier, election.votes.key])
+    assert report.ok, report.format()
+    assert report.warnings == [
+        "pinned witness witness.example/idle cosigned no checkpoint in the export",
+        f"pinned witness {VOTES_ORIGIN} (not a cosignature key) cosigned no checkpoint in the "
+        "export",
+    ]
+    assert "\nwarning: pinned witness witness.example/idle cosigned no checkpoint" in (
+        report.format()
+    )

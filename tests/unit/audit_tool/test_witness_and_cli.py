@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import stat
+import urllib.error
+from email.message import Message
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -161,10 +163,23 @@ def test_cli_witness_keygen_and_run(
 ) -> None:
     key_file = tmp_path / "witness.key"
     assert cli.main(["witness", "keygen", "witness.example/w1", "--out", str(key_file)]) == 0
-    vkey = note.parse_verifier_key(capsys.readouterr().out)
+    out = capsys.readouterr()
+    vkey = note.parse_verifier_key(out.out)
     assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
     assert note.parse_signer_key(key_file.read_text()).verifier == vkey
+    # The verifier key (what the auditors add) is written next to it, world-readable.
+    pub = tmp_path / "witness.key.pub"
+    assert note.parse_verifier_key(pub.read_text()) == vkey
+    assert stat.S_IMODE(os.stat(pub).st_mode) == 0o644
+    assert f"verifier key: {pub} (mode 0644)" in out.err
+    assert f"signer key (keep it secret): {key_file} (mode 0600)" in out.err
     assert cli.main(["witness", "keygen", "x", "--out", str(key_file)]) == 2  # never overwrites
+    assert note.parse_verifier_key(pub.read_text()) == vkey
+    lone_pub = tmp_path / "other.key.pub"
+    lone_pub.write_text("kept\n")
+    assert cli.main(["witness", "keygen", "x", "--out", str(tmp_path / "other.key")]) == 2
+    assert lone_pub.read_text() == "kept\n" and not (tmp_path / "other.key").exists()
+    assert "other.key.pub exists" in capsys.readouterr().err
 
     log = LogBuilder(E.VOTE_LOG, VOTES_ORIGIN, seed=b"v" * 32, every=0)
     cast(log, 1)
@@ -240,8 +255,128 @@ def test_cli_verify(
     assert "FIRST PROBLEM: votes log: RE-KEYED" in err
     assert cli.main(["verify", str(tmp_path / "missing")]) == 2
     assert cli.main(["verify", str(path), "--checkpoint", str(tmp_path / "nope")]) == 2
+    capsys.readouterr()
     with pytest.raises(SystemExit):
         cli.main(["verify", str(path), "--key", "not-a-key"])
+
+
+def test_cli_verify_fails_on_an_uncovered_tail(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    el = standard_election(every=1)
+    entries = list(el.votes.entries)
+    last = len(entries) - 1
+    entries[last] = entries[last].replace(b"Still open", b"Still opeN")
+    path = write_export(
+        tmp_path, el.votes, el.results, entries=entries, checkpoints=el.votes.checkpoints[:-1]
+    )
+    assert cli.main(["verify", str(path), "--key", el.votes.key.text, "--quiet"]) == 1
+    out = capsys.readouterr()
+    assert out.out.endswith("VERIFICATION FAILED\n")
+    assert f"FIRST PROBLEM: votes entry {last}: not covered by any signed checkpoint" in out.err
+
+
+def verify_args(path: Path, key: note.Verifier, *checkpoints: Path) -> list[str]:
+    args = ["verify", str(path), "--key", key.text, "--quiet"]
+    for file in checkpoints:
+        args += ["--checkpoint", str(file)]
+    return args
+
+
+def test_cli_verify_checkpoint_from_a_receipt_or_a_witness_state(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], witness_key: note.Signer
+) -> None:
+    el = standard_election(every=0)
+    signed = el.votes.sign()
+    full = signed.checkpoint.size
+    proof = merkle.inclusion_proof(el.votes.source, 8, full)
+    receipt = tmp_path / "vote.tlog-proof"
+    receipt.write_text(
+        proof_file.format_proof(proof_file.build_proof(el.votes.entries[8], 8, proof, signed))
+    )
+    state = tmp_path / "witness.json"
+    outcome = W.witness_once(
+        FakeServer(el.votes),
+        log="votes",
+        log_key=el.votes.key,
+        witness=witness_key,
+        state=None,
+        now=1,
+    )
+    W.save_states(state, {outcome.state.origin: outcome.state}, [])
+    path = write_export(tmp_path / "e", el.votes, el.results)
+    assert cli.main(verify_args(path, el.votes.key, receipt, state)) == 0
+    assert "saved checkpoints: 2" in capsys.readouterr().out
+    # A truncated export (self-consistent on its own) is exposed by the receipt or the state.
+    keep = [c for c in el.votes.checkpoints if int(c.split("\n")[1]) <= 12]
+    short_size = int(keep[-1].split("\n")[1])
+    short = write_export(
+        tmp_path / "short", el.votes, {}, entries=el.votes.entries[:short_size], checkpoints=keep
+    )
+    assert cli.main(verify_args(short, el.votes.key)) == 0
+    capsys.readouterr()
+    for saved in (receipt, state):
+        assert cli.main(verify_args(short, el.votes.key, saved)) == 1
+        err = capsys.readouterr().err
+        assert f"the saved checkpoint has size {full}" in err and "removed" in err
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (b"garbage", "not a signed checkpoint"),
+        (b"\xff\xfe", "not UTF-8"),
+        (b"c2sp.org/tlog-proof@v1\nindex x\n\ncheckpoint", "unreadable receipt"),
+        (b'{"logs": {}, "evidence": []}', "holds no checkpoint"),
+        (b'{"something": "else"}', "not a witness state file"),
+        (b'{"logs": {"o": {"checkpoint": "nope"}}}', "not a signed checkpoint"),
+    ],
+)
+def test_cli_verify_unreadable_checkpoint_file_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, why: str
+) -> None:
+    el = standard_election(every=1)
+    path = write_export(tmp_path / "e", el.votes, el.results)
+    bad = tmp_path / "saved.checkpoint"
+    bad.write_bytes(content)
+    assert cli.main(verify_args(path, el.votes.key, bad)) == 2
+    out = capsys.readouterr()
+    assert f"error: --checkpoint {bad}: " in out.err and why in out.err
+    assert "VERIFICATION FAILED" not in out.out + out.err
+
+
+def test_cli_verify_warns_about_an_idle_pinned_witness(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    el = standard_election(every=1)
+    path = write_export(tmp_path, el.votes, el.results)
+    _, idle = generate_witness_key("witness.example/idle")
+    args = [*verify_args(path, el.votes.key), "--witness", idle.decode()]
+    assert cli.main(args) == 0
+    out = capsys.readouterr().out
+    assert (
+        "warning: pinned witness witness.example/idle cosigned no checkpoint in the export" in out
+    )
+    assert out.endswith("VERIFIED\n")
+
+
+def test_cli_witness_run_help_and_mismatched_log_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["witness", "run", "--help"])
+    assert "(default: votes)" in " ".join(capsys.readouterr().out.split())
+    key_file = tmp_path / "w.key"
+    key_file.write_bytes(generate_witness_key("witness.example/w1")[0])
+    log = LogBuilder(E.VOTE_LOG, VOTES_ORIGIN, seed=b"v" * 32, every=0)
+    cast(log, 1)
+    monkeypatch.setattr(W, "HttpFetcher", lambda url: FakeServer(log))
+    civic_key = civic_log().key  # the civic log's key, but --log votes (the default)
+    args = ["witness", "run", "http://x", "--log-key", civic_key.text, "--key", str(key_file)]
+    assert cli.main([*args, "--state", str(tmp_path / "s.json")]) == 1
+    err = capsys.readouterr().err
+    assert f"(it is from {VOTES_ORIGIN}, the log key is for {civic_key.name})" in err
+    assert f"hint: --log votes and --log-key ({civic_key.name}) may not match" in err
 
 
 def test_cli_verify_receipt(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -311,7 +446,9 @@ def test_http_fetcher_over_loopback() -> None:
     ]
 
 
-def test_cli_witness_submit_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_witness_submit_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     key_file = tmp_path / "w.key"
     key_file.write_bytes(generate_witness_key("witness.example/w1")[0])
     log = LogBuilder(E.VOTE_LOG, VOTES_ORIGIN, seed=b"v" * 32, every=0)
@@ -319,9 +456,20 @@ def test_cli_witness_submit_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     server = FakeServer(log)
 
     def refuse(path: str, body: bytes) -> bytes:
-        raise OSError("403 Forbidden")
+        raise urllib.error.HTTPError(f"http://x{path}", 403, "Forbidden", Message(), None)
+
+    def unreachable(path: str, body: bytes) -> bytes:
+        raise OSError("connection refused")
 
     monkeypatch.setattr(server, "post", refuse)
     monkeypatch.setattr(W, "HttpFetcher", lambda url: server)
     args = ["witness", "run", "http://x", "--log-key", log.key.text, "--key", str(key_file)]
     assert cli.main([*args, "--state", str(tmp_path / "s.json"), "--submit"]) == 1
+    err = capsys.readouterr().err
+    assert "HTTP Error 403: Forbidden" in err
+    assert "an auditor must first add its verifier key on the audit dashboard" in err
+    assert "`civicforum ledger add-witness WVKEY`" in err
+    monkeypatch.setattr(server, "post", unreachable)  # other failures get no such hint
+    assert cli.main([*args, "--state", str(tmp_path / "s.json"), "--submit"]) == 1
+    err = capsys.readouterr().err
+    assert "connection refused" in err and "add-witness" not in err
