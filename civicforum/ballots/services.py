@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from civicforum.accounts.services import Page
@@ -239,7 +239,7 @@ def cancel_ballot(session: Session, *, ballot: Ballot, reason: str, actor: Any) 
     ballot.status = BallotStatus.CANCELLED.value
     ballot.cancelled_at = utcnow()
     ballot.cancel_reason = reason[:2000]
-    session.execute(delete(BallotVoterLink).where(BallotVoterLink.ballot_id == ballot.id))
+    _forget_who_cast_what(session, ballot.id)
     record_event(
         session, "ballot:ballot:cancel", actor=actor, subject=ballot, data={"reason": reason}
     )
@@ -584,6 +584,23 @@ def live_choices(session: Session, ballot: Ballot) -> list[Any]:
     )
 
 
+def _forget_who_cast_what(session: Session, ballot_id: int) -> None:
+    """Destroy every voter↔tracker link and write the roll anew, in voter order.
+
+    PostgreSQL keeps in every row the transaction that wrote it (xmin) and its place in the
+    table (ctid): roll rows written vote by vote keep the voting order, which is the order of
+    the log's public entries, so sorting both would pair voters with choices. Rewritten,
+    every roll row carries this transaction."""
+    session.execute(delete(BallotVoterLink).where(BallotVoterLink.ballot_id == ballot_id))
+    roll = BallotParticipation.__table__
+    voters = session.scalars(
+        delete(roll).where(roll.c.ballot_id == ballot_id).returning(roll.c.voter_id)
+    ).all()
+    if voters:
+        rows = [{"ballot_id": ballot_id, "voter_id": v} for v in sorted(voters)]
+        session.execute(insert(roll), rows)
+
+
 def close_ballot(session: Session, ballot: Ballot, *, now: datetime | None = None) -> bool:
     """Close an open ballot whose time is up, count it and publish the result.
 
@@ -617,7 +634,7 @@ def close_ballot(session: Session, ballot: Ballot, *, now: datetime | None = Non
         ),
     )
     # Secrecy: from here on nothing in the database joins a voter to a tracker or choice.
-    session.execute(delete(BallotVoterLink).where(BallotVoterLink.ballot_id == ballot.id))
+    _forget_who_cast_what(session, ballot.id)
     seed = closed.checkpoint
     if seed is None or seed.size != closed.index + 1:
         raise RuntimeError(

@@ -256,3 +256,51 @@ def test_a_cast_queues_behind_a_held_head_and_the_next_batch_appends_it(live_app
         latest = logstore.latest_checkpoint(db.session, log="votes")
         assert latest is not None and latest.size == size + 1
         db.session.remove()
+
+
+def test_closing_leaves_no_arrival_order_in_the_roll(live_app: Flask) -> None:
+    """PostgreSQL keeps, in every row, which transaction wrote it (xmin) and where (ctid).
+    Roll rows written vote by vote list the voters in voting order, which is the order of
+    the log's public entries: a join by position. Closing rewrites the roll."""
+    from civicforum.ballots import services
+    from civicforum.ballots.models import BallotParticipation
+    from civicforum.extensions import db
+    from tests.factories import make_user
+    from tests.factories_ballots import approve, close, make_ballot
+
+    order_sql = text(
+        "SELECT voter_id FROM ballot_participations WHERE ballot_id = :b "
+        "ORDER BY xmin::text::bigint, ctid"
+    )
+    with live_app.app_context(), live_app.test_request_context():
+        ballot = make_ballot(db.session, secret=True)
+        voters = [make_user(db.session) for _ in range(6)]
+        db.session.commit()
+        arrival = list(reversed(voters))  # opposite to id order
+        for voter in arrival:
+            receipt = services.cast_ballot(
+                db.session, ballot=ballot, voter=voter, choice=approve("o1")
+            )
+            db.session.commit()
+            services.settle_cast(db.session, receipt=receipt)
+            db.session.commit()
+        before = db.session.scalars(order_sql, {"b": ballot.id}).all()
+        assert before == [v.id for v in arrival]  # the leak this test guards against
+        assert close(db.session, ballot)
+        db.session.commit()
+        after = db.session.scalars(order_sql, {"b": ballot.id}).all()
+        assert after == sorted(v.id for v in voters)
+        writers = db.session.scalar(
+            text(
+                "SELECT count(DISTINCT xmin::text) FROM ballot_participations WHERE ballot_id = :b"
+            ),
+            {"b": ballot.id},
+        )
+        assert writers == 1
+        roll = db.session.scalar(
+            select(func.count())
+            .select_from(BallotParticipation)
+            .where(BallotParticipation.ballot_id == ballot.id)
+        )
+        assert roll == ballot.counted_count == len(voters)
+        db.session.remove()
