@@ -85,12 +85,28 @@ def instance_secret(app: Flask, filename: str, *, nbytes: int = 32) -> str:
     return path.read_text().strip()
 
 
+def owner_only(database: Path) -> None:
+    """Make a SQLite database and its -wal/-shm files readable by their owner only.
+
+    They hold password hashes, TOTP secrets and, while a ballot is open, its voter links.
+    SQLite creates the -wal and -shm files with the database file's mode, so creating that
+    file first (empty: a valid empty database) with mode 0600 covers all three."""
+    try:
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        for path in (database, *(Path(f"{database}{s}") for s in ("-wal", "-shm"))):
+            if path.exists() and path.stat().st_mode & 0o077:
+                path.chmod(path.stat().st_mode & 0o700)
+    except FileNotFoundError:
+        pass  # its folder is missing: SQLite will say so when it opens the database
+
+
 def finish_config(app: Flask) -> None:
     """Derive dependent settings and stop with a clear message on unusable ones."""
     _coerce(app)
     cfg = app.config
     if not cfg.get("DATABASE_URL"):
-        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
         cfg["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'civicforum.sqlite'}"
     url: str = cfg["DATABASE_URL"]
     if url.startswith("postgres://"):
@@ -102,6 +118,8 @@ def finish_config(app: Flask) -> None:
             f"CIVICFORUM_DATABASE_URL must be a sqlite:// or postgresql:// URL, got {url!r}"
         )
     cfg["SQLALCHEMY_DATABASE_URI"] = url
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        owner_only(Path(url.removeprefix("sqlite:///")))
     # No pool_pre_ping: it costs a round trip on every checkout (every request);
     # civicforum.db pings only connections that sat idle in the pool (see IDLE_PING_SECONDS).
     engine_options: dict[str, Any] = {}

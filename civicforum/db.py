@@ -70,6 +70,9 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.execute("PRAGMA busy_timeout = 10000")
+    # Deleted rows are overwritten with zeros, not left in free pages: closing a ballot
+    # deletes its voter links, and they must not be recoverable from the file afterwards.
+    cursor.execute("PRAGMA secure_delete = ON")
     cursor.close()
 
 
