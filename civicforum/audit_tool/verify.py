@@ -137,17 +137,15 @@ def verify_export(
     witnesses: Sequence[Verifier] = (),
     recount: Recount | None,
     progress: Callable[[str], None] | None = None,
-    require_covered: bool | None = None,
+    require_covered: bool = True,
 ) -> Report:
     """Verify every log of the export; ``recount`` None skips re-tabulation (reported).
 
-    ``require_covered``: entries after the last signed checkpoint fail verification. The
-    default is True for an export (:class:`ExportReader`), which the server completes with a
-    covering checkpoint before writing it, and False (a warning) for other readers, such as the
-    server's self-audit of its live database, whose newest entries may still await one.
+    ``require_covered``: entries after the last signed checkpoint fail verification, as they
+    must in an export, which the server completes with a covering checkpoint before writing
+    it. False makes them a warning: the server's self-audit of its live database, whose
+    newest entries may still await one.
     """
-    if require_covered is None:
-        require_covered = isinstance(reader, ExportReader)
     reports = []
     for log in reader.logs:
         report = LogReport(log, origin=reader.origin(log))
