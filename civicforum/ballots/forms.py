@@ -108,7 +108,13 @@ class BallotForm(FlaskForm):
     )
     secret = BooleanField(_l("Secret ballot (voters' names are never recorded with choices)"))
     vote_changes = BooleanField(_l("Voters may change their vote until closing (the last counts)"))
-    results_hidden = BooleanField(_l("Hide results until the ballot closes"))
+    results_hidden = BooleanField(
+        _l("Hide results until the ballot closes"),
+        description=_l(
+            "Only this site's results page waits for the closing. The vote log is public and "
+            "lists each ballot as it is recorded, so anyone can count them as the vote goes."
+        ),
+    )
 
     def to_draft(self) -> BallotDraft:
         labels = [line.strip() for line in (self.options_text.data or "").splitlines()]

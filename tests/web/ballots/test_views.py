@@ -403,7 +403,11 @@ def test_admin_defines_edits_opens_closes_and_cancels(
     client: FlaskClient, db_session: Any, login_as: Any
 ) -> None:
     login_as(make_user(db_session, roles=(Role.CITIZEN, Role.ADMIN)))
-    assert client.get("/admin/ballots/new").status_code == 200
+    form = client.get("/admin/ballots/new")
+    assert form.status_code == 200
+    # Hiding results hides them on this site only: the public log lets anyone count.
+    assert 'aria-describedby="results-hidden-hint"' in form.text
+    assert "anyone can count them" in form.text
     response = client.post("/admin/ballots/new", data=ballot_form())
     assert response.status_code == 303
     ballot = db_session.scalars(select(Ballot)).one()
