@@ -186,10 +186,11 @@ def change_password(session: Session, *, user: User, current: str, new: str) -> 
     _set_password(session, user, new, "accounts:password:change")
 
 
-def end_all_sessions(session: Session, *, user: User) -> None:
-    """Invalidate every session of the user ("log out everywhere"); the caller commits."""
+def end_all_sessions(session: Session, *, user: User, actor: User | None = None) -> None:
+    """Invalidate every session of the user ("log out everywhere", or an admin ending them:
+    `actor`); the caller commits, then deletes the stored sessions."""
     user.session_version += 1
-    record_event(session, "accounts:session:end-all", actor=user, subject=user)
+    record_event(session, "accounts:session:end-all", actor=actor or user, subject=user)
 
 
 def update_settings(

@@ -8,15 +8,17 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 
 from civicforum.accounts import services
 from civicforum.accounts.errors import LastAdminError
 from civicforum.accounts.forms import RoleForm, RollImportForm
 from civicforum.accounts.models import Role, User
+from civicforum.accounts.sessions import current_store
 from civicforum.accounts.views import me
 from civicforum.admin import bp
 from civicforum.extensions import db
@@ -82,6 +84,19 @@ def change_role(user_id: int) -> ResponseReturnValue:
         flash(_("The roles of %(name)s were changed.", name=target.display_name), "success")
     else:
         flash(_("Nothing to change."), "info")
+    return redirect(url_for("admin.user", user_id=target.id), code=303)
+
+
+@bp.post("/users/<int:user_id>/end-sessions")
+def end_sessions(user_id: int) -> ResponseReturnValue:
+    """Sign a user out everywhere (ASVS 7.4.5): a stolen account, a lost phone."""
+    target = db.get_or_404(User, user_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    services.end_all_sessions(db.session, user=target, actor=me())
+    db.session.commit()
+    current_store(current_app).delete_for_user(target.id)
+    flash(_("Every session of %(name)s was ended.", name=target.display_name), "success")
     return redirect(url_for("admin.user", user_id=target.id), code=303)
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from civicforum.accounts.models import Role, RoleChange, RollEntry
 from civicforum.audit.models import AuditEvent
 from tests.factories import make_user
+from tests.web.accounts.helpers import cookie, full_login, new_client, whoami
 
 
 def _admin(db_session: Any, login_as: Any) -> Any:
@@ -39,6 +41,37 @@ def test_admin_grants_and_revokes_a_role_with_history(
     page = client.get(f"/admin/users/{target.id}")
     assert "granted moderator" in page.text and "revoked moderator" in page.text
     assert admin.display_name in page.text
+
+
+def test_admin_ends_every_session_of_a_user(
+    app: Flask, client: FlaskClient, db_session: Any, login_as: Any
+) -> None:
+    target = make_user(db_session, display_name="Tess Target")
+    laptop, phone = new_client(app), new_client(app)
+    full_login(laptop, app, target)
+    full_login(phone, app, target)
+    stolen = cookie(phone, app)
+    assert whoami(laptop) == 200 and whoami(phone) == 200
+    admin = _admin(db_session, login_as)
+    page = client.get(f"/admin/users/{target.id}")
+    assert (
+        f'action="/admin/users/{target.id}/end-sessions"' in page.text
+        and "data-confirm" in page.text
+    )
+    response = client.post(f"/admin/users/{target.id}/end-sessions")
+    assert response.status_code == 303
+    assert whoami(laptop) == 302 and whoami(phone) == 302
+    replay = app.test_client()
+    replay.set_cookie(app.config["SESSION_COOKIE_NAME"], stolen or "")
+    assert whoami(replay) == 302
+    event = db_session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.kind == "accounts:session:end-all", AuditEvent.subject_id == target.id
+        )
+    ).one()
+    assert event.actor_id == admin.id
+    assert whoami(client) == 200  # the admin's own session is untouched
+    assert client.post("/admin/users/999999/end-sessions").status_code == 404
 
 
 def test_role_change_by_a_non_admin_is_403_and_changes_nothing(

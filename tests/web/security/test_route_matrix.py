@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.routing import IntegerConverter
 
 from tests.conftest import csrf_token_for
 from tests.factories import make_user
@@ -72,7 +73,7 @@ def concrete_url(rule: Any) -> str:
         kind = type(converter).__name__
         if kind == "AnyConverter":
             values[name] = sorted(converter.items)[0] if hasattr(converter, "items") else "comment"
-        elif kind == "IntegerConverter":
+        elif isinstance(converter, IntegerConverter):
             values[name] = 999999
         elif name == "log":
             values[name] = "votes"
