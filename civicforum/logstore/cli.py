@@ -88,7 +88,10 @@ def vkey(log: str) -> None:
 @ledger.command("add-witness")
 @click.argument("verifier_key")
 def add_witness(verifier_key: str) -> None:
-    """Accept cosignatures from a witness key (`name+id+base64`, type 0x04)."""
+    """Accept cosignatures from a witness key (`name+id+base64`, type 0x04), given as text
+    or as the file `civicforum-audit witness keygen` wrote it to (WKEY.pub)."""
+    if Path(verifier_key).is_file():
+        verifier_key = Path(verifier_key).read_text(encoding="utf-8").strip()
     try:
         witness = services.add_witness(db.session, vkey=verifier_key)
     except LogstoreError as exc:

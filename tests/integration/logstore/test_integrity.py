@@ -177,3 +177,20 @@ def test_civic_record_refuses_an_incomplete_event(db_session: Any) -> None:
     member = make_user(db_session)
     with pytest.raises(KeyError):
         record_event(db_session, "proposal:revision:create", actor=member, subject=member)
+
+
+def test_cli_add_witness_takes_the_key_as_text_or_as_the_keygen_file(
+    app: Flask, db_session: Any, tmp_path: Path
+) -> None:
+    from civicforum.ledger.cosignature import generate_witness_key
+
+    runner = app.test_cli_runner()
+    _signer, first = generate_witness_key("witness.example/one")
+    _signer, second = generate_witness_key("witness.example/two")
+    by_text = runner.invoke(args=["ledger", "add-witness", first.decode()])
+    assert by_text.exit_code == 0 and "witness.example/one accepted" in by_text.output
+    (tmp_path / "wkey.pub").write_bytes(second + b"\n")  # as `witness keygen --out` writes it
+    by_file = runner.invoke(args=["ledger", "add-witness", str(tmp_path / "wkey.pub")])
+    assert by_file.exit_code == 0 and "witness.example/two accepted" in by_file.output
+    bad = runner.invoke(args=["ledger", "add-witness", str(tmp_path / "missing.pub")])
+    assert bad.exit_code != 0 and "not a valid witness verifier key" in bad.output
