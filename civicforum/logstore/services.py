@@ -51,7 +51,7 @@ from civicforum.ledger.checkpoint import (
     sign_checkpoint as sign_checkpoint_note,
 )
 from civicforum.ledger.cosignature import CosignatureError, verify_cosignature
-from civicforum.ledger.entry import LOGS, decode_entry, encode_entry
+from civicforum.ledger.entry import LOGS, VOTE_LOG, decode_entry, encode_entry
 from civicforum.ledger.note import (
     SIG_COSIGNATURE_V1,
     NoteError,
@@ -594,6 +594,17 @@ def sign_checkpoint(session: Session, *, log: str) -> CheckpointInfo:
     return _store_checkpoint(session, log, size, root)
 
 
+def sequence_and_sign(session: Session, *, log: str) -> CheckpointInfo:
+    """Append `log`'s committed pending entries, then make sure a signed checkpoint covers
+    every entry; returns it. The caller commits, once per log (this holds the log's head).
+
+    Run before exporting: the auditor checks entries against signed roots, so entries after
+    the last checkpoint would go out unprotected.
+    """
+    sequence_pending(session, log=log)  # signs when it appended anything
+    return sign_checkpoint(session, log=log)  # the log may have grown by unsigned appends
+
+
 def covering_checkpoint(session: Session, *, log: str) -> CheckpointInfo | None:
     """The latest checkpoint if it covers every committed entry; None if one must be signed."""
     latest = latest_checkpoint(session, log=log)
@@ -994,6 +1005,9 @@ class ReceiptCheck:
     inclusion: list[bytes]  # entry -> latest root
     consistency: list[bytes]  # receipt checkpoint -> latest checkpoint
     witnesses: list[str]  # names of witnesses that cosigned the receipt's checkpoint
+    # Index of the ballot.superseded entry (within the latest checkpoint) that replaced this
+    # ballot.cast: the receipt still verifies, but the vote is no longer counted.
+    superseded_by: int | None = None
 
 
 class ReceiptRejected(ValueError):
@@ -1072,4 +1086,41 @@ def verify_receipt(session: Session, *, text: str | bytes) -> ReceiptCheck:
         inclusion=inclusion,
         consistency=consistency,
         witnesses=cosigners,
+        superseded_by=_superseded_by(session, log, proof.index, entry, latest.size),
     )
+
+
+def _superseded_by(
+    session: Session, log: str, index: int, entry: Mapping[str, Any], size: int
+) -> int | None:
+    """The index below `size` of the `ballot.superseded` entry naming this cast's tracker.
+
+    Read from the log itself, not from the ballots feature's copy of the casts: the page
+    tells the holder only what the public log shows, up to the checkpoint it proved (a change
+    still pending or not yet checkpointed is not reported). A vote change appends the
+    superseded entry after the cast it replaces, so only later entries are scanned: one
+    primary-key range filtered in SQL, which costs less than the export anyone may download.
+    """
+    if log != VOTE_LOG or entry.get("type") != "ballot.cast":
+        return None
+    # Canonical JSON sorts the keys, so a superseded entry reads `..."tracker":"<t>","type":
+    # "ballot.superseded",...`; the tracker is validated lowercase hex (no LIKE wildcards).
+    needle = f'"tracker":"{entry["tracker"]}","type":"ballot.superseded",'.encode()
+    if _dialect(session) == "postgresql":  # bytea LIKE bytea (.like() is for strings only)
+        contains = ENTRIES.c.data.op("LIKE", is_comparison=True)(b"%" + needle + b"%")
+    else:  # SQLite's LIKE never matches a BLOB; instr() compares bytes
+        contains = func.instr(ENTRIES.c.data, needle) > 0
+    rows = session.execute(
+        select(ENTRIES.c.idx, ENTRIES.c.data)
+        .where(ENTRIES.c.log == log, ENTRIES.c.idx > index, ENTRIES.c.idx < size, contains)
+        .order_by(ENTRIES.c.idx)
+    )
+    for idx, data in rows:
+        value = decode_entry(bytes(data), log)
+        if (
+            value["type"] == "ballot.superseded"
+            and value["ballot"] == entry["ballot"]
+            and value["tracker"] == entry["tracker"]
+        ):
+            return int(idx)
+    return None

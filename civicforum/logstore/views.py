@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import functools
 import gzip
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,7 @@ from civicforum.logstore.errors import (
 from civicforum.logstore.forms import VerifyForm, WitnessForm
 from civicforum.logstore.keys import current_keys
 from civicforum.logstore.models import LedgerWitness
+from civicforum.web.errors import CivicforumError
 from civicforum.web.htmx import render_page
 
 bp = Blueprint("logstore", __name__)
@@ -50,17 +53,43 @@ def _b64(values: list[bytes]) -> list[str]:
     return [base64.b64encode(v).decode("ascii") for v in values]
 
 
+def _index(value: str) -> int | None:
+    """A non-negative integer a BIGINT column holds (larger: a driver overflow, a 500)."""
+    # "²".isdigit() is true and int("²") fails; 2**63 - 1 has 19 digits (never parse more).
+    if not (value.isascii() and value.isdigit()) or len(value) > 19:
+        return None
+    number = int(value)
+    return number if number < 2**63 else None
+
+
 def _int_arg(name: str) -> int:
-    value = request.args.get(name, "")
-    if not value.isdigit() or len(value) > 19:
+    value = _index(request.args.get(name, ""))
+    if value is None:
         raise ProofRangeError(_("%(name)s must be a non-negative integer.", name=name))
-    return int(value)
+    return value
 
 
 def _text(body: str, *, cache: str = "no-cache") -> Response:
     response = Response(body, content_type=TEXT)
     response.headers["Cache-Control"] = cache
     return response
+
+
+def _json_errors(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseReturnValue]:
+    """Answer the JSON API's domain errors as `{"error": message}` with their status.
+
+    Clients of these endpoints parse JSON whatever they send in Accept (docs/ledger.md §7);
+    the app's error pages are HTML unless the client asks for JSON.
+    """
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> ResponseReturnValue:
+        try:
+            return view(*args, **kwargs)
+        except CivicforumError as exc:
+            return {"error": str(exc.message)}, exc.status_code
+
+    return wrapper
 
 
 def _fresh_checkpoint(log: str) -> services.CheckpointInfo:
@@ -122,6 +151,7 @@ def checkpoint(log: str) -> ResponseReturnValue:
 
 
 @bp.get("/ledger/<log>/checkpoints")
+@_json_errors
 def checkpoints(log: str) -> ResponseReturnValue:
     """Every signed checkpoint, as the export's checkpoints.jsonl (oldest first)."""
     from civicforum.ledger.entry import canonical_json
@@ -141,6 +171,7 @@ def vkey(log: str) -> ResponseReturnValue:
 
 
 @bp.get("/ledger/<log>/proof/inclusion")
+@_json_errors
 def inclusion(log: str) -> ResponseReturnValue:
     services.check_log(log)
     index, size = _int_arg("index"), _int_arg("size")
@@ -149,6 +180,7 @@ def inclusion(log: str) -> ResponseReturnValue:
 
 
 @bp.get("/ledger/<log>/proof/consistency")
+@_json_errors
 def consistency(log: str) -> ResponseReturnValue:
     services.check_log(log)
     old, new = _int_arg("from"), _int_arg("to")
@@ -156,9 +188,15 @@ def consistency(log: str) -> ResponseReturnValue:
     return {"from": old, "to": new, "proof": _b64(proof)}
 
 
-@bp.get("/ledger/<log>/entry/<int:index>")
-def entry(log: str, index: int) -> ResponseReturnValue:
-    data = services.entry_data(db.session, log=log, index=index)
+# Not <int:index>: an index the converter refuses (-1, x) would get the HTML 404 page.
+@bp.get("/ledger/<log>/entry/<index>")
+@_json_errors
+def entry(log: str, index: str) -> ResponseReturnValue:
+    services.check_log(log)
+    number = _index(index)
+    if number is None:
+        raise NoSuchEntryError(_("There is no such entry in this log."))
+    data = services.entry_data(db.session, log=log, index=number)
     return Response(data, content_type="application/json; charset=utf-8")
 
 
@@ -212,6 +250,14 @@ def cosignatures(log: str) -> ResponseReturnValue:
 
 @bp.get("/ledger/export.zip")
 def export_zip() -> ResponseReturnValue:
+    # As `civicforum ledger export` does: append what is pending and sign a checkpoint that
+    # covers every entry, or the export's tail would be entries no signed root protects.
+    # One commit per log, so a log's head is not held while the other is signed; the read
+    # transaction is ended first so that, on SQLite, signing starts as a writer.
+    db.session.commit()
+    for log in LOGS:
+        services.sequence_and_sign(db.session, log=log)
+        db.session.commit()
     scratch = Path(tempfile.mkdtemp(prefix="civicforum-export-"))
 
     @after_this_request

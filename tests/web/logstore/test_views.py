@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import gzip
 import io
+import json
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -12,16 +13,19 @@ from typing import Any
 import pytest
 
 from civicforum.audit_tool import cli as audit_cli
+from civicforum.ledger import entry as E
 from civicforum.ledger import merkle
 from civicforum.ledger.checkpoint import open_checkpoint, parse_checkpoint_body
 from civicforum.ledger.cosignature import cosign, generate_witness_key
+from civicforum.ledger.export import open_export
 from civicforum.ledger.note import parse_note, parse_signer_key
 from civicforum.ledger.proof_file import parse_proof
-from civicforum.ledger.tiles import entries_path, parse_entry_bundle, tile_path
+from civicforum.ledger.tiles import entries_path, entry_bundle, parse_entry_bundle, tile_path
 from civicforum.logstore import services
 from civicforum.logstore.keys import current_keys
+from civicforum.logstore.models import LedgerPending
 from tests.factories import make_user
-from tests.integration.logstore.test_services import cast, fill
+from tests.integration.logstore.test_services import DAY, cast, fill
 
 
 class Ending:
@@ -251,3 +255,118 @@ def test_export_zip_verifies(web: Any, db_session: Any, tmp_path: Path) -> None:
     assert "manifest.json" in zipfile.ZipFile(archive).namelist()
     key = current_keys().verifier("votes").text
     assert audit_cli.main(["verify", str(archive), "--key", key, "--quiet"]) == 0
+
+
+def test_export_zip_first_sequences_and_signs_every_log(
+    web: Any, db_session: Any, tmp_path: Path
+) -> None:
+    committed_log(db_session, 5)  # appended without any checkpoint
+    db_session.add(LedgerPending(log="votes", data=entry_bundle([cast(), cast()])))
+    civic = {"v": 1, "type": "proposal.support", "day": DAY, "proposal": "p1", "supporter": "s1"}
+    services.append_entry(db_session, log="civic", entry=civic)
+    db_session.commit()
+    assert services.latest_checkpoint(db_session, log="civic") is None
+    response = web.get("/ledger/export.zip")
+    assert response.status_code == 200
+    archive = tmp_path / "export.zip"
+    archive.write_bytes(response.data)
+    response.close()
+    with open_export(archive) as export:
+        for log, size in (("votes", 7), ("civic", 1)):
+            assert export.size(log) == size
+            assert len(list(export.iter_entries(log))) == size
+            assert max(c.size for c in export.iter_checkpoints(log)) == size, log
+    assert services.pending_count(db_session, log="votes") == 0
+    key = current_keys().verifier("votes").text
+    assert audit_cli.main(["verify", str(archive), "--key", key, "--quiet"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/ledger/votes/proof/consistency?from=0&to=5", 400),
+        ("/ledger/votes/proof/consistency?from=2&to=9", 400),
+        ("/ledger/votes/proof/inclusion?index=5&size=5", 400),
+        ("/ledger/votes/proof/inclusion?index=x&size=5", 400),
+        ("/ledger/votes/proof/inclusion?index=%C2%B2&size=5", 400),  # "²".isdigit()
+        ("/ledger/votes/entry/36", 404),
+        ("/ledger/votes/entry/-1", 404),
+        ("/ledger/votes/entry/%D9%A3", 404),  # an Arabic-Indic 3
+        ("/ledger/votes/entry/9223372036854775808", 404),  # 2**63: beyond BIGINT
+        ("/ledger/votes/entry/" + "9" * 30, 404),
+        ("/ledger/votes/proof/consistency?from=1&to=9999999999999999999", 400),
+        ("/ledger/nope/entry/0", 404),
+        ("/ledger/nope/proof/inclusion?index=0&size=1", 404),
+        ("/ledger/nope/checkpoints", 404),
+    ],
+)
+def test_json_endpoints_answer_errors_in_json(
+    web: Any, db_session: Any, path: str, status: int
+) -> None:
+    committed_log(db_session, 5)
+    response = web.get(path, headers={"Accept": "text/html"})  # what a browser sends
+    assert response.status_code == status
+    assert response.mimetype == "application/json"
+    assert set(response.get_json()) == {"error"} and response.get_json()["error"]
+
+
+def test_entry_and_checkpoints_endpoints(web: Any, db_session: Any) -> None:
+    appended = committed_log(db_session, 3)
+    entry = web.get("/ledger/votes/entry/2")
+    assert entry.status_code == 200 and entry.mimetype == "application/json"
+    assert entry.data == appended[2].data
+    web.get("/ledger/votes/checkpoint")  # signs one covering the 3 entries
+    lines = web.get("/ledger/votes/checkpoints").text.splitlines()
+    assert [json.loads(line)["size"] for line in lines] == [3]
+
+
+def test_tile_errors_stay_plain_text(web: Any, db_session: Any) -> None:
+    committed_log(db_session, 2)
+    response = web.get("/ledger/votes/" + tile_path(0, 0, 5))
+    assert response.status_code == 404 and response.mimetype == "text/plain"
+
+
+def test_receipt_of_a_changed_vote_says_it_is_no_longer_counted(web: Any, db_session: Any) -> None:
+    appended = committed_log(db_session, 3)
+    receipt = receipt_text(db_session, 1)
+    tracker = json.loads(appended[1].data)["tracker"]
+    page = web.post("/verify", data={"receipt": receipt})
+    assert "This receipt is valid" in page.text and "replaced by a vote change" not in page.text
+    # The voter changes their vote: superseded + the new cast, adjacent (docs/ledger.md §1.3).
+    other = json.loads(appended[2].data)["tracker"]
+    for entry in (
+        E.ballot_superseded(ballot="b1", tracker=other, day=DAY),  # someone else's change
+        cast(),
+        E.ballot_superseded(ballot="b1", tracker=tracker, day=DAY),
+        cast(choice=("b",)),
+    ):
+        services.append_entry(db_session, log="votes", entry=entry)
+    services.sign_checkpoint(db_session, log="votes")
+    db_session.commit()
+    page = web.post("/verify", data={"receipt": receipt})
+    assert page.status_code == 200
+    assert "This receipt is valid" in page.text  # the inclusion proof still holds
+    assert "replaced by a vote change" in page.text and "not counted" in page.text
+    assert "entry 5" in page.text  # the public ballot.superseded entry that says so
+    fragment = web.post("/verify", data={"receipt": receipt}, headers={"HX-Request": "true"})
+    assert "<html" not in fragment.text and "replaced by a vote change" in fragment.text
+    # Someone else's vote change says nothing about this receipt.
+    assert (
+        "replaced by a vote change"
+        not in web.post("/verify", data={"receipt": receipt_text(db_session, 4)}).text
+    )
+
+
+def test_a_change_beyond_the_latest_checkpoint_is_not_reported_yet(
+    web: Any, db_session: Any
+) -> None:
+    appended = committed_log(db_session, 2)
+    receipt = receipt_text(db_session, 1)
+    tracker = json.loads(appended[1].data)["tracker"]
+    services.append_entry(
+        db_session, log="votes", entry=E.ballot_superseded(ballot="b1", tracker=tracker, day=DAY)
+    )
+    services.append_entry(db_session, log="votes", entry=cast())
+    db_session.commit()  # no checkpoint covers the change yet: the page proves nothing about it
+    page = web.post("/verify", data={"receipt": receipt})
+    assert "This receipt is valid" in page.text and "replaced by a vote change" not in page.text
