@@ -140,9 +140,13 @@ class SanctionForm(FlaskForm):
             ]
         )
 
-    def validate_days(self, field: IntegerField) -> None:
-        if self.kind.data == "suspend" and not field.data:
-            raise ValidationError(_l("How many days?"))
+    def validate(self, extra_validators: Any = None) -> bool:
+        ok = super().validate(extra_validators)
+        # Not a validate_days method: Optional() ends the field's chain when it is empty.
+        if self.kind.data == "suspend" and not self.days.data and not self.days.errors:
+            self.days.errors = [str(_l("How many days?"))]
+            return False
+        return ok
 
 
 class LiftForm(FlaskForm):
