@@ -42,10 +42,9 @@ def verify(skip_recount: bool) -> None:
 )
 def export(directory: Path, as_zip: Path | None) -> None:
     """Write the complete export (for `civicforum-audit verify DIRECTORY`)."""
-    _sequence_all()
     for log in LOGS:  # cover every committed entry with a signed checkpoint first
-        services.sign_checkpoint(db.session, log=log)
-    db.session.commit()
+        services.sequence_and_sign(db.session, log=log)
+        db.session.commit()
     sizes = integrity.write_export(db.session, directory)
     db.session.rollback()
     if as_zip:
@@ -56,9 +55,8 @@ def export(directory: Path, as_zip: Path | None) -> None:
 @ledger.command("sign")
 def sign() -> None:
     """Sign a checkpoint of each log that grew since its last one."""
-    _sequence_all()
     for log in LOGS:
-        checkpoint = services.sign_checkpoint(db.session, log=log)
+        checkpoint = services.sequence_and_sign(db.session, log=log)
         db.session.commit()
         click.echo(f"{log}: {checkpoint.size}")
 

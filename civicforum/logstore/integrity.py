@@ -108,12 +108,16 @@ def snapshot(session: Session) -> Snapshot:
 
 def write_export(session: Session, directory: Path) -> dict[str, int]:
     """Write the complete export (both logs, all checkpoints, cosignatures, verifier keys,
-    published results) into `directory`; returns each log's size."""
+    published results) into `directory`; returns each log's size.
+
+    Each log up to its latest signed checkpoint (call services.sequence_and_sign first): an
+    entry appended after it would go out with no signed root to check it against."""
     keys = current_keys()
-    snap = snapshot(session)
+    sizes = {}
     with ExportWriter(directory) as writer:
         for log in LOGS:
-            size = snap.sizes[log]
+            latest = services.latest_checkpoint(session, log=log)
+            size = sizes[log] = latest.size if latest else 0
             writer.write_log(
                 log,
                 origin=keys.origin(log),
@@ -124,7 +128,7 @@ def write_export(session: Session, directory: Path) -> dict[str, int]:
             )
         for ballot, result in published_results(session):
             writer.write_result(ballot, result)
-    return snap.sizes
+    return sizes
 
 
 # --------------------------------------------------------------------------- verification

@@ -194,3 +194,19 @@ def test_cli_add_witness_takes_the_key_as_text_or_as_the_keygen_file(
     assert by_file.exit_code == 0 and "witness.example/two accepted" in by_file.output
     bad = runner.invoke(args=["ledger", "add-witness", str(tmp_path / "missing.pub")])
     assert bad.exit_code != 0 and "not a valid witness verifier key" in bad.output
+
+
+def test_export_stops_at_the_latest_signed_checkpoint(
+    app: Flask, db_session: Any, tmp_path: Path
+) -> None:
+    # An entry appended between signing and writing would go out with no signed root.
+    fill(db_session, 6)
+    signed = services.sequence_and_sign(db_session, log="votes")
+    services.append_entry(db_session, log="votes", entry=cast())  # not signed yet
+    assert services.log_size(db_session, log="votes") == signed.size + 1
+    sizes = integrity.write_export(db_session, tmp_path / "export")
+    assert sizes["votes"] == signed.size
+    lines = (tmp_path / "export" / "votes" / "entries.jsonl").read_text().splitlines()
+    assert len(lines) == signed.size
+    key = current_keys().verifier("votes").text
+    assert audit_cli.main(["verify", str(tmp_path / "export"), "--key", key, "--quiet"]) == 0
