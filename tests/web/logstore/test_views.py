@@ -233,6 +233,11 @@ def test_auditor_adds_and_removes_a_witness(web: Any, db_session: Any, login_as:
     login_as(make_user(db_session, roles=("auditor",)))
     bad = web.post("/audit/ledger/witnesses", data={"vkey": current_keys().verifier("votes").text})
     assert bad.status_code == 422 and "0x04" in bad.text
+    # The same refusal as an htmx fragment (it rendered without its form macros: a 500).
+    hx = {"HX-Request": "true"}
+    fragment = web.post("/audit/ledger/witnesses", data={"vkey": "not a key"}, headers=hx)
+    assert fragment.status_code == 422 and "<html" not in fragment.text
+    assert "not a valid witness verifier key" in fragment.text and 'name="vkey"' in fragment.text
     _, verifier_text = generate_witness_key("witness.example/bob")
     added = web.post("/audit/ledger/witnesses", data={"vkey": verifier_text.decode()})
     assert added.status_code == 303
