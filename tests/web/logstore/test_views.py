@@ -121,6 +121,12 @@ def test_tampered_receipts_are_rejected(web: Any, db_session: Any) -> None:
     assert web.post("/verify", data={"receipt": flipped}).status_code == 422
     assert web.post("/verify", data={"receipt": "hello"}).status_code == 422
     assert web.post("/verify", data={}).status_code == 422
+    # An empty submit through htmx, which swaps only the result: the message is there too.
+    empty = web.post("/verify", data={"receipt": ""}, headers={"HX-Request": "true"})
+    assert empty.status_code == 422 and "<html" not in empty.text
+    assert "Paste a receipt or choose its file." in empty.text
+    full = web.post("/verify", data={"receipt": ""})
+    assert full.text.count("Paste a receipt or choose its file.") == 1  # once, at the field
 
 
 def test_checkpoint_vkey_and_json_proofs(web: Any, db_session: Any) -> None:
