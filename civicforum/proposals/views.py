@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 
 from civicforum.deliberation import services as deliberation
 from civicforum.extensions import db, limit_posts_per_account
+from civicforum.moderation import policy
 from civicforum.proposals import services
 from civicforum.proposals.errors import InvalidInputError
 from civicforum.proposals.forms import ProposalForm, WithdrawForm
@@ -86,6 +87,8 @@ def _field_errors(form: ProposalForm, error: InvalidInputError) -> None:
     "PROPOSAL_LIMIT_PER_ACCOUNT", "10 per hour", scope="proposal-new", done_only=True
 )
 def new() -> ResponseReturnValue:
+    # A restricted account learns it before filling in the form, not after sending it.
+    policy.ensure_can_participate(db.session, current_user)
     form = _form()
     if form.validate_on_submit():
         try:
@@ -189,7 +192,9 @@ def detail(proposal_id: int) -> ResponseReturnValue:
         can_edit=services.can_edit(proposal, current_user),
         is_author=current_user.is_authenticated and proposal.author_id == current_user.id,
         thread=thread,
-        can_comment=current_user.is_authenticated and deliberation.can_discuss(proposal),
+        can_comment=current_user.is_authenticated
+        and deliberation.can_discuss(proposal)
+        and policy.active_restriction(db.session, current_user) is None,
         discussion_open=deliberation.can_discuss(proposal),
         **_support_context(proposal),
     )

@@ -1,0 +1,20 @@
+"""A suspended member is not offered forms they cannot send (their typing would be lost)."""
+
+from __future__ import annotations
+
+from tests.factories import make_user
+from tests.factories_moderation import make_comment, make_suspension
+
+
+def test_suspended_member_is_told_before_writing_not_after(client, db_session, login_as) -> None:
+    user = login_as(make_user(db_session))
+    comment = make_comment(db_session)  # on a published proposal, discussion open
+    page = client.get(f"/proposals/{comment.proposal_id}")
+    assert 'name="body"' in page.text  # in good standing: the comment form
+    make_suspension(db_session, user=user, reason="Repeated insults")
+    new = client.get("/proposals/new")
+    assert new.status_code == 403 and "Repeated insults" in new.text
+    assert 'name="title"' not in new.text
+    page = client.get(f"/proposals/{comment.proposal_id}")
+    assert 'name="body"' not in page.text
+    assert "You cannot comment while your account is restricted" in page.text
