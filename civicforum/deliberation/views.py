@@ -100,10 +100,16 @@ def thread(proposal_id: int, comment_id: int) -> ResponseReturnValue:
 
 def _render_form(proposal: Proposal, form: CommentForm, parent: Comment | None, status: int):
     if parent is None:
+        # Without htmx the whole discussion page comes back, comments included.
+        thread = None
+        if not wants_fragment():
+            thread = services.load_thread(
+                db.session, proposal=proposal, viewer=current_user, sort="best"
+            )
         return render_page(
             "deliberation/comments.html",
             fragment="comment_form",
-            thread=None,
+            thread=thread,
             form=form,
             **_common(proposal),
         ), status

@@ -64,6 +64,17 @@ def test_reply_page_never_quotes_a_comment_that_is_not_shown(client, db_session,
             assert f"SECRET-{status.value}" not in page.text
 
 
+def test_refused_comment_without_js_comes_back_with_the_discussion(
+    client, db_session, login_as
+) -> None:
+    proposal = make_proposal(db_session)
+    make_comment(db_session, proposal=proposal, body="An earlier comment")
+    login_as(make_user(db_session))
+    page = client.post(f"/proposals/{proposal.id}/comments/", data={"body": "   "})
+    assert page.status_code == 422 and "<html" in page.text
+    assert "An earlier comment" in page.text and "No comments here." not in page.text
+
+
 def test_bad_input_over_http(client, db_session, login_as) -> None:
     proposal = make_proposal(db_session)
     other = make_proposal(db_session)
