@@ -103,6 +103,15 @@ def _refused(
     )
 
 
+@bp.get("/<int:ballot_id>/review")
+@bp.get("/<int:ballot_id>/cast")
+@login_required
+def back_to_ballot(ballot_id: int) -> ResponseReturnValue:
+    """Without JavaScript the review and cast steps keep their form's address: reloading one,
+    or coming back to it, lands on the ballot instead of a "method not allowed" page."""
+    return redirect(url_for(".detail", ballot_id=ballot_id), code=303)
+
+
 @bp.post("/<int:ballot_id>/review")
 @login_required
 def review(ballot_id: int) -> ResponseReturnValue:

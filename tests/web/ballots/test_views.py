@@ -92,6 +92,18 @@ def test_review_then_cast_without_js(client: FlaskClient, db_session: Any, login
     assert f"<dd>{proof.index}</dd>" in receipt  # the page shows the same log position
 
 
+def test_reloading_the_review_or_cast_step_goes_back_to_the_ballot(
+    client: FlaskClient, db_session: Any, login_as: Any
+) -> None:
+    ballot = make_ballot(db_session)
+    login_as(make_user(db_session))
+    for step in ("review", "cast"):
+        response = client.get(f"/ballots/{ballot.id}/{step}")
+        assert response.status_code == 303
+        assert response.headers["Location"] == f"/ballots/{ballot.id}"
+    assert casts(db_session) == 0
+
+
 def test_edit_step_returns_to_the_form_with_values(
     client: FlaskClient, db_session: Any, login_as: Any
 ) -> None:
