@@ -23,7 +23,6 @@ Locking (why the order matters):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -56,6 +55,7 @@ from civicforum.ballots.models import (
 from civicforum.ballots.validation import Choice
 from civicforum.db import OnDriver, utcnow
 from civicforum.ledger import entry as ledger_entry
+from civicforum.web.pagination import clamp_page
 
 # ----------------------------------------------------------------------------- definition
 
@@ -794,7 +794,7 @@ def list_ballots(
             | ((Ballot.status == BallotStatus.OPEN.value) & (Ballot.closes_at <= now))
         ).order_by(Ballot.closes_at.desc(), Ballot.id.desc())
     total = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
-    page = min(max(1, page), max(1, math.ceil(total / per_page)))
+    page = clamp_page(page, total=total, per_page=per_page)
     items = list(session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
     return Page(items, page, per_page, total)
 

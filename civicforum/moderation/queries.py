@@ -28,7 +28,7 @@ from civicforum.moderation.models import (
     SanctionKind,
 )
 from civicforum.proposals.models import Proposal, ProposalRevision
-from civicforum.web.pagination import Page
+from civicforum.web.pagination import Page, clamp_page
 
 T = TypeVar("T")
 PAGE_SIZE = 25
@@ -189,7 +189,7 @@ def queue_count(session: Session) -> int:
 
 def queue_page(session: Session, *, tab: str, page: int, viewer: Any) -> Page[QueueEntry]:
     refs = _queue_refs(session, tab)
-    page = max(1, page)
+    page = clamp_page(page, total=len(refs), per_page=PAGE_SIZE)
     chunk = refs[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     entries = load_entries(session, [(k, i) for k, i, _ in chunk], viewer=viewer)
     since = {(k, i): s for k, i, s in chunk}
@@ -450,7 +450,7 @@ PUBLIC_ACTIONS = tuple(a.value for a in ActionKind)
 
 def public_log(session: Session, *, page: int) -> Page[ModerationAction]:
     total = int(session.scalar(select(func.count()).select_from(ModerationAction)) or 0)
-    page = max(1, page)
+    page = clamp_page(page, total=total, per_page=PAGE_SIZE)
     rows = list(
         session.scalars(
             select(ModerationAction)

@@ -40,9 +40,15 @@ class Page(Generic[T]):
         return self.page + 1
 
 
+def clamp_page(page: int, *, total: int, per_page: int) -> int:
+    """A page number within 1..last. Past the end (an old link, a list that shrank): the
+    last page, not "page 3 of 2" with an empty list."""
+    return min(max(1, page), max(1, math.ceil(total / per_page)))
+
+
 def paginate(session: Session, stmt: Select[Any], *, page: int, per_page: int) -> Page[Any]:
     """Run `stmt` for one page (1-based) and count all its rows."""
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    page = max(1, page)
+    page = clamp_page(page, total=int(total), per_page=per_page)
     items = list(session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
     return Page(items, page, per_page, int(total))

@@ -53,6 +53,8 @@ def test_list_paginates(client: FlaskClient, db_session: Any) -> None:
     first = client.get("/ballots/").text
     assert "Page 1 of 2" in first
     assert "Page 2 of 2" in client.get("/ballots/?page=2").text
+    past = client.get("/ballots/?page=9").text  # past the end: the last page
+    assert "Page 2 of 2" in past and "Ballot number" in past
 
 
 def test_detail_invites_login_for_anonymous(client: FlaskClient, db_session: Any) -> None:
