@@ -222,7 +222,8 @@ def test_ineligible_and_closed_are_refused(
     ballot = make_ballot(db_session, eligibility=services.Eligibility.ROLL_VERIFIED)
     login_as(make_user(db_session))
     page = client.get(f"/ballots/{ballot.id}").text
-    assert "not eligible" in page
+    assert "not eligible" in page and "members on the membership roll" in page
+    assert 'href="/account/#roll-panel"' in page  # and where to do something about it
     response = client.post(f"/ballots/{ballot.id}/cast", data={"approve": "o1", "action": "cast"})
     assert response.status_code == 403
     other = make_ballot(db_session)
