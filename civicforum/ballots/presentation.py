@@ -7,6 +7,7 @@ pixel coordinates. Every chart has a table beside it as its text alternative.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -283,6 +284,21 @@ FLOW_COLUMN_GAP = 150
 FLOW_NODE_WIDTH = 14
 FLOW_HEIGHT = 320
 FLOW_PAD = 10
+# templates/ballots/results.html writes each node's label at x + 18, 11px, "name value" with the
+# name cut by Jinja's truncate(16) (which keeps up to 21 characters, then cuts to 15 + "…").
+FLOW_LABEL_OFFSET = 18
+FLOW_LABEL_NAME_MAX = 21
+FLOW_LABEL_NAME_CUT = 15
+# A generous average advance for an 11px sans-serif font (wide letters and digits ~0.6em).
+FLOW_LABEL_CHAR_WIDTH = 7.0
+
+
+def _flow_label_width(node: Node) -> float:
+    """Room the node's label needs to the right of the node (so the last column is not cut)."""
+    name = node.label
+    if len(name) > FLOW_LABEL_NAME_MAX:
+        name = name[:FLOW_LABEL_NAME_CUT] + "…"
+    return FLOW_LABEL_OFFSET + len(f"{name} {node.value}") * FLOW_LABEL_CHAR_WIDTH
 
 
 def flow_chart(rounds: list[Mapping[str, Any]], labels: Mapping[str, str]) -> FlowChart:
@@ -352,6 +368,11 @@ def flow_chart(rounds: list[Mapping[str, Any]], labels: Mapping[str, str]) -> Fl
             target_name = labels.get(dst, dst) if dst != SINK else _sink_label("exhausted")
             css = "flow-band flow-keep" if src == dst else "flow-band flow-move"
             bands.append(Band(path, css, f"{name} → {target_name}: {fmt(amount)}"))
-    width = int(column_x[-1] + FLOW_NODE_WIDTH + 10)
+    # The last column's labels sit to the right of its nodes: the picture must include them.
+    right = max(
+        [column_x[-1] + FLOW_NODE_WIDTH]
+        + [n.x + _flow_label_width(n) for n in nodes if n.x == column_x[-1]]
+    )
+    width = math.ceil(right + 10)
     height = int(max(sum(h + FLOW_PAD for _, h in p.values()) for p in positions)) + 10
     return FlowChart(width, height, column_x, tuple(nodes), tuple(bands))

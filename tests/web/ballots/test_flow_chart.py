@@ -1,0 +1,50 @@
+"""The STV/IRV transfer diagram: every label, the last column's included, fits in the picture."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from flask.testing import FlaskClient
+
+from civicforum.ballots import services
+from civicforum.ballots.models import Method
+from tests.factories import make_user
+from tests.factories_ballots import close, make_ballot, rank
+
+# The labels are 11px sans-serif; 0.6em is a fair average advance for letters and digits.
+CHAR_WIDTH = 11 * 0.6
+
+
+def flow_svg(text: str) -> str:
+    match = re.search(r'<svg class="flow-chart".*?</svg>', text, re.S)
+    assert match, "no transfer diagram on the page"
+    return match.group(0)
+
+
+def test_every_flow_label_fits_inside_the_svg(client: FlaskClient, db_session: Any) -> None:
+    names = ("Annabel Fitzgerald-Long", "Bob", "Catherine Woodward", "Dan")
+    ballot = make_ballot(db_session, method=Method.IRV, options=names)
+    for choice in (
+        [rank("o1", "o2")] * 4
+        + [rank("o2", "o3")] * 3
+        + [rank("o3", "o1")] * 2
+        + [rank("o4", "o3")]
+    ):
+        services.cast_ballot(db_session, ballot=ballot, voter=make_user(db_session), choice=choice)
+    close(db_session, ballot)
+
+    svg = flow_svg(client.get(f"/ballots/{ballot.id}/results").text)
+    view_box = re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', svg)
+    assert view_box
+    width = float(view_box.group(1))
+    assert re.search(rf'width="{view_box.group(1)}"', svg)  # drawn at its own size, not squeezed
+    labels = re.findall(r'<text x="([\d.]+)"[^>]*class="flow-label">(.*?)</text>', svg, re.S)
+    columns = sorted({float(x) for x, _ in labels})
+    assert len(columns) >= 2, svg
+    last = [(float(x), html.unescape(t).strip()) for x, t in labels if float(x) == columns[-1]]
+    # The winner (long name) is still standing in the last round.
+    assert any("Annabel" in t for _, t in last), last
+    for x, label in last:
+        assert x + len(label) * CHAR_WIDTH <= width, f"{label!r} at x={x} is cut at width {width}"
