@@ -75,6 +75,23 @@ def test_refused_comment_without_js_comes_back_with_the_discussion(
     assert "An earlier comment" in page.text and "No comments here." not in page.text
 
 
+def test_posting_through_htmx_updates_the_discussion_header(client, db_session, login_as) -> None:
+    proposal = make_proposal(db_session)
+    login_as(make_user(db_session))
+    page = client.get(f"/proposals/{proposal.id}").text
+    assert 'id="comment-count">(0)' in page and 'id="no-comments"' in page
+    posted = client.post(
+        f"/proposals/{proposal.id}/comments/",
+        data={"body": "I agree with this", "stance": "in_favour"},
+        headers=HX,
+    )
+    assert posted.status_code == 200
+    assert '<span class="muted" id="comment-count" hx-swap-oob="true">(1)</span>' in posted.text
+    counts = posted.text.split('id="stance-counts" hx-swap-oob="true"')[1].split("</div>")[0]
+    assert "In favour: <strong>1</strong>" in counts
+    assert '<p id="no-comments" hx-swap-oob="delete"></p>' in posted.text
+
+
 def test_bad_input_over_http(client, db_session, login_as) -> None:
     proposal = make_proposal(db_session)
     other = make_proposal(db_session)
