@@ -209,6 +209,10 @@ def _exists_for(session: Session, user_column: Any, item: Any, user_id: int) -> 
     )
 
 
+def has_flagged(session: Session, *, item: Any, user: Any) -> bool:
+    return _exists_for(session, ModerationFlag.flagger_id, item, user.id)
+
+
 def flag_item(
     session: Session, *, item: Any, flagger: Any, reason: str, details: str = ""
 ) -> ModerationFlag:
@@ -223,7 +227,7 @@ def flag_item(
     details = _check_text(details, REASON_MAX)
     if reason == FlagReason.OTHER and not details:
         raise ModerationError(_("Please describe the problem."), status_code=422)
-    if _exists_for(session, ModerationFlag.flagger_id, item, flagger.id):
+    if has_flagged(session, item=item, user=flagger):
         raise DuplicateFlagError(_("You have already reported this. Moderators will review it."))
     if not items.is_public(item):
         raise InvalidStateError(

@@ -319,6 +319,17 @@ def report(kind: str, item_id: int) -> ResponseReturnValue:
         abort(404)
     form = FlagForm()
     back = safe_next(request.args.get("next"), url_for("pages.home"))
+    if request.method == "GET" and services.has_flagged(db.session, item=target, user=current_user):
+        # Said up front, instead of a second form that would end in a conflict.
+        return render_page(
+            "moderation/report.html",
+            fragment="report_form",
+            done=_("You have already reported this. Moderators will review it."),
+            kind=kind,
+            target=target,
+            form=form,
+            back=back,
+        )
     if form.validate_on_submit():
         try:
             services.flag_item(
