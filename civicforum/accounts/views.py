@@ -151,6 +151,16 @@ def register() -> ResponseReturnValue:
                     _("Welcome! We could not send the confirmation mail; try again later."), "error"
                 )
             return redirect(url_for("accounts.account"), code=303)
+    elif form.is_submitted() and not form.password.errors:
+        # Every problem at once: the password's too, not only once the other fields pass.
+        try:
+            services.check_password_policy(
+                form.password.data or "",
+                email=form.email.data or "",
+                display_name=form.display_name.data or "",
+            )
+        except FieldError as error:
+            _field_error(form, error)
     return render_page("accounts/register.html", fragment="register_form", form=form), _status(form)
 
 

@@ -100,6 +100,16 @@ def test_missing_and_malformed_fields_rerender_with_errors(client: FlaskClient) 
     assert 'id="register-form"' in fragment.text
 
 
+def test_a_malformed_email_and_a_short_password_are_reported_together(
+    client: FlaskClient, db_session: Any
+) -> None:
+    before = _users(db_session)
+    response = client.post("/account/register", data={**GOOD, "email": "nope", "password": "short"})
+    assert response.status_code == 422
+    assert response.text.count('class="field-error"') == 2  # the email's and the password's
+    assert _users(db_session) == before
+
+
 def test_register_without_csrf_token_changes_nothing(
     anon_client: FlaskClient, db_session: Any
 ) -> None:
