@@ -68,9 +68,15 @@ def test_demo_citizen_votes_in_the_open_approval_ballot_with_js(
     confirm = page.locator("[data-testid=confirm-choice]")
     confirm.wait_for()
     assert confirm.locator("li").all_inner_texts() == ["Plant 50 trees", "Outdoor gym"]
+    # Focus moved into the new panel (its heading), not left on <body> by the swap.
+    page.wait_for_function("() => document.activeElement.id === 'vote-heading'")
+    assert page.evaluate("() => document.activeElement.textContent") == "Check your ballot"
     axe_check(page)
     page.get_by_role("button", name="Cast my ballot").click()
     page.get_by_role("heading", name="Your ballot has been recorded").wait_for()
+    page.wait_for_function(
+        "() => document.activeElement.textContent === 'Your ballot has been recorded'"
+    )
     tracker = page.locator(".tracker").inner_text()
     assert len(tracker) == 32
     with page.expect_download() as download:
