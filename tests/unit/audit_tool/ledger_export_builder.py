@@ -244,3 +244,16 @@ def write_export(
         for ballot, data in results.items():
             writer.write_result(ballot, data)
     return directory
+
+
+def uncovered_tail_export(directory: Path) -> tuple[Path, Election, int]:
+    """The auditor's case: the last checkpoint dropped, then the last entry edited (its leaf
+    hash recomputed by the writer). Returns the export, its election and that entry's index."""
+    el = standard_election(every=1)
+    entries = list(el.votes.entries)
+    last = len(entries) - 1
+    entries[last] = entries[last].replace(b"Still open", b"Still opeN")
+    path = write_export(
+        directory, el.votes, el.results, entries=entries, checkpoints=el.votes.checkpoints[:-1]
+    )
+    return path, el, last

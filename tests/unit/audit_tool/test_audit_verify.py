@@ -14,6 +14,7 @@ from ledger_export_builder import (
     LogBuilder,
     civic_log,
     standard_election,
+    uncovered_tail_export,
     write_export,
 )
 
@@ -293,15 +294,8 @@ def test_closed_without_its_checkpoint(tmp_path: Path) -> None:
 
 
 def test_uncovered_tail_fails_and_names_its_first_entry(tmp_path: Path) -> None:
-    # The auditor's case: drop the last checkpoint, then edit the last entry and recompute its
-    # leaf hash. Nothing signed that entry any more, so nothing can vouch for it.
-    el = standard_election(every=1)
-    entries = list(el.votes.entries)
-    last = len(entries) - 1
-    entries[last] = entries[last].replace(b"Still open", b"Still opeN")
-    path = write_export(
-        tmp_path, el.votes, el.results, entries=entries, checkpoints=el.votes.checkpoints[:-1]
-    )
+    # Nothing signed that entry any more, so nothing can vouch for it.
+    path, el, last = uncovered_tail_export(tmp_path)
     report = run(path, trusted_keys=[el.votes.key])
     assert only_problem(report) == (
         last,

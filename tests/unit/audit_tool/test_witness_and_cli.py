@@ -17,6 +17,7 @@ from ledger_export_builder import (
     LogBuilder,
     civic_log,
     standard_election,
+    uncovered_tail_export,
     write_export,
 )
 
@@ -263,13 +264,7 @@ def test_cli_verify(
 def test_cli_verify_fails_on_an_uncovered_tail(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    el = standard_election(every=1)
-    entries = list(el.votes.entries)
-    last = len(entries) - 1
-    entries[last] = entries[last].replace(b"Still open", b"Still opeN")
-    path = write_export(
-        tmp_path, el.votes, el.results, entries=entries, checkpoints=el.votes.checkpoints[:-1]
-    )
+    path, el, last = uncovered_tail_export(tmp_path)
     assert cli.main(["verify", str(path), "--key", el.votes.key.text, "--quiet"]) == 1
     out = capsys.readouterr()
     assert out.out.endswith("VERIFICATION FAILED\n")
