@@ -83,6 +83,17 @@ class AlreadyVotedError(BallotError):
         return _l("You have already voted in this ballot, and it does not allow changes.")
 
 
+class TooManyVoteChangesError(BallotError):
+    status_code = 429
+
+    @classmethod
+    def default(cls) -> object:
+        return _l(
+            "You have changed your vote in this ballot as many times as allowed. "
+            "Your last vote is the one counted."
+        )
+
+
 class DuplicateSubmissionError(BallotError):
     status_code = 409
 

@@ -181,6 +181,8 @@ class BallotVoterLink(db.Model):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     tracker: Mapped[str] = mapped_column(String(32))
+    # Vote changes so far: capped (validation.MAX_VOTE_CHANGES), as each appends two entries.
+    changes: Mapped[int] = mapped_column(server_default="0")  # no Python default: OnDriver
 
 
 class BallotParticipation(db.Model):

@@ -437,9 +437,11 @@ def cast_ballot(
     validation.check_voter(session, ballot, voter, now=now)
     validation.check_choice(ballot, choice)
     tracker = ledger_entry.new_tracker()
-    old = votelog.claim_link(session, ballot_id=ballot.id, voter_id=voter.id, tracker=tracker)
-    if old is not None and not ballot.vote_changes:
-        raise AlreadyVotedError()
+    claimed = votelog.claim_link(session, ballot_id=ballot.id, voter_id=voter.id, tracker=tracker)
+    old = None
+    if claimed is not None:
+        validation.check_change(ballot, claimed.changes)
+        old = claimed.tracker
     day = votelog.day_of(now)
     leaves = []
     if old is not None:

@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from civicforum.ballots.errors import (
+    AlreadyVotedError,
     BallotNotOpenError,
     ContradictoryBlankError,
     DuplicateRankError,
@@ -29,9 +30,22 @@ from civicforum.ballots.errors import (
     NotEligibleError,
     RankGapError,
     TooManyApprovalsError,
+    TooManyVoteChangesError,
     UnknownOptionError,
 )
 from civicforum.ballots.models import Ballot, BallotStatus, Eligibility
+
+# Each vote change appends two entries to a log that never shrinks: a cap per voter and
+# ballot (anti-automation, ASVS 2.4.1), far above what a hesitating voter needs.
+MAX_VOTE_CHANGES = 20
+
+
+def check_change(ballot: Any, changes: int) -> None:
+    """Refuse a vote change where changes are off, or past the cap."""
+    if not ballot.vote_changes:
+        raise AlreadyVotedError()
+    if changes >= MAX_VOTE_CHANGES:
+        raise TooManyVoteChangesError()
 
 
 @dataclass(frozen=True, slots=True)

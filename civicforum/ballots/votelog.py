@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -112,7 +112,7 @@ def _claim(dialect: Any) -> Any:
 # The statements every cast runs go straight to the driver on PostgreSQL (db.OnDriver).
 _CLAIM = {"postgresql": OnDriver(_claim(postgresql)), "sqlite": OnDriver(_claim(sqlite))}
 _LOCK_LINK = OnDriver(
-    select(LINKS.c.tracker)
+    select(LINKS.c.tracker, LINKS.c.changes)
     .where(LINKS.c.ballot_id == bindparam("b"), LINKS.c.voter_id == bindparam("v"))
     .with_for_update()
 )
@@ -120,7 +120,7 @@ _ROLL = insert(ROLL).values(ballot_id=bindparam("b"), voter_id=bindparam("v"))
 _RELINK = (
     update(LINKS)
     .where(LINKS.c.ballot_id == bindparam("b"), LINKS.c.voter_id == bindparam("v"))
-    .values(tracker=bindparam("t"))
+    .values(tracker=bindparam("t"), changes=LINKS.c.changes + 1)
 )
 _SUPERSEDE = (
     update(CASTS)
@@ -139,9 +139,16 @@ _FIRST_VOTE_PG = OnDriver(_CAST.add_cte(_ROLL.cte("vote_roll")))
 _CHANGE_PG = OnDriver(_CAST.add_cte(_RELINK.cte("vote_link"), _SUPERSEDE.cte("vote_old")))
 
 
-def claim_link(session: Session, *, ballot_id: int, voter_id: int, tracker: str) -> str | None:
+class Claimed(NamedTuple):
+    """The voter's existing link, locked: their current tracker and their changes so far."""
+
+    tracker: str
+    changes: int
+
+
+def claim_link(session: Session, *, ballot_id: int, voter_id: int, tracker: str) -> Claimed | None:
     """Take the voter's link row before anything else in a cast: insert it pointing at
-    ``tracker`` (a first vote: returns None) or lock the existing one (returns its tracker).
+    ``tracker`` (a first vote: returns None) or lock the existing one (returns it).
 
     Holding it first is what keeps casts and sequencer batches free of deadlocks: after this
     a cast only ever waits for rows nobody else's cast holds, while a batch's hook locks
@@ -151,8 +158,8 @@ def claim_link(session: Session, *, ballot_id: int, voter_id: int, tracker: str)
     params = {"b": ballot_id, "v": voter_id, "t": tracker}
     if _CLAIM[_dialect(session)].rows(session, params):
         return None
-    [(tracker,)] = _LOCK_LINK.rows(session, params)
-    return str(tracker)
+    [(current, changes)] = _LOCK_LINK.rows(session, params)
+    return Claimed(str(current), int(changes))
 
 
 def record_vote(
