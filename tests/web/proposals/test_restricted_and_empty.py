@@ -1,4 +1,4 @@
-"""A suspended member is not offered forms they cannot send (their typing would be lost)."""
+"""A suspended member is not offered forms they cannot send; empty states on the proposal page."""
 
 from __future__ import annotations
 
@@ -18,3 +18,11 @@ def test_suspended_member_is_told_before_writing_not_after(client, db_session, l
     page = client.get(f"/proposals/{comment.proposal_id}")
     assert 'name="body"' not in page.text
     assert "You cannot comment while your account is restricted" in page.text
+
+
+def test_a_proposal_without_recorded_transitions_says_so(client, db_session) -> None:
+    from tests.factories_moderation import make_proposal
+
+    proposal = make_proposal(db_session)  # inserted directly: no transition rows
+    page = client.get(f"/proposals/{proposal.id}")
+    assert page.status_code == 200 and "No change of state recorded." in page.text
