@@ -119,7 +119,7 @@ def finish_config(app: Flask) -> None:
         )
     cfg["SQLALCHEMY_DATABASE_URI"] = url
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        owner_only(Path(url.removeprefix("sqlite:///")))
+        owner_only(Path(url.removeprefix("sqlite:///").split("?", 1)[0]))
     # No pool_pre_ping: it costs a round trip on every checkout (every request);
     # civicforum.db pings only connections that sat idle in the pool (see IDLE_PING_SECONDS).
     engine_options: dict[str, Any] = {}
