@@ -27,7 +27,7 @@ from flask_login import current_user
 
 from civicforum.accounts.guards import role_required
 from civicforum.accounts.models import Role
-from civicforum.extensions import csrf, db
+from civicforum.extensions import config_limit, csrf, db, limiter
 from civicforum.ledger.entry import LOGS
 from civicforum.ledger.export import zip_export
 from civicforum.ledger.tiles import ENTRIES_LEVEL, TileError, parse_tile_path
@@ -249,6 +249,8 @@ def cosignatures(log: str) -> ResponseReturnValue:
 
 
 @bp.get("/ledger/export.zip")
+# Public, and it streams the whole ledger: a cap per client address (anti-automation).
+@limiter.limit(lambda: config_limit("EXPORT_LIMIT_PER_ADDRESS", "20 per hour"), scope="export")
 def export_zip() -> ResponseReturnValue:
     # As `civicforum ledger export` does: append what is pending and sign a checkpoint that
     # covers every entry, or the export's tail would be entries no signed root protects.

@@ -268,6 +268,20 @@ def test_export_zip_verifies(web: Any, db_session: Any, tmp_path: Path) -> None:
     assert audit_cli.main(["verify", str(archive), "--key", key, "--quiet"]) == 0
 
 
+def test_export_zip_is_capped_per_client_address(app: Any, web: Any, db_session: Any) -> None:
+    committed_log(db_session, 2)
+    app.config["EXPORT_LIMIT_PER_ADDRESS"] = "2 per hour"
+    try:
+        for _ in range(2):
+            response = web.get("/ledger/export.zip")
+            assert response.status_code == 200
+            response.close()
+        refused = web.get("/ledger/export.zip")
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    finally:
+        del app.config["EXPORT_LIMIT_PER_ADDRESS"]
+
+
 def test_export_zip_first_sequences_and_signs_every_log(
     web: Any, db_session: Any, tmp_path: Path
 ) -> None:
