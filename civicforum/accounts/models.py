@@ -9,6 +9,7 @@ from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from civicforum.accounts import sealing
 from civicforum.db import db, utcnow
 
 
@@ -40,7 +41,8 @@ class User(UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(default=1)
     locale: Mapped[str | None] = mapped_column(String(10))
     timezone: Mapped[str | None] = mapped_column(String(64))
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # Sealed at rest (accounts.sealing): the column holds ciphertext, `totp_secret` the secret.
+    totp_sealed: Mapped[str | None] = mapped_column("totp_secret", String(255))
     # Last accepted TOTP time step: a code is accepted once (RFC 6238 §5.2 replay).
     totp_last_step: Mapped[int | None]
     totp_enabled_at: Mapped[datetime | None]
@@ -49,6 +51,14 @@ class User(UserMixin, db.Model):
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
+
+    @property
+    def totp_secret(self) -> str | None:
+        return sealing.unseal(self.totp_sealed) if self.totp_sealed else None
+
+    @totp_secret.setter
+    def totp_secret(self, secret: str | None) -> None:
+        self.totp_sealed = sealing.seal(secret) if secret else None
 
     @property
     def role_names(self) -> frozenset[str]:
