@@ -293,12 +293,11 @@ FLOW_LABEL_NAME_CUT = 15
 FLOW_LABEL_CHAR_WIDTH = 7.0
 
 
-def _flow_label_width(node: Node) -> float:
-    """Room the node's label needs to the right of the node (so the last column is not cut)."""
-    name = node.label
-    if len(name) > FLOW_LABEL_NAME_MAX:
-        name = name[:FLOW_LABEL_NAME_CUT] + "…"
-    return FLOW_LABEL_OFFSET + len(f"{name} {node.value}") * FLOW_LABEL_CHAR_WIDTH
+def _flow_label_width(label: str, value: str) -> float:
+    """Room a node's label needs to the right of the node."""
+    if len(label) > FLOW_LABEL_NAME_MAX:
+        label = label[:FLOW_LABEL_NAME_CUT] + "…"
+    return FLOW_LABEL_OFFSET + len(f"{label} {value}") * FLOW_LABEL_CHAR_WIDTH
 
 
 def flow_chart(rounds: list[Mapping[str, Any]], labels: Mapping[str, str]) -> FlowChart:
@@ -312,8 +311,15 @@ def flow_chart(rounds: list[Mapping[str, Any]], labels: Mapping[str, str]) -> Fl
     most_nodes = max(len(c) for c in columns)
     usable = FLOW_HEIGHT - FLOW_PAD * (most_nodes - 1)
     scale = usable / float(biggest)
+
+    def label_of(key: str) -> str:
+        return labels.get(key, _sink_label("exhausted") if key == SINK else key)
+
+    # Columns far enough apart that a label never runs into the next column's nodes.
+    widest = max(_flow_label_width(label_of(k), fmt(v)) for col in columns for k, v in col.items())
+    gap = max(FLOW_COLUMN_GAP, math.ceil(widest) + FLOW_NODE_WIDTH)
     left = 10.0
-    column_x = tuple(left + i * FLOW_COLUMN_GAP for i in range(len(columns)))
+    column_x = tuple(left + i * gap for i in range(len(columns)))
     positions: list[dict[str, tuple[float, float]]] = []
     nodes: list[Node] = []
     for i, col in enumerate(columns):
@@ -328,7 +334,7 @@ def flow_chart(rounds: list[Mapping[str, Any]], labels: Mapping[str, str]) -> Fl
                         x=column_x[i],
                         y=y,
                         height=max(h, 1.0),
-                        label=labels.get(key, _sink_label("exhausted") if key == SINK else key),
+                        label=label_of(key),
                         value=fmt(value),
                         css="flow-node flow-inactive" if key == SINK else "flow-node",
                     )
@@ -371,7 +377,7 @@ def flow_chart(rounds: list[Mapping[str, Any]], labels: Mapping[str, str]) -> Fl
     # The last column's labels sit to the right of its nodes: the picture must include them.
     right = max(
         [column_x[-1] + FLOW_NODE_WIDTH]
-        + [n.x + _flow_label_width(n) for n in nodes if n.x == column_x[-1]]
+        + [n.x + _flow_label_width(n.label, n.value) for n in nodes if n.x == column_x[-1]]
     )
     width = math.ceil(right + 10)
     height = int(max(sum(h + FLOW_PAD for _, h in p.values()) for p in positions)) + 10

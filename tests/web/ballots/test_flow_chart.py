@@ -48,3 +48,31 @@ def test_every_flow_label_fits_inside_the_svg(client: FlaskClient, db_session: A
     assert any("Annabel" in t for _, t in last), last
     for x, label in last:
         assert x + len(label) * CHAR_WIDTH <= width, f"{label!r} at x={x} is cut at width {width}"
+    # Every column's labels end before the next column's nodes begin (they sat on top of them).
+    node_columns = sorted({float(x) for x in re.findall(r'<rect x="([\d.]+)"', svg)})
+    for x, text in labels:
+        label = html.unescape(text).strip()
+        following = [c for c in node_columns if c > float(x)]
+        if following:
+            end = float(x) + len(label) * CHAR_WIDTH
+            assert end <= following[0], f"{label!r} at x={x} runs into the column at {following[0]}"
+
+
+def test_columns_leave_room_for_the_widest_label() -> None:
+    from civicforum.ballots import presentation
+
+    rounds = [
+        {
+            "tally": {"a": "1500", "b": "1200", "c": "300"},
+            "exhausted": "0",
+            "transfers": {"c": {"a": "300"}},
+        },
+        {"tally": {"a": "1800", "b": "1200"}, "exhausted": "0"},
+    ]
+    labels = {"a": "Annabel Fitzgerald-Long", "b": "Catherine Woodward", "c": "Dan"}
+    chart = presentation.flow_chart(rounds, labels)
+    first, second = chart.column_x
+    for node in chart.nodes:
+        if node.x == first:
+            room = presentation._flow_label_width(node.label, node.value)
+            assert node.x + room <= second, (node.label, node.value, second)
