@@ -143,7 +143,15 @@ def create(proposal_id: int) -> ResponseReturnValue:
             parent_id = int(form.parent_id.data)
         except ValueError:
             abort(400)
-    parent = services.get_comment(db.session, parent_id) if parent_id else None
+        if not 0 < parent_id < 2**63:  # what the column holds (larger: a driver overflow)
+            abort(400)
+    parent = None
+    if parent_id:
+        # The same checks as the reply page: the form sent back with errors quotes the parent.
+        parent = services.get_comment(db.session, parent_id)
+        if parent is None or parent.proposal_id != proposal.id:
+            abort(400)
+        services.check_can_reply(parent)
     if form.validate_on_submit():
         try:
             comment = services.post_comment(

@@ -64,6 +64,26 @@ def test_reply_page_never_quotes_a_comment_that_is_not_shown(client, db_session,
             assert f"SECRET-{status.value}" not in page.text
 
 
+def test_a_refused_reply_never_quotes_a_parent_that_is_not_shown(
+    client, db_session, login_as
+) -> None:
+    # The form sent back with errors quotes its parent: an empty body was enough to read a
+    # hidden, pending or deleted comment through it.
+    proposal = make_proposal(db_session)
+    login_as(make_user(db_session))
+    base = f"/proposals/{proposal.id}/comments/"
+    for status in (CommentStatus.HIDDEN, CommentStatus.PENDING, CommentStatus.DELETED):
+        parent = make_comment(db_session, proposal=proposal, body=f"SECRET-{status.value}")
+        parent.status = status
+        db_session.flush()
+        for headers in ({}, HX):
+            page = client.post(base, data={"body": "", "parent_id": parent.id}, headers=headers)
+            assert page.status_code == 409, (status, headers)
+            assert "SECRET" not in page.text
+    huge = client.post(base, data={"body": "x", "parent_id": str(10**20)})
+    assert huge.status_code == 400
+
+
 def test_refused_comment_without_js_comes_back_with_the_discussion(
     client, db_session, login_as
 ) -> None:
