@@ -13,6 +13,7 @@ from civicforum.extensions import db
 from civicforum.proposals import services as proposals
 from civicforum.proposals.errors import FieldError
 from civicforum.proposals.models import Proposal, ProposalState
+from civicforum.web import db_int
 from civicforum.web.cache import cached_page, valid_until
 from civicforum.web.htmx import render_page, wants_fragment
 
@@ -139,11 +140,8 @@ def create(proposal_id: int) -> ResponseReturnValue:
     form = CommentForm()
     parent_id = None
     if form.parent_id.data:
-        try:
-            parent_id = int(form.parent_id.data)
-        except ValueError:
-            abort(400)
-        if not 0 < parent_id < 2**63:  # what the column holds (larger: a driver overflow)
+        parent_id = db_int(form.parent_id.data.strip())
+        if not parent_id:
             abort(400)
     parent = None
     if parent_id:

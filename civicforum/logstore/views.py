@@ -40,6 +40,7 @@ from civicforum.logstore.errors import (
 from civicforum.logstore.forms import VerifyForm, WitnessForm
 from civicforum.logstore.keys import current_keys
 from civicforum.logstore.models import LedgerWitness
+from civicforum.web import db_int
 from civicforum.web.errors import CivicforumError
 from civicforum.web.htmx import render_page
 
@@ -53,17 +54,8 @@ def _b64(values: list[bytes]) -> list[str]:
     return [base64.b64encode(v).decode("ascii") for v in values]
 
 
-def _index(value: str) -> int | None:
-    """A non-negative integer a BIGINT column holds (larger: a driver overflow, a 500)."""
-    # "²".isdigit() is true and int("²") fails; 2**63 - 1 has 19 digits (never parse more).
-    if not (value.isascii() and value.isdigit()) or len(value) > 19:
-        return None
-    number = int(value)
-    return number if number < 2**63 else None
-
-
 def _int_arg(name: str) -> int:
-    value = _index(request.args.get(name, ""))
+    value = db_int(request.args.get(name, ""))
     if value is None:
         raise ProofRangeError(_("%(name)s must be a non-negative integer.", name=name))
     return value
@@ -193,7 +185,7 @@ def consistency(log: str) -> ResponseReturnValue:
 @_json_errors
 def entry(log: str, index: str) -> ResponseReturnValue:
     services.check_log(log)
-    number = _index(index)
+    number = db_int(index)
     if number is None:
         raise NoSuchEntryError(_("There is no such entry in this log."))
     data = services.entry_data(db.session, log=log, index=number)

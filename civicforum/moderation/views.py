@@ -30,7 +30,7 @@ from civicforum.moderation.forms import (
     reason_labels,
 )
 from civicforum.moderation.models import Appeal, ItemType, Sanction
-from civicforum.web import nav, safe_next
+from civicforum.web import db_int, nav, safe_next
 from civicforum.web.htmx import render_page, wants_fragment
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
@@ -148,11 +148,10 @@ def _parse_selection(values: list[str]) -> list[tuple[Any, int]]:
     for value in values:
         kind, _sep, rest = value.partition(":")
         item_id, _sep, version = rest.partition(":")
-        if kind not in (ItemType.COMMENT, ItemType.PROPOSAL) or not (
-            item_id.isdigit() and version.isdigit()
-        ):
+        number, seen = db_int(item_id), db_int(version)
+        if kind not in (ItemType.COMMENT, ItemType.PROPOSAL) or number is None or seen is None:
             abort(400)
-        selection.append((_load(kind, int(item_id)), int(version)))
+        selection.append((_load(kind, number), seen))
     return selection
 
 

@@ -20,6 +20,7 @@ from civicforum.audit.models import AuditEvent
 from civicforum.db import utcnow
 from civicforum.notifications.models import Notification, NotificationKind, NotificationSettings
 from civicforum.proposals.models import Proposal, Support
+from civicforum.web.pagination import paginate
 
 PAGE_SIZE = 30
 _SETTING_FOR = {
@@ -197,15 +198,13 @@ class NotificationView:
 
 
 def list_notifications(session: Session, *, user: User, page: int = 1) -> Any:
-    """A page of the user's notifications, newest first (a Pagination)."""
-    from civicforum.extensions import db
-
+    """A page of the user's notifications, newest first."""
     stmt = (
         select(Notification)
         .where(Notification.user_id == user.id)
         .order_by(Notification.created_at.desc(), Notification.id.desc())
     )
-    return db.paginate(stmt, page=page, per_page=PAGE_SIZE, error_out=False)
+    return paginate(session, stmt, page=page, per_page=PAGE_SIZE)
 
 
 def actor_names(session: Session, notifications: Iterable[Notification]) -> dict[int, str]:

@@ -29,12 +29,24 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return target
 
 
+MAX_DB_INT = 2**63 - 1  # a 64-bit signed column; a larger value overflows the driver (a 500)
+
+
+def db_int(value: str) -> int | None:
+    """A non-negative integer given as ASCII digits that a 64-bit column holds; else None."""
+    # "²".isdigit() is true and int("²") fails; 2**63 - 1 has 19 digits (never parse more).
+    if not (value.isascii() and value.isdigit()) or len(value) > 19:
+        return None
+    number = int(value)
+    return number if number <= MAX_DB_INT else None
+
+
 class DatabaseIntConverter(IntegerConverter):
     """`<int:…>` in every route: ids the databases can hold (64-bit signed). A larger one
     is a 404 like any unknown id, instead of an overflow error from the driver (a 500)."""
 
     def __init__(self, map, *args, **kwargs):  # type: ignore[no-untyped-def]
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", MAX_DB_INT)
         super().__init__(map, *args, **kwargs)
 
 

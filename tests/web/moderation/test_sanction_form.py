@@ -1,4 +1,4 @@
-"""The sanction form keeps the moderator's input and says what is missing."""
+"""Moderators' forms keep their input and refuse malformed values with a clear status."""
 
 from __future__ import annotations
 
@@ -28,3 +28,13 @@ def test_suspension_without_days_is_a_field_error_that_keeps_the_reason(
     )
     assert done.status_code == 303
     assert db_session.scalar(select(func.count()).select_from(Sanction)) == 1
+
+
+def test_bulk_selection_with_an_oversized_id_is_a_400(client, db_session, login_as) -> None:
+    login_as(make_moderator(db_session))
+    for selected in (f"comment:{10**20}:1", "comment:1:²", "proposal:x:1"):
+        response = client.post(
+            "/moderation/queue/bulk",
+            data={"selected": [selected], "action": "hide", "reason": "Spam wave"},
+        )
+        assert response.status_code == 400, selected

@@ -25,3 +25,14 @@ def test_settings_round_trip(client, db_session, login_as) -> None:
     assert user.notify_email_digest is True
     page = client.get("/notifications/settings").text
     assert 'id="state_changes"' in page
+
+
+def test_page_numbers_past_the_end_or_too_large_show_the_last_page(
+    client, db_session, login_as
+) -> None:
+    author = login_as(make_user(db_session))
+    proposal = make_proposal(db_session, author=author, title="Street lights")
+    make_comment(db_session, proposal=proposal)
+    for page in ("3", str(10**20)):  # the huge one overflowed the driver (a 500)
+        response = client.get(f"/notifications/?page={page}")
+        assert response.status_code == 200 and "Street lights" in response.text
