@@ -59,6 +59,9 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 
 
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
     if not isinstance(dbapi_connection, sqlite3.Connection):
@@ -69,11 +72,35 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA synchronous = NORMAL")
-    cursor.execute("PRAGMA busy_timeout = 10000")
+    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
     # Deleted rows are overwritten with zeros, not left in free pages: closing a ballot
     # deletes its voter links, and they must not be recoverable from the file afterwards.
     cursor.execute("PRAGMA secure_delete = ON")
     cursor.close()
+
+
+def flush_sqlite_wal_after_commit(session: Session | scoped_session[Session]) -> None:
+    """On SQLite, once this transaction commits, copy the WAL into the database file and empty
+    it, so that the page images from before a deletion linger in neither file (with
+    secure_delete, the new images hold zeros). Best effort: a checkpoint that readers block
+    is left to SQLite's next automatic one. Other databases: nothing."""
+    real = session() if isinstance(session, scoped_session) else session
+    bind = real.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    if engine.dialect.name != "sqlite":
+        return
+
+    def checkpoint(_session: Session) -> None:
+        raw = engine.raw_connection()
+        try:
+            driver = raw.driver_connection
+            driver.execute("PRAGMA busy_timeout = 200")  # readers hold it back: give up soon
+            driver.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            driver.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        finally:
+            raw.close()
+
+    event.listen(real, "after_commit", checkpoint, once=True)
 
 
 # Stale connections (a database restart, a firewall dropping idle sockets) are caught by

@@ -53,7 +53,7 @@ from civicforum.ballots.models import (
     OptionKey,
 )
 from civicforum.ballots.validation import Choice
-from civicforum.db import OnDriver, utcnow
+from civicforum.db import OnDriver, flush_sqlite_wal_after_commit, utcnow
 from civicforum.ledger import entry as ledger_entry
 from civicforum.web.pagination import clamp_page
 
@@ -601,6 +601,7 @@ def _forget_who_cast_what(session: Session, ballot_id: int) -> None:
     if voters:
         rows = [{"ballot_id": ballot_id, "voter_id": v} for v in sorted(voters)]
         session.execute(insert(roll), rows)
+    flush_sqlite_wal_after_commit(session)  # the deleted links' old pages sit in the WAL
 
 
 def close_ballot(session: Session, ballot: Ballot, *, now: datetime | None = None) -> bool:

@@ -61,3 +61,43 @@ def test_deleted_rows_are_zeroed_in_the_database_file(tmp_path: Path) -> None:
         db.engine.dispose()
     assert marker.encode() not in database.read_bytes()
     assert b"kept" in database.read_bytes()
+
+
+def test_after_closing_not_even_the_database_file_alone_holds_the_links(tmp_path: Path) -> None:
+    # A copy of the main file without its -wal (a naive backup) held the pages from before
+    # the closing deleted the links, until SQLite's next automatic checkpoint.
+    import shutil
+
+    import flask_migrate
+
+    from civicforum.ballots import services
+    from civicforum.extensions import db
+    from tests.factories import make_user
+    from tests.factories_ballots import approve, close, make_ballot
+
+    database = tmp_path / "vote.sqlite"
+    app = make_test_app(f"sqlite:///{database}", tmp_path / "instance")
+    with app.app_context(), app.test_request_context():
+        flask_migrate.upgrade()
+        ballot = make_ballot(db.session, secret=True)
+        voters = [make_user(db.session) for _ in range(5)]
+        db.session.commit()
+        for voter in voters:
+            services.cast_ballot(db.session, ballot=ballot, voter=voter, choice=approve("o1"))
+            db.session.commit()
+        with db.engine.connect() as conn:  # as SQLite's automatic checkpoints do while voting
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        assert close(db.session, ballot)
+        db.session.commit()
+        ballot_id = ballot.id
+        db.session.remove()
+        copy = tmp_path / "copy.sqlite"
+        shutil.copyfile(database, copy)  # the main file alone
+        with sqlite3.connect(copy) as conn:
+            links = conn.execute(
+                "SELECT count(*) FROM ballot_voter_links WHERE ballot_id = ?", (ballot_id,)
+            ).fetchone()[0]
+            status = conn.execute("SELECT status FROM ballots WHERE id = ?", (ballot_id,))
+            assert links == 0 and status.fetchone()[0] == "closed"
+        assert Path(f"{database}-wal").stat().st_size == 0  # emptied, not only copied back
+        db.engine.dispose()
