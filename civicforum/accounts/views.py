@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 
-from civicforum.accounts import services
+from civicforum.accounts import sealing, services
 from civicforum.accounts.errors import FieldError, InvalidCodeError, InvalidTokenError
 from civicforum.accounts.forms import (
     ChangePasswordForm,
@@ -523,9 +523,12 @@ def totp_setup() -> ResponseReturnValue:
         flash(_("Two-factor authentication is already on."), "info")
         return redirect(url_for("accounts.account"), code=303)
     sess = _server_session()
-    secret = sess.get("totp_pending")
-    if not secret:
-        secret = sess["totp_pending"] = services.new_totp_secret()
+    # Sealed in the session record too: the stored sessions are as readable as the users.
+    try:
+        secret = sealing.unseal(sess["totp_pending"])
+    except (KeyError, sealing.SealError):  # none yet, or one from before sealing
+        secret = services.new_totp_secret()
+        sess["totp_pending"] = sealing.seal(secret)
     form = CodeForm()
     if form.validate_on_submit():
         try:

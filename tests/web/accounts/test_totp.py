@@ -9,6 +9,7 @@ import pyotp
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from civicforum.accounts.models import Role
 from tests.conftest import csrf_token_for
@@ -72,6 +73,11 @@ def test_setup_confirms_with_a_code_and_shows_ten_recovery_codes_once(
     assert client.get("/admin/").headers["Location"].startswith("/account/totp/setup")
     secret = _setup_page_secret(client)
     assert _setup_page_secret(client) == secret  # stable until confirmed
+    # Kept in the session record until then, sealed like the users' own.
+    from civicforum.accounts.models import UserSession
+
+    stored = " ".join(str(s.data) for s in db_session.scalars(select(UserSession)))
+    assert "f1:" in stored and secret not in stored
 
     bad = client.post("/account/totp/setup", data={"code": "12345x"})
     assert bad.status_code == 422
