@@ -42,7 +42,7 @@ from civicforum.logstore.keys import current_keys
 from civicforum.logstore.models import LedgerWitness
 from civicforum.web import db_int
 from civicforum.web.errors import CivicforumError
-from civicforum.web.htmx import render_page
+from civicforum.web.htmx import render_page, wants_fragment
 
 bp = Blueprint("logstore", __name__)
 
@@ -318,7 +318,15 @@ def add_witness() -> ResponseReturnValue:
             form.vkey.errors = [str(exc.message)]
         else:
             db.session.commit()
-            flash(_("Witness added: its cosignatures are now accepted."), "success")
+            done = _("Witness added: its cosignatures are now accepted.")
+            if wants_fragment():  # the swapped-in list says so; a flash would wait for a reload
+                return render_page(
+                    "logstore/dashboard.html",
+                    fragment="witnesses",
+                    done=done,
+                    **_dashboard_context(),
+                )
+            flash(done, "success")
             return redirect(url_for(".dashboard"), code=303)
     return render_page(
         "logstore/dashboard.html", fragment="witnesses", **_dashboard_context(form)

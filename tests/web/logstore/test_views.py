@@ -249,7 +249,16 @@ def test_auditor_adds_and_removes_a_witness(web: Any, db_session: Any, login_as:
     _, verifier_text = generate_witness_key("witness.example/bob")
     added = web.post("/audit/ledger/witnesses", data={"vkey": verifier_text.decode()})
     assert added.status_code == 303
-    witness = services.witnesses(db_session)[0]
+    # Through htmx the swapped-in list carries the confirmation (a flash waited for a reload).
+    _, other_text = generate_witness_key("witness.example/carol")
+    swapped = web.post(
+        "/audit/ledger/witnesses",
+        data={"vkey": other_text.decode()},
+        headers={"HX-Request": "true"},
+    )
+    assert swapped.status_code == 200 and "<html" not in swapped.text
+    assert "Witness added" in swapped.text and "witness.example/carol" in swapped.text
+    witness = next(w for w in services.witnesses(db_session) if w.name == "witness.example/bob")
     assert witness.active
     removed = web.post(f"/audit/ledger/witnesses/{witness.id}/remove")
     assert removed.status_code == 303
