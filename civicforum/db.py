@@ -79,14 +79,23 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.close()
 
 
+def real_session(session: Session | scoped_session[Session]) -> Session:
+    """The Session itself: a scoped_session's current one (for its events, info, state)."""
+    return session() if isinstance(session, scoped_session) else session
+
+
+def engine_of(session: Session | scoped_session[Session]) -> Engine:
+    """The engine behind a session, also when it is bound to a Connection (the tests)."""
+    bind = real_session(session).get_bind()
+    return bind.engine if isinstance(bind, Connection) else bind
+
+
 def flush_sqlite_wal_after_commit(session: Session | scoped_session[Session]) -> None:
     """On SQLite, once this transaction commits, copy the WAL into the database file and empty
     it, so that the page images from before a deletion linger in neither file (with
     secure_delete, the new images hold zeros). Best effort: a checkpoint that readers block
     is left to SQLite's next automatic one. Other databases: nothing."""
-    real = session() if isinstance(session, scoped_session) else session
-    bind = real.get_bind()
-    engine = bind.engine if isinstance(bind, Connection) else bind
+    engine = engine_of(session)
     if engine.dialect.name != "sqlite":
         return
 
@@ -100,7 +109,7 @@ def flush_sqlite_wal_after_commit(session: Session | scoped_session[Session]) ->
         finally:
             raw.close()
 
-    event.listen(real, "after_commit", checkpoint, once=True)
+    event.listen(real_session(session), "after_commit", checkpoint, once=True)
 
 
 # Stale connections (a database restart, a firewall dropping idle sockets) are caught by
@@ -150,7 +159,7 @@ def _kept_driver(session: Session) -> tuple[str, Any]:
     """(dialect name, DBAPI connection) of the session's transaction, begun if need be.
     Kept in session.info for the transaction: asking the session for its connection costs
     more CPU than a short statement's own driver work, and a cast asks five times."""
-    real = session() if isinstance(session, scoped_session) else session
+    real = real_session(session)
     kept = real.info.get(_KEPT_DRIVER)
     if kept is not None and kept[0] is real.get_transaction():
         return kept[1], kept[2]

@@ -36,11 +36,11 @@ from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
 
 from flask_babel import lazy_gettext as _
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, scoped_session
+from sqlalchemy.orm import Session
 
-from civicforum.db import utcnow
+from civicforum.db import engine_of, real_session, utcnow
 from civicforum.ledger import merkle
 from civicforum.ledger.checkpoint import (
     Checkpoint,
@@ -134,8 +134,7 @@ def _begin_write(session: Session) -> None:
     # SQLite: a transaction that starts here starts as a writer (BEGIN IMMEDIATE), so it
     # queues on busy_timeout instead of failing with SQLITE_BUSY when it first writes.
     # Inside a request, civicforum.web.sqlite_lock has already done this for unsafe methods.
-    real = session() if isinstance(session, scoped_session) else session
-    if _dialect(session) == "sqlite" and not real.in_transaction():
+    if _dialect(session) == "sqlite" and not real_session(session).in_transaction():
         session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
@@ -341,15 +340,12 @@ def await_sequenced(session: Session, *, log: str, pending_id: int) -> None:
     # check again. Still pending: try the head; whoever gets it appends every committed
     # pending row (a batch as large as the queue). A waiter that finds the head taken again
     # knows that batch took its row (committed before the batch began), so it waits for it.
-    real = session() if isinstance(session, scoped_session) else session
-    if real.in_transaction():
+    if real_session(session).in_transaction():
         _await_in_transaction(session, log, pending_id)
         return
     # Right after the caller's commit: wait on a connection in autocommit mode (no BEGIN or
     # COMMIT round trips, and each lock ends with its statement).
-    bind = real.get_bind()
-    engine = bind.engine if isinstance(bind, Connection) else bind
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    with engine_of(session).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         for _round in range(3):
             if not pg.still_pending(conn, pending_id, wait=True):
                 return
