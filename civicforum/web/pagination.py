@@ -21,7 +21,7 @@ class Page(Generic[T]):
 
     @property
     def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
+        return last_page(self.total, self.per_page)
 
     @property
     def has_prev(self) -> bool:
@@ -40,10 +40,14 @@ class Page(Generic[T]):
         return self.page + 1
 
 
+def last_page(total: int, per_page: int) -> int:
+    return max(1, math.ceil(total / per_page))
+
+
 def clamp_page(page: int, *, total: int, per_page: int) -> int:
     """A page number within 1..last. Past the end (an old link, a list that shrank): the
     last page, not "page 3 of 2" with an empty list."""
-    return min(max(1, page), max(1, math.ceil(total / per_page)))
+    return min(max(1, page), last_page(total, per_page))
 
 
 def paginate(session: Session, stmt: Select[Any], *, page: int, per_page: int) -> Page[Any]:
