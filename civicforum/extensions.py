@@ -36,18 +36,18 @@ def _account_or_address() -> str:
     return f"address:{get_remote_address()}"
 
 
-def limit_posts_per_account(
-    key: str, fallback: str, *, scope: str, done_only: bool = False
+def limit_done_posts_per_account(
+    key: str, fallback: str, *, scope: str
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Anti-automation (ASVS 2.4.1) on a view's POSTs, counted per signed-in account: a 429
-    with Retry-After past the limit. Shared across instances through the limiter's storage.
-    `done_only`: count only POSTs that succeeded (a redirect), not forms sent back to fix."""
+    """Anti-automation (ASVS 2.4.1) on a view's POSTs that succeed (a redirect: a form sent
+    back to fix costs nothing), counted per signed-in account; a 429 with Retry-After past
+    the limit. Shared across instances through the limiter's storage."""
     return limiter.limit(
         lambda: config_limit(key, fallback),
         key_func=_account_or_address,
         methods=["POST"],
         scope=scope,
-        deduct_when=(lambda response: response.status_code == 303) if done_only else None,
+        deduct_when=lambda response: response.status_code == 303,
     )
 
 

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from civicforum.deliberation import services as deliberation
-from civicforum.extensions import db, limit_posts_per_account
+from civicforum.extensions import db, limit_done_posts_per_account
 from civicforum.moderation import policy
 from civicforum.proposals import services
 from civicforum.proposals.errors import InvalidInputError
@@ -83,9 +83,7 @@ def _field_errors(form: ProposalForm, error: InvalidInputError) -> None:
 
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
-@limit_posts_per_account(
-    "PROPOSAL_LIMIT_PER_ACCOUNT", "10 per hour", scope="proposal-new", done_only=True
-)
+@limit_done_posts_per_account("PROPOSAL_LIMIT_PER_ACCOUNT", "10 per hour", scope="proposal-new")
 def new() -> ResponseReturnValue:
     # A restricted account learns it before filling in the form, not after sending it.
     policy.ensure_can_participate(db.session, current_user)
