@@ -87,6 +87,16 @@ def can_discuss(proposal: Proposal) -> bool:
     return proposal.state in DISCUSSABLE and proposal.moderation_status is ModerationStatus.VISIBLE
 
 
+def can_comment(session: Session, proposal: Proposal, viewer: Any) -> bool:
+    """Whether to offer `viewer` the comment form: signed in, the discussion open, and no
+    sanction in force (post_comment refuses them anyway; the form would lose their text)."""
+    return (
+        getattr(viewer, "is_authenticated", False)
+        and can_discuss(proposal)
+        and policy.active_restriction(session, viewer) is None
+    )
+
+
 def clean_body(body: str | None) -> str:
     return proposals.clean_field(body, field="body", maximum=BODY_MAX, multiline=True)
 

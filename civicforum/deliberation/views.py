@@ -55,7 +55,7 @@ def _back_to(proposal: Proposal, comment: Comment) -> ResponseReturnValue:
 def _common(proposal: Proposal) -> dict[str, Any]:
     return {
         "proposal": proposal,
-        "can_comment": current_user.is_authenticated and services.can_discuss(proposal),
+        "can_comment": services.can_comment(db.session, proposal, current_user),
         "discussion_open": services.can_discuss(proposal),
     }
 

@@ -190,9 +190,7 @@ def detail(proposal_id: int) -> ResponseReturnValue:
         can_edit=services.can_edit(proposal, current_user),
         is_author=current_user.is_authenticated and proposal.author_id == current_user.id,
         thread=thread,
-        can_comment=current_user.is_authenticated
-        and deliberation.can_discuss(proposal)
-        and policy.active_restriction(db.session, current_user) is None,
+        can_comment=deliberation.can_comment(db.session, proposal, current_user),
         discussion_open=deliberation.can_discuss(proposal),
         **_support_context(proposal),
     )

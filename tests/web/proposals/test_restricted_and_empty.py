@@ -18,6 +18,8 @@ def test_suspended_member_is_told_before_writing_not_after(client, db_session, l
     page = client.get(f"/proposals/{comment.proposal_id}")
     assert 'name="body"' not in page.text
     assert "You cannot comment while your account is restricted" in page.text
+    discussion = client.get(f"/proposals/{comment.proposal_id}/comments/")  # the same rule
+    assert discussion.status_code == 200 and 'name="body"' not in discussion.text
 
 
 def test_a_proposal_without_recorded_transitions_says_so(client, db_session) -> None:
