@@ -33,7 +33,7 @@ import hmac
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 from flask_babel import lazy_gettext as _
 from sqlalchemy import and_, delete, func, insert, or_, select, text, update
@@ -674,10 +674,7 @@ def fetch_hashes(
     return found
 
 
-T = TypeVar("T")
-
-
-def with_stored_hashes(session: Session, log: str, compute: Callable[[Any], T]) -> T:
+def with_stored_hashes[T](session: Session, log: str, compute: Callable[[Any], T]) -> T:
     # The proof algorithms never branch on hash values, so a dry run with dummies names every
     # hash needed; one batched read then serves the real run (O(log n) rows, ≤ 2 queries).
     recorder = _Recorder()
