@@ -48,6 +48,10 @@ class Defaults:
     TOKEN_MAX_AGE_SECONDS = 24 * 3600
     LEDGER_KEY_FILE: str | None = None
     LEDGER_ORIGIN_HOST: str | None = None  # None: as the key file says (logstore.keys)
+    # The mixing pool (logstore.sequencer): a ballot's casts join the log in shuffled batches
+    # of at least this many, or once the oldest waited this many seconds (and at closing).
+    LEDGER_MIX_MIN = 16
+    LEDGER_MIX_MAX_WAIT = 600
     DEMO_MODE = False
 
 

@@ -56,6 +56,9 @@ def make_test_app(url: str, instance: Path, **extra: Any) -> Flask:
             "SESSION_COOKIE_SECURE": False,
             "RATELIMIT_ENABLED": True,
             "INSTANCE_PATH": str(instance),
+            # Batches of one: most tests want a cast in the log at once. The pool's real
+            # thresholds are tested on their own (tests/integration/ballots/test_secrecy.py).
+            "LEDGER_MIX_MIN": 1,
             **extra,
         }
     )

@@ -77,3 +77,15 @@ def close(session: Session, ballot: Ballot) -> bool:
     ballot.closes_at = utcnow() - timedelta(seconds=1)
     session.flush()  # the closer re-reads the row under its lock
     return services.close_ballot(session, ballot)
+
+
+def make_voted_ballot(session: Session, choices: list[Choice], **kwargs: Any) -> Ballot:
+    """An open ballot (``make_ballot`` keywords) with one cast per choice, each by a member
+    made before it opened (its electorate is fixed at opening)."""
+    from tests.factories import make_user
+
+    voters = [make_user(session) for _ in choices]
+    ballot = make_ballot(session, **kwargs)
+    for voter, choice in zip(voters, choices, strict=True):
+        services.cast_ballot(session, ballot=ballot, voter=voter, choice=choice)
+    return ballot

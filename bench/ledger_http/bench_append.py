@@ -7,11 +7,11 @@
 Creates (and drops) a scratch database `civicforum_bench_append` on that server. Prints:
   1. bare single-row committed inserts from 1 and 8 connections;
   2. from 1 and 8 concurrent writers, with the ratio to bare inserts: `append_entry` + commit
-     (head lock held through each commit); the cast path (`submit_entries`, commit,
-     `await_sequenced`: the receipt is ready); and submissions alone (`submit_entries` +
-     commit) with the queue appended in batches, counted as entries in the log under a signed
-     checkpoint when the clock stops (docs/ledger.md §2.2). Every writer (and every bare-insert
-     connection) is a separate process with its own connection, as gunicorn's workers are;
+     (head lock held through each commit: what a cast cost before casts were pooled) and a
+     cast's side of the log now, `submit_entries` to the pool + commit (docs/ledger.md §2.2);
+     then the time to sequence a pooled batch of 1,000 (twice) and 10,000 casts. Every writer
+     (and every bare-insert connection) is a separate process with its own connection, as
+     gunicorn's workers are;
   3. casting ballots through HTTP: gunicorn with 2 workers (BENCH_GUNICORN_THREADS threads,
      default 8), voters already logged in, load from wrk (Debian package; BENCH_WRK_CONNECTIONS
      concurrent voters, default 32) with cast.lua, measured after a 2 s warm-up cast by other
@@ -99,13 +99,15 @@ def timed(workers: int, seconds: float, setup: Callable[[], Callable[[], None]])
 
 def bench_storage(url: str, seconds: float) -> None:
     import flask_migrate
-    from sqlalchemy import text
+    from sqlalchemy import insert, text
     from sqlalchemy.orm import Session
 
     from civicforum import create_app
     from civicforum.extensions import db
     from civicforum.ledger import entry as E
-    from civicforum.logstore import services
+    from civicforum.ledger.tiles import entry_bundle
+    from civicforum.logstore import checkpoints, sequencer, storage
+    from civicforum.logstore.storage import PENDING
 
     instance = Path(tempfile.mkdtemp(prefix="bench-instance-"))
     app = create_app(
@@ -144,67 +146,56 @@ def bench_storage(url: str, seconds: float) -> None:
             return op
 
         def appender() -> Callable[[], None]:
-            # The old contract: the head lock is held through each caller's own commit.
+            # Appending one entry per transaction, the head lock held through each commit:
+            # what every cast cost before casts were pooled.
             engine.dispose(close=False)
             ctx = app.app_context()
             ctx.push()  # services read the signing keys from the app
             session = Session(engine.connect())  # one connection, as the bare inserts
 
             def op() -> None:
-                services.append_entry(session, log="votes", entry=cast())
+                sequencer.append_entry(session, log="votes", entry=cast())
                 session.commit()
 
             return op
 
-        def sequencer() -> Callable[[], None]:
-            # What a cast does (docs/ledger.md §2.2): submit in the vote's transaction (append
-            # at once if the head is free, else commit as pending), commit, then wait until a
-            # sequencer batch has it under a signed checkpoint (its receipt is ready).
+        def pooler() -> Callable[[], None]:
+            # A cast's side of the log now (docs/ledger.md §2.2): queue the entry in the pool
+            # in the vote's transaction and commit; never waits for the head. The batch
+            # threshold is set out of reach here, so no writer sequences during the run.
             engine.dispose(close=False)
             ctx = app.app_context()
             ctx.push()
-            session = Session(engine.connect())  # one connection, as the bare inserts
+            session = Session(engine.connect())
 
             def op() -> None:
-                done = services.submit_entries(session, log="votes", entries=[cast()])
-                session.commit()
-                if done.pending_id is not None:
-                    services.await_sequenced(session, log="votes", pending_id=done.pending_id)
-                    session.commit()
-
-            return op
-
-        def queue() -> Callable[[], None]:
-            # The vote's side alone: submit in its transaction (append at once if the head is
-            # free, else commit as pending) and commit; no waiting for a receipt. Whoever finds
-            # the head free next appends the whole queue as one batch (docs/ledger.md §2.2).
-            engine.dispose(close=False)
-            ctx = app.app_context()
-            ctx.push()
-            session = Session(engine.connect())  # one connection, as the bare inserts
-
-            def op() -> None:
-                services.submit_entries(session, log="votes", entries=[cast()])
+                sequencer.submit_entries(session, log="votes", entries=[cast()], group="bench")
                 session.commit()
 
             return op
 
-        def sequenced_rate(workers: int) -> float:
-            """Entries per second into the log, under signed checkpoints, with `workers`
-            queue() writers: the clock stops once the queue left at the end is appended."""
-            before = services.log_size(db.session, log="votes")
-            db.session.remove()
-            began = time.perf_counter()
-            timed(workers, seconds, queue)
+        def batch(n: int) -> tuple[float, float]:
+            """(wall, CPU) seconds to sequence a pooled batch of n casts: take them under the
+            head lock, shuffle, append, sign one checkpoint, commit."""
             with Session(engine) as session:
-                services.sequence_pending(session, log="votes")
+                for _ in range(n // 500):
+                    rows = [
+                        {"log": "votes", "grp": "batch", "data": entry_bundle([cast()])}
+                        for _ in range(500)
+                    ]
+                    session.execute(insert(PENDING), rows)
                 session.commit()
-                elapsed = time.perf_counter() - began
-                assert services.pending_count(session, log="votes") == 0
-                return (services.log_size(session, log="votes") - before) / elapsed
+                cpu = time.process_time()
+                began = time.perf_counter()
+                appended = sequencer.sequence_due(session, log="votes", sweep=["batch"])
+                session.commit()
+                wall = time.perf_counter() - began
+                assert appended == n, appended
+                return wall, time.process_time() - cpu
 
         from civicforum.logstore.keys import current_keys
 
+        app.config["LEDGER_MIX_MIN"] = 10**9  # no writer sequences during the timed runs
         current_keys().signer("votes")  # create the key file once, before forking
         db.session.remove()
         engine.dispose()
@@ -212,23 +203,30 @@ def bench_storage(url: str, seconds: float) -> None:
         for workers in (1, 8):
             rows[("bare", workers)] = timed(workers, seconds, bare)
             rows[("append", workers)] = timed(workers, seconds, appender)
-            rows[("seq", workers)] = timed(workers, seconds, sequencer)
-            rows[("queue", workers)] = sequenced_rate(workers)
-        size = services.log_size(db.session, log="votes")
-        checkpoints = services.checkpoint_count(db.session, log="votes")
+            rows[("pool", workers)] = timed(workers, seconds, pooler)
+        with Session(engine) as session:  # empty the pool the writers filled
+            sequencer.sequence_due(session, log="votes", everything=True)
+            session.commit()
+        batches = {n: batch(n) for n in (1000, 1000, 10000)}
+        size = storage.log_size(db.session, log="votes")
+        signed = checkpoints.checkpoint_count(db.session, log="votes")
         db.session.remove()
         print(f"PostgreSQL, committed writes per second (same run; load average {load()}):")
         for workers in (1, 8):
             b = rows[("bare", workers)]
             print(f"  {workers} writer(s): bare single-row committed insert {b:7.0f}/s")
             for key, label in (
-                ("append", "append_entry + commit (head lock through each commit)"),
-                ("seq", "cast path: submit, commit, await sequenced (receipt ready)"),
-                ("queue", "submit + commit, batches appended by the sequencer"),
+                ("append", "append_entry + commit (a cast before pooling)"),
+                ("pool", "submit to the pool + commit (a cast now)"),
             ):
                 rate = rows[(key, workers)]
                 print(f"    {label:60s} {rate:7.0f}/s ({100 * rate / b:5.1f} % of bare)")
-        print(f"  (log size after the run: {size}; checkpoints signed: {checkpoints})")
+        for n, (wall, cpu) in batches.items():
+            print(
+                f"  sequencing a pooled batch of {n:5d} casts (one shuffled batch, one "
+                f"checkpoint): {wall * 1000:7.1f} ms wall, {cpu * 1000:7.1f} ms CPU in Python"
+            )
+        print(f"  (log size after the run: {size}; checkpoints signed: {signed})")
         engine.dispose()
 
 
@@ -407,7 +405,7 @@ def bench_http(
     from civicforum import create_app
     from civicforum.ballots.models import BallotCast
     from civicforum.extensions import db
-    from civicforum.logstore import services
+    from civicforum.logstore import checkpoints, sequencer, storage
 
     if shutil.which("wrk") is None:
         print("HTTP casting: skipped, wrk is not installed (Debian package wrk)")
@@ -551,9 +549,9 @@ def bench_http(
                 .select_from(BallotCast)
                 .where(BallotCast.ballot_id == ballot_id)
             )
-            pending = services.pending_count(db.session, log="votes")
-            checkpoints = services.checkpoint_count(db.session, log="votes")
-            size = services.log_size(db.session, log="votes")
+            pending = sequencer.pending_count(db.session, log="votes")
+            checkpoints = checkpoints.checkpoint_count(db.session, log="votes")
+            size = storage.log_size(db.session, log="votes")
             db.session.remove()
             db.engine.dispose()
         accepted = run["requests"] - run["bad"] - run["spare"]

@@ -6,6 +6,7 @@ The fixed TOTP secrets exist only here: real accounts always get a random secret
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -86,6 +87,23 @@ ACCOUNTS = (
 ROLL_IDENTIFIERS = tuple(f"DEMO-{n:04d}" for n in range(1, 11))
 
 
+# Demo members joined well before the demo ballots opened: a ballot's electorate is fixed at
+# its opening time (ballots.electorate), so members verified "now" could not vote in them.
+MEMBER_SINCE = timedelta(days=60)
+
+
+def backdate_member(user: User) -> None:
+    """Date the account, its verification, roll claim and roles as of MEMBER_SINCE ago."""
+    since = utcnow() - MEMBER_SINCE
+    user.created_at = since
+    if user.email_verified_at is not None:
+        user.email_verified_at = since
+    if user.roll_verified_at is not None:
+        user.roll_verified_at = since
+    for role in user.roles:
+        role.granted_at = since
+
+
 def demo_user(session: Session, key: str) -> User:
     """A demo account by the part before the @ ("citizen", "alice", ...), for other seeders."""
     user = services.find_user_by_email(session, f"{key}@{DOMAIN}")
@@ -133,3 +151,5 @@ def seed(session: Session) -> None:
                     user=demo_user(session, spec.email.split("@")[0]),
                     identifier=spec.roll_identifier,
                 )
+    for spec in ACCOUNTS:
+        backdate_member(demo_user(session, spec.email.split("@")[0]))

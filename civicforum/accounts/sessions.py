@@ -26,7 +26,31 @@ from civicforum.accounts import facts
 from civicforum.accounts.models import UserSession
 from civicforum.db import db, utcnow
 
-TOUCH_INTERVAL = timedelta(minutes=5)
+# Session records keep when they began and were last used only to this granularity, and are
+# touched at most once per step: a database or Redis copy must not carry a voter's activity
+# finely enough to line it up with anything about their ballot (docs/ledger.md §8). The
+# casting request itself never touches its session (`untouched`).
+GRANULARITY = timedelta(minutes=15)
+_UNTOUCHED = "civicforum_session_untouched"
+
+
+def coarse(moment: datetime) -> datetime:
+    """`moment` rounded down to the session records' granularity (15 minutes)."""
+    epoch = datetime(2000, 1, 1, tzinfo=moment.tzinfo)
+    return moment - (moment - epoch) % GRANULARITY
+
+
+def untouched() -> None:
+    """Do not refresh this request's session record's last use (the cast request)."""
+    from flask import g
+
+    setattr(g, _UNTOUCHED, True)
+
+
+def _is_untouched() -> bool:
+    from flask import g
+
+    return bool(getattr(g, _UNTOUCHED, False))
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +111,7 @@ class SessionStore(Protocol):
         expires: datetime,
         ip: str | None,
         agent: str | None,
+        seen: datetime | None = None,
     ) -> None: ...
     def touch(self, sid: str, *, expires: datetime) -> None: ...
     def delete(self, sid: str) -> None: ...
@@ -154,8 +179,9 @@ class SqlSessionStore:
         expires: datetime,
         ip: str | None,
         agent: str | None,
+        seen: datetime | None = None,
     ) -> None:
-        now = utcnow()
+        now = coarse(utcnow()) if seen is None else seen
         values = {
             "data": json.dumps(data, separators=(",", ":")),
             "user_id": user_id,
@@ -176,7 +202,7 @@ class SqlSessionStore:
             conn.execute(
                 update(self.table)
                 .where(self.table.c.id == sid)
-                .values(last_seen_at=utcnow(), expires_at=expires)
+                .values(last_seen_at=coarse(utcnow()), expires_at=expires)
             )
 
     def delete(self, sid: str) -> None:
@@ -248,33 +274,38 @@ class RedisSessionStore:
         expires: datetime,
         ip: str | None,
         agent: str | None,
+        seen: datetime | None = None,
     ) -> None:
-        now = utcnow()
+        now = coarse(utcnow())
         old = self.r.get(self._key(sid))
         created = json.loads(old)["created"] if old else now.isoformat()
         rec = {
             "data": data,
             "user_id": user_id,
             "created": created,
-            "seen": now.isoformat(),
+            "seen": (seen or now).isoformat(),
             "ip": ip,
             "agent": agent,
         }
-        ttl = max(1, int((expires - now).total_seconds()))
         pipe = self.r.pipeline()
-        pipe.set(self._key(sid), json.dumps(rec), ex=ttl)
+        # An absolute expiry (EXAT), fixed at login: a TTL counted from each write would
+        # date that write to the second.
+        pipe.set(self._key(sid), json.dumps(rec), exat=self._exat(expires))
         if user_id is not None:
             pipe.sadd(self._user_key(user_id), sid)
         pipe.execute()
+
+    @staticmethod
+    def _exat(expires: datetime) -> int:
+        return max(int(expires.timestamp()), int(utcnow().timestamp()) + 1)
 
     def touch(self, sid: str, *, expires: datetime) -> None:
         raw = self.r.get(self._key(sid))
         if raw is None:
             return
         rec = json.loads(raw)
-        rec["seen"] = utcnow().isoformat()
-        ttl = max(1, int((expires - utcnow()).total_seconds()))
-        self.r.set(self._key(sid), json.dumps(rec), ex=ttl)
+        rec["seen"] = coarse(utcnow()).isoformat()
+        self.r.set(self._key(sid), json.dumps(rec), exat=self._exat(expires))
 
     def delete(self, sid: str) -> None:
         raw = self.r.get(self._key(sid))
@@ -341,6 +372,7 @@ class ServerSessionInterface(SessionInterface):
         # Absolute timeout: counted from the session's creation, never extended by activity.
         started = session.record.created_at if session.record and session.token else utcnow()
         expires = started + lifetime
+        keep_seen = _is_untouched() and session.record is not None and session.token
         if session.modified or session.token is None:
             if session.token is None:
                 session.token = secrets.token_urlsafe(32)
@@ -353,8 +385,9 @@ class ServerSessionInterface(SessionInterface):
                 expires=expires,
                 ip=request.remote_addr,
                 agent=(request.user_agent.string or "")[:200] or None,
+                seen=session.record.last_seen_at if keep_seen and session.record else None,
             )
-        elif session.record and utcnow() - session.record.last_seen_at > TOUCH_INTERVAL:
+        elif session.record and not keep_seen and coarse(utcnow()) > session.record.last_seen_at:
             self.store.touch(session.sid or "", expires=expires)
         else:
             return

@@ -36,6 +36,17 @@ class BallotState:
     closed_at: int | None = None
     seed: bytes | None = None
     published: bool = False
+    marked: bool = False  # a ballot.superseded of this ballot was seen (mixed ballots only)
+
+    @property
+    def mixed(self) -> bool:
+        """Opened with an electorate commitment: casts were pooled and shuffled, and vote
+        changes are published at closing (§1.3). Older ballots follow the adjacency rule."""
+        return "electorate" in self.opened
+
+    def live_choices(self) -> list[Any]:
+        """The counted choices, in log order."""
+        return [choice for choice, _ in self.live.values()]
 
 
 @dataclass(slots=True)
@@ -55,7 +66,11 @@ class VoteReplay:
         kind = e["type"]
         ballot_id = e["ballot"]
         if self.pending is not None and (kind != "ballot.cast" or ballot_id != self.pending[0]):
-            raise ReplayError("ballot.superseded is not immediately followed by its new cast")
+            if ballot_id != self.pending[0] or kind not in ("ballot.superseded", "ballot.closed"):
+                raise ReplayError("ballot.superseded is not immediately followed by its new cast")
+            # A ballot opened before casts were pooled, closed by a version that marks vote
+            # changes at closing: its last marks precede ballot.closed, with no cast after.
+            self.pending = None
         if kind == "ballot.opened":
             if ballot_id in self.ballots:
                 raise ReplayError(f"ballot {ballot_id} opened twice")
@@ -88,7 +103,18 @@ class VoteReplay:
             raise ReplayError("a secret ballot names its voter")
         if not opened["secret"] and voter is None:
             raise ReplayError("a public ballot must name its voter")
-        if self.pending is not None:
+        if state.mixed:
+            # What keeps a pooled ballot's casts from telling when they were made or which
+            # one replaced which: every cast carries the day the ballot opened, and vote
+            # changes are marked only after the last cast, so no mark sits next to its
+            # replacement (a voter's several live casts are checked at closing).
+            if e["day"] != state.opened["day"]:
+                raise ReplayError("a cast must carry the day its ballot opened, not its own")
+            if state.marked:
+                raise ReplayError("a cast after the ballot's vote changes were marked")
+            if voter is not None and voter in state.voters and not state.opened["vote_changes"]:
+                raise ReplayError(f"voter {voter} already has a live ballot")
+        elif self.pending is not None:
             if voter != self.pending[2]:
                 raise ReplayError("a vote change must be cast by the same voter")
             self.pending = None
@@ -107,9 +133,12 @@ class VoteReplay:
         if tracker not in state.live:
             raise ReplayError(f"superseded tracker {tracker} is not a live ballot")
         _, voter = state.live.pop(tracker)
+        state.superseded += 1
+        if state.mixed:
+            state.marked = True
+            return
         if voter is not None:
             del state.voters[voter]
-        state.superseded += 1
         self.pending = (e["ballot"], tracker, voter)
 
     def _closed(self, state: BallotState, e: dict[str, Any], index: int, root: bytes) -> None:
@@ -122,6 +151,16 @@ class VoteReplay:
         }
         if counts != expected:
             raise ReplayError(f"ballot.closed counts {counts} but the log replays to {expected}")
+        if state.mixed:
+            electorate = state.opened["electorate"]["size"]
+            if counts["roll"] > electorate:
+                raise ReplayError(
+                    f"{counts['roll']} voters took part but the electorate fixed at opening "
+                    f"has {electorate}"
+                )
+            voters = [voter for _, voter in state.live.values() if voter is not None]
+            if len(voters) != len(set(voters)):
+                raise ReplayError("a voter has more than one live ballot at closing")
         state.closed_at = index
         state.seed = root
         self.closed_sizes[index + 1] = e["ballot"]
@@ -147,7 +186,7 @@ class VoteReplay:
         if self.recount is None:
             self.not_recounted.append(ballot_id)
         else:
-            choices = [choice for choice, _ in state.live.values()]
+            choices = state.live_choices()
             try:
                 result = self.recount(state.opened, choices, state.seed)
                 recounted = canonical_json(result)

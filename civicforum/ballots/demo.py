@@ -17,11 +17,13 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from civicforum.accounts.demo import backdate_member
 from civicforum.accounts.models import User
 from civicforum.ballots import services
 from civicforum.ballots.models import Ballot, Eligibility, Method
 from civicforum.ballots.validation import Choice
 from civicforum.db import utcnow
+from civicforum.logstore import sequencer
 
 DOMAIN = "demo.civicforum.test"
 VOTERS = tuple(f"voter{n:02d}" for n in range(1, 13))
@@ -47,6 +49,7 @@ def _user(session: Session, key: str) -> User:
         user.email_verified_at = utcnow()
     if key.startswith("voter") and user.roll_verified_at is None:
         user.roll_verified_at = utcnow()  # demo voters count as on the roll
+    backdate_member(user)  # members before the demo ballots opened (their electorate)
     return user
 
 
@@ -167,3 +170,6 @@ def seed(session: Session) -> None:
     stv.closes_at = now
     session.flush()  # the closer re-reads the ballot row under its lock
     services.close_ballot(session, stv, now=now)
+    # Demo voters are fictitious: put their pooled casts in the log now, so that the log,
+    # receipts and exports show them at once (real casts wait for a batch).
+    sequencer.sequence_due(session, log="votes", everything=True)

@@ -121,6 +121,28 @@ class NotEligibleError(BallotError):
         return _l("You are not eligible to vote in this ballot.")
 
 
+class JoinedAfterOpeningError(BallotError):
+    status_code = 403
+
+    @classmethod
+    def default(cls) -> object:
+        return _l(
+            "You became eligible after this ballot opened. Who may vote in it was fixed when "
+            "voting began, so you cannot vote in it; you can vote in ballots that open from now on."
+        )
+
+
+class StaleCastFormError(BallotError):
+    status_code = 422
+
+    @classmethod
+    def default(cls) -> object:
+        return _l(
+            "This confirmation form has expired or was not issued to you. Review your ballot "
+            "again and confirm it: nothing was recorded."
+        )
+
+
 class BallotNotEditableError(BallotError):
     status_code = 409
 

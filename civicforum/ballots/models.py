@@ -1,6 +1,6 @@
-"""Ballots: definitions, options, the open-period voter links, the participation roll, casts.
+"""Ballots: definitions, options, the open-period voter links, the participation roll, receipts.
 
-Secrecy (issue 6 §4) shapes these tables:
+Secrecy (docs/ledger.md §8) shapes these tables:
 
 * ``ballot_voter_links`` is the ONLY place that joins a voter to a tracker. It exists while the
   ballot is open (to refuse double votes and apply vote changes) and its rows are deleted when
@@ -8,8 +8,11 @@ Secrecy (issue 6 §4) shapes these tables:
 * ``ballot_participations`` says who voted, never how: no tracker, no time, no surrogate key
   (on SQLite it is a WITHOUT ROWID table, so even the physical order is by voter id, not by
   arrival). Do not "improve" it with an id or a created_at column.
-* ``ballot_casts`` holds tracker and choice exactly as in the public ``ballot.cast`` entry (an
-  index over the vote log so closing does not scan it) and never a voter.
+* ``ballot_receipts`` keeps each cast's receipt under the hash of its one-time cast token, so a
+  retried request gets the same receipt back; no voter, no time, rewritten in key order when
+  the ballot closes.
+* There is no copy of the casts: choices are read from the signed vote log, and the count is
+  made from it (``votelog.replay``).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from civicforum.accounts.models import User
@@ -104,6 +107,10 @@ class Ballot(BallotRulesMixin, db.Model):
     seed_size: Mapped[int | None]  # checkpoint right after ballot.closed: size and root (hex)
     seed_root: Mapped[str | None] = mapped_column(String(64))
     result_index: Mapped[int | None]
+    # The electorate fixed at opening: how many and the root of their keyed leaves (the
+    # commitment in ballot.opened, ledger.electorate).
+    electorate_size: Mapped[int | None]
+    electorate_root: Mapped[str | None] = mapped_column(String(64))
     cancelled_at: Mapped[datetime | None]
     cancel_reason: Mapped[str | None] = mapped_column(Text)
 
@@ -164,6 +171,7 @@ class CastRules(BallotRulesMixin):
     secret: bool
     vote_changes: bool
     status: str
+    electorate_size: int | None
     options: tuple[OptionKey, ...]
 
 
@@ -175,14 +183,19 @@ class BallotVoterLink(db.Model):
     ballot_id: Mapped[int] = mapped_column(
         ForeignKey("ballots.id", ondelete="CASCADE"), primary_key=True
     )
-    # The primary key (ballot, voter) is the unique constraint that turns a concurrent double
-    # submission into an IntegrityError: exactly one ballot is recorded.
+    # The primary key (ballot, voter) is what serialises one voter's casts: a parallel
+    # second submission waits on this row and then counts as a vote change.
     voter_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     tracker: Mapped[str] = mapped_column(String(32))
-    # Vote changes so far: capped (validation.MAX_VOTE_CHANGES), as each appends two entries.
+    # The current vote's receipt (BallotReceipt.token_key).
+    receipt_key: Mapped[str | None] = mapped_column(String(64))
+    # Vote changes so far: capped (validation.MAX_VOTE_CHANGES), as each appends an entry.
     changes: Mapped[int] = mapped_column(server_default="0")  # no Python default: OnDriver
+    # Trackers this voter's changes replaced, space-separated: closing appends a
+    # `ballot.superseded` mark for each (sorted with every other voter's) and deletes the row.
+    superseded: Mapped[str] = mapped_column(Text, server_default="")
 
 
 class BallotParticipation(db.Model):
@@ -199,19 +212,33 @@ class BallotParticipation(db.Model):
     )
 
 
-class BallotCast(db.Model):
-    """A copy of each ballot.cast entry (tracker, choice, log index): public data, no voter."""
+class BallotElector(db.Model):
+    """The electorate fixed when the ballot opened (``electorate``): one row per member who
+    may vote in it, whatever happens to their eligibility afterwards. Written once, at
+    opening, in member order; the commitment in ``ballot.opened`` is over exactly these."""
 
-    __tablename__ = "ballot_casts"
-    __table_args__ = (Index("ix_ballot_casts_ballot_live", "ballot_id", "superseded"),)
+    __tablename__ = "ballot_electors"
+    __table_args__ = {"sqlite_with_rowid": False}
 
     ballot_id: Mapped[int] = mapped_column(
         ForeignKey("ballots.id", ondelete="CASCADE"), primary_key=True
     )
-    tracker: Mapped[str] = mapped_column(String(32), primary_key=True)
-    choice: Mapped[Any] = mapped_column(JSON)
-    # NULL while the entry is pending (committed with the vote, not yet sequenced): the
-    # sequencer fills it in (votelog.record_indices) in the transaction that appends it.
-    log_index: Mapped[int | None] = mapped_column(unique=True)
-    # Mirrors a later ballot.superseded entry; the log stays the authority.
-    superseded: Mapped[bool] = mapped_column(default=False)
+    voter_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class BallotReceipt(db.Model):
+    """A cast's receipt (the signed promise) under the SHA-256 of its one-time cast token.
+
+    A retried cast request carries the same token and gets this receipt back instead of
+    casting again, even after closing. The token exists only in the voter's review form, so
+    the row names nobody; closing rewrites the ballot's rows in key order (no arrival order).
+    """
+
+    __tablename__ = "ballot_receipts"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    token_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ballot_id: Mapped[int] = mapped_column(ForeignKey("ballots.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)

@@ -23,16 +23,19 @@ Locking (why the order matters):
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from civicforum.accounts.services import Page
 from civicforum.audit.services import record_event
+from civicforum.audit_tool.replay import BallotState
 from civicforum.ballots import counting, validation, votelog
 from civicforum.ballots.errors import (
     AlreadyVotedError,
@@ -42,7 +45,6 @@ from civicforum.ballots.errors import (
 )
 from civicforum.ballots.models import (
     Ballot,
-    BallotCast,
     BallotOption,
     BallotParticipation,
     BallotStatus,
@@ -236,6 +238,8 @@ def cancel_ballot(session: Session, *, ballot: Ballot, reason: str, actor: Any) 
     reason = reason.strip()
     if not reason:
         raise InvalidBallotDefinitionError(_("Give a reason for cancelling."))
+    if ballot.status == BallotStatus.OPEN:
+        votelog.sweep(session, ballot=ballot.ledger_id)  # every promise given is kept
     ballot.status = BallotStatus.CANCELLED.value
     ballot.cancelled_at = utcnow()
     ballot.cancel_reason = reason[:2000]
@@ -311,15 +315,18 @@ def load_for_cast(session: Session, ballot_id: int) -> CastRules | None:
 
 
 def open_ballot(session: Session, *, ballot: Ballot, now: datetime | None = None) -> bool:
-    """Open a scheduled ballot whose opening time has come: append ``ballot.opened``.
+    """Open a scheduled ballot whose opening time has come: append ``ballot.opened`` with the
+    commitment to its electorate, fixed as it stood at the opening time (``electorate``).
 
     Returns False (and does nothing) when it is not due or not scheduled. The caller commits.
     """
+    from civicforum.ballots import electorate
 
     now = now or utcnow()
     ballot = _lock(session, ballot)
     if ballot.status != BallotStatus.SCHEDULED or now < ballot.opens_at:
         return False
+    electors = electorate.fix(session, ballot)
     leaf = ledger_entry.ballot_opened(
         ballot=ballot.ledger_id,
         title=ballot.title[:500],
@@ -329,12 +336,20 @@ def open_ballot(session: Session, *, ballot: Ballot, now: datetime | None = None
         eligibility=eligibility_text(ballot),
         secret=ballot.secret,
         vote_changes=ballot.vote_changes,
-        day=votelog.day_of(now),
+        day=votelog.day_of(ballot.opens_at),
+        electorate=(electors.size, electors.root.hex()),
     )
     appended = votelog.append(session, leaf)
     ballot.status = BallotStatus.OPEN.value
     ballot.opened_index = appended.index
-    record_event(session, "ballot:ballot:open", subject=ballot, data={"index": appended.index})
+    ballot.electorate_size = electors.size
+    ballot.electorate_root = electors.root.hex()
+    record_event(
+        session,
+        "ballot:ballot:open",
+        subject=ballot,
+        data={"index": appended.index, "electorate": electors.size},
+    )
     return True
 
 
@@ -391,18 +406,25 @@ def due_ballots(session: Session, *, now: datetime | None = None) -> list[Ballot
 
 @dataclass(frozen=True, slots=True)
 class CastReceipt:
-    """What the voter may see right after casting (the tracker stays off the server session).
-
-    ``index`` is the ``ballot.cast`` entry's log index when the cast was sequenced in its own
-    transaction; otherwise ``pending_id`` names the committed pending row, and the caller
-    calls ``settle_cast`` after committing (docs/ledger.md §2.2).
-    """
+    """What the voter takes away from casting, whatever happens afterwards: the log's signed
+    promise (a ``.tlog-promise``) for their entry, which upgrades to an inclusion proof once
+    its batch is sequenced (``receipt_file``). ``retried``: a repeat of an earlier request
+    with the same cast token, which cast nothing new."""
 
     ballot_id: int
     tracker: str
-    index: int | None
     changed: bool
-    pending_id: int | None = None
+    promise: str
+    retried: bool = False
+
+    @property
+    def entry(self) -> bytes:
+        return votelog.entry_of_receipt(self.promise)
+
+
+def cast_token_key(token: str) -> str:
+    """How a cast token is stored: its SHA-256 (the token itself stays in the voter's form)."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def cast_ballot(
@@ -411,53 +433,59 @@ def cast_ballot(
     ballot: Ballot | CastRules,
     voter: Any,
     choice: Choice,
+    token: str | None = None,
     now: datetime | None = None,
 ) -> CastReceipt:
-    """Record ``voter``'s choice in one transaction; the caller commits, then calls
-    ``settle_cast`` when the receipt says the entry is pending. ``ballot``: the model (locked
-    here), or the rules ``load_for_cast`` read under the lock in this transaction.
+    """Record ``voter``'s choice in one transaction; the caller commits. ``ballot``: the model
+    (locked here), or the rules ``load_for_cast`` read under the lock in this transaction.
+    ``token``: the one-time cast token of the review form (checked by the caller); None for
+    callers without a form (the demo, tools), which get a fresh one: nothing to retry.
 
-    Refuses (before writing anything) a closed period, an ineligible or sanctioned voter, an
-    invalid choice and a second vote when changes are not allowed. A change submits
-    ``ballot.superseded`` of the old tracker and ``ballot.cast`` with a fresh one together
-    (one pending bundle, so they stay adjacent in the log). Secret ballots name no voter
-    anywhere but in the link row, which closing deletes.
+    A token that already cast returns that cast's receipt, even after closing: a retried
+    request (a lost response, a double click) never votes twice. Otherwise refuses, before
+    writing anything, a closed period, an ineligible, late-joined or sanctioned voter, an
+    invalid choice and a second vote when changes are not allowed.
 
-    Order: the voter's link first (``votelog.claim_link``: a parallel twin of a first vote
-    waits for it there and then counts as a vote change, or is refused where changes are not
-    allowed), then the log, then the vote's other rows, written once with their log index
-    when it is known. When the log head is free this transaction becomes the sequencer
-    (appending every committed pending entry too) and holds the head until it commits;
-    otherwise the entries commit as pending with the vote, atomically with it, and the
-    sequencer fills the index in later.
+    The entry is pooled, not appended (docs/ledger.md §2.2): it joins the log in a shuffled
+    batch of its ballot's casts, and the receipt is the log's signed promise. The cast entry
+    carries the day the ballot opened, not its own, and a vote change writes nothing public
+    now: the replaced tracker stays on the voter's link until closing marks it superseded.
+    Secret ballots name no voter anywhere but in the link row, which closing deletes.
     """
+    if token is None:
+        token = secrets.token_urlsafe(16)
+    done = receipt_for_token(session, ballot_id=ballot.id, token=token)
+    if done is not None:
+        return done
+    key = cast_token_key(token)
     now = now or utcnow()
     if isinstance(ballot, Ballot):
         _lock_shared(session, ballot)
     validation.check_voter(session, ballot, voter, now=now)
     validation.check_choice(ballot, choice)
     tracker = ledger_entry.new_tracker()
-    claimed = votelog.claim_link(session, ballot_id=ballot.id, voter_id=voter.id, tracker=tracker)
+    claimed = votelog.claim_link(
+        session, ballot_id=ballot.id, voter_id=voter.id, tracker=tracker, receipt_key=key
+    )
     old = None
     if claimed is not None:
+        # A twin request with this very token may have cast while this one waited for the
+        # link: answer with its receipt instead of refusing or changing the vote.
+        done = receipt_for_token(session, ballot_id=ballot.id, token=token)
+        if done is not None:
+            return done
         validation.check_change(ballot, claimed.changes)
         old = claimed.tracker
-    day = votelog.day_of(now)
-    leaves = []
-    if old is not None:
-        leaves.append(ledger_entry.ballot_superseded(ballot=ballot.ledger_id, tracker=old, day=day))
-    leaves.append(
-        ledger_entry.ballot_cast(
-            ballot=ballot.ledger_id,
-            tracker=tracker,
-            choice=choice.to_entry(),
-            day=day,
-            voter=None if ballot.secret else voter.handle,
-        )
+    leaf = ledger_entry.ballot_cast(
+        ballot=ballot.ledger_id,
+        tracker=tracker,
+        choice=choice.to_entry(),
+        day=votelog.day_of(ballot.opens_at),
+        voter=None if ballot.secret else voter.handle,
     )
     # Secret ballots get no audit row at all: the ledger entry is their record. A row with
     # a precise timestamp would let anyone holding web access logs join "who posted at t"
-    # to "which entry was appended at t" — the ledger keeps only the day for that reason.
+    # to the batch that took the entry.
     if not ballot.secret:
         record_event(
             session,
@@ -466,31 +494,27 @@ def cast_ballot(
             subject=ballot,
             data={"voter": voter.handle, "changed": old is not None},
         )
-    submitted = votelog.submit(session, leaves)
-    index = None if submitted.indices is None else submitted.indices[-1]
+    promise = votelog.promise(leaf, closes_at=ballot.closes_at)
+    votelog.submit(session, leaf, ballot=ballot.ledger_id, now=now)
     votelog.record_vote(
         session,
         ballot_id=ballot.id,
         voter_id=voter.id,
         tracker=tracker,
-        choice=choice.to_entry(),
-        index=index,
+        receipt_key=key,
+        receipt=promise,
         replaces=old,
     )
-    return CastReceipt(
-        ballot_id=ballot.id,
-        tracker=tracker,
-        index=index,
-        changed=old is not None,
-        pending_id=submitted.pending_id,
-    )
+    return CastReceipt(ballot.id, tracker, old is not None, promise)
 
 
-def settle_cast(session: Session, *, receipt: CastReceipt) -> None:
-    """After the cast's commit: wait until its pending entry is in the log (a sequencer batch
-    usually took it already); the caller commits. Nothing to do for a sequenced cast."""
-    if receipt.pending_id is not None:
-        votelog.settle(session, pending_id=receipt.pending_id)
+def receipt_for_token(session: Session, *, ballot_id: int, token: str) -> CastReceipt | None:
+    """The receipt of the cast made with ``token``, if one was (the caller checked the token)."""
+    done = votelog.receipt_by_token(session, ballot_id=ballot_id, receipt_key=cast_token_key(token))
+    if done is None:
+        return None
+    entry = ledger_entry.decode_entry(votelog.entry_of_receipt(done), votelog.LOG)
+    return CastReceipt(ballot_id, str(entry["tracker"]), False, done, retried=True)
 
 
 def check_can_change(session: Session, *, ballot: Ballot, voter: Any) -> None:
@@ -512,38 +536,32 @@ def has_participated(session: Session, *, ballot: Ballot, voter: Any) -> bool:
     return session.get(BallotParticipation, (ballot.id, voter.id)) is not None
 
 
-def recorded_choice(session: Session, *, ballot: Ballot, tracker: str) -> Choice | None:
-    """The choice recorded for ``tracker`` (public data: the log holds it too)."""
-    cast = session.get(BallotCast, (ballot.id, tracker))
-    if cast is None:
-        return None
-    return Choice.from_entry(ballot.is_ranked, cast.choice)
+@dataclass(frozen=True, slots=True)
+class VoterReceipt:
+    """The voter's live vote as their receipt shows it."""
+
+    tracker: str
+    choice: Choice
+    promise: str
+    proof: str | None  # the .tlog-proof once the entry's batch is in the log
 
 
-def cast_index(
-    session: Session, *, ballot: Ballot, tracker: str, fresh: bool = False
-) -> int | None:
-    """The log index of ``tracker``'s ``ballot.cast`` entry (None while it is pending). The
-    same row as ``recorded_choice`` (no second query); ``fresh`` re-reads it, e.g. after a
-    sequencer batch filled the index in."""
-    cast = session.get(BallotCast, (ballot.id, tracker), populate_existing=fresh)
-    return None if cast is None else cast.log_index
-
-
-def receipt_text(session: Session, *, ballot: Ballot, voter: Any) -> tuple[str, str] | None:
-    """(file name, ``.tlog-proof`` text) for the voter's live ballot, while the ballot is open."""
+def voter_receipt(
+    session: Session, *, ballot: Ballot, voter: Any, proof: bool = False
+) -> VoterReceipt | None:
+    """The receipt of the voter's live vote, while the ballot is open (None otherwise).
+    ``proof``: also look for the full inclusion proof (may sign a checkpoint: the caller
+    commits)."""
     link = current_vote(session, ballot=ballot, voter=voter)
-    if link is None:
+    promise = None if link is None else votelog.current_receipt(session, link=link)
+    if link is None or promise is None:
         return None
-    index = cast_index(session, ballot=ballot, tracker=link.tracker)
-    if index is None:
-        # Committed but not sequenced yet (its request died before waiting): append it now.
-        votelog.sequence(session)
-        index = cast_index(session, ballot=ballot, tracker=link.tracker, fresh=True)
-    if index is None:
-        return None
-    text = votelog.receipt(session, index=index)
-    return f"ballot-{ballot.ledger_id}-{link.tracker[:8]}.tlog-proof", text
+    entry = votelog.entry_of_receipt(promise)
+    value = ledger_entry.decode_entry(entry, votelog.LOG)
+    full = votelog.upgrade(session, entry) if proof else None
+    return VoterReceipt(
+        link.tracker, Choice.from_entry(ballot.is_ranked, value["choice"]), promise, full
+    )
 
 
 # ----------------------------------------------------------------------------- closing
@@ -557,50 +575,51 @@ class Counts:
     roll: int
 
 
+def roll_size(session: Session, ballot: Ballot) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(BallotParticipation)
+            .where(BallotParticipation.ballot_id == ballot.id)
+        )
+        or 0
+    )
+
+
 def count_ballots(session: Session, ballot: Ballot) -> Counts:
-    cast = session.scalar(
-        select(func.count()).select_from(BallotCast).where(BallotCast.ballot_id == ballot.id)
-    )
-    superseded = session.scalar(
-        select(func.count())
-        .select_from(BallotCast)
-        .where(BallotCast.ballot_id == ballot.id, BallotCast.superseded.is_(True))
-    )
-    roll = session.scalar(
-        select(func.count())
-        .select_from(BallotParticipation)
-        .where(BallotParticipation.ballot_id == ballot.id)
-    )
-    cast, superseded, roll = int(cast or 0), int(superseded or 0), int(roll or 0)
-    return Counts(cast=cast, superseded=superseded, counted=cast - superseded, roll=roll)
+    """How many ballots the log holds: after closing, its published counts; while open, the
+    entries sequenced so far (vote changes are only marked at closing) and the roll."""
+    if ballot.status == BallotStatus.CLOSED and ballot.cast_count is not None:
+        return Counts(
+            cast=ballot.cast_count,
+            superseded=ballot.superseded_count or 0,
+            counted=ballot.counted_count or 0,
+            roll=roll_size(session, ballot),
+        )
+    if ballot.opened_index is None:
+        return Counts(0, 0, 0, roll_size(session, ballot))
+    state = _replay(session, ballot)
+    return Counts(state.cast, state.superseded, len(state.live), roll_size(session, ballot))
 
 
 def live_choices(session: Session, ballot: Ballot) -> list[Any]:
-    """The counted choices in log order (the order does not affect the count)."""
-    return list(
-        session.scalars(
-            select(BallotCast.choice)
-            .where(BallotCast.ballot_id == ballot.id, BallotCast.superseded.is_(False))
-            .order_by(BallotCast.log_index)
-        )
+    """The counted choices, read from the signed log in log order: after closing, exactly
+    what was counted; while open, every ballot sequenced so far (a ballot a vote change
+    replaced is only known as such at closing)."""
+    if ballot.opened_index is None:
+        return []
+    return _replay(session, ballot).live_choices()
+
+
+def _replay(session: Session, ballot: Ballot) -> BallotState:
+    return votelog.replay(
+        session, ballot=ballot.ledger_id, opened_index=_opened(ballot), stop=ballot.closed_index
     )
 
 
 def _forget_who_cast_what(session: Session, ballot_id: int) -> None:
-    """Destroy every voter↔tracker link and write the roll anew, in voter order.
-
-    PostgreSQL keeps in every row the transaction that wrote it (xmin) and its place in the
-    table (ctid): roll rows written vote by vote keep the voting order, which is the order of
-    the log's public entries, so sorting both would pair voters with choices. Rewritten,
-    every roll row carries this transaction."""
-    session.execute(delete(BallotVoterLink).where(BallotVoterLink.ballot_id == ballot_id))
-    roll = BallotParticipation.__table__
-    voters = session.scalars(
-        delete(roll).where(roll.c.ballot_id == ballot_id).returning(roll.c.voter_id)
-    ).all()
-    if voters:
-        rows = [{"ballot_id": ballot_id, "voter_id": v} for v in sorted(voters)]
-        session.execute(insert(roll), rows)
+    """Destroy every voter↔tracker link and rewrite the roll and receipts (votelog)."""
+    votelog.forget_links(session, ballot_id)
     flush_sqlite_wal_after_commit(session)  # the deleted links' old pages sit in the WAL
 
 
@@ -608,23 +627,41 @@ def close_ballot(session: Session, ballot: Ballot, *, now: datetime | None = Non
     """Close an open ballot whose time is up, count it and publish the result.
 
     Idempotent and safe with concurrent closers: the ballot row is locked and re-read, and a
-    ballot that is no longer open is left alone (returns False). In one transaction: append
-    ``ballot.closed`` with the counts, destroy every voter↔tracker link, tabulate with the lot
-    seeded by the checkpoint root right after the closing entry, store the result, append
-    ``result.published`` and adopt or reject linked proposals. The caller commits.
+    ballot that is no longer open is left alone (returns False). In one transaction:
+
+    1. append the ballot's pooled casts (one shuffled batch) and a ``ballot.superseded`` mark
+       for every tracker a vote change replaced, sorted by tracker;
+    2. replay the ballot's entries from the signed log with the auditor's rules
+       (``votelog.replay``: each entry checked against its checkpoint) — the counts and the
+       counted choices come from there, never from a table one could edit;
+    3. append ``ballot.closed``, destroy every voter↔tracker link, recount with the
+       auditor's own code (``audit_tool.recount``) and the lot seeded by the checkpoint root
+       right after the closing entry, store the result, append ``result.published`` and adopt
+       or reject linked proposals.
+
+    The caller commits.
     """
+    from civicforum.audit_tool.recount import recount
 
     now = now or utcnow()
     ballot = _lock(session, ballot)
     if ballot.status != BallotStatus.OPEN or now < ballot.closes_at:
         return False
-    counts = count_ballots(session, ballot)
+    day = votelog.day_of(now)
+    votelog.sweep(session, ballot=ballot.ledger_id)
+    marks = [
+        ledger_entry.ballot_superseded(ballot=ballot.ledger_id, tracker=tracker, day=day)
+        for tracker in votelog.superseded_trackers(session, ballot.id)
+    ]
+    if marks:
+        votelog.append_many(session, marks)
+    state = votelog.replay(session, ballot=ballot.ledger_id, opened_index=_opened(ballot))
+    counts = Counts(state.cast, state.superseded, len(state.live), roll_size(session, ballot))
     if counts.roll != counts.counted:
         # Every roll row comes with exactly one live cast; anything else is corruption.
         raise RuntimeError(
             f"ballot {ballot.id}: participation roll {counts.roll} != counted {counts.counted}"
         )
-    day = votelog.day_of(now)
     closed = votelog.append(
         session,
         ledger_entry.ballot_closed(
@@ -644,13 +681,8 @@ def close_ballot(session: Session, ballot: Ballot, *, now: datetime | None = Non
             f"the vote log must sign a checkpoint of size {closed.index + 1} right after "
             "ballot.closed (docs/ledger.md §1.3 rule 5)"
         )
-    result, result_bytes = counting.count(
-        ballot.method,
-        [o.key for o in ballot.options],
-        ballot_rules(ballot),
-        live_choices(session, ballot),
-        seed.root,
-    )
+    result = recount(state.opened, state.live_choices(), seed.root)
+    result_bytes = ledger_entry.canonical_json(result)
     digest = counting.sha256_hex(result_bytes)
     published = votelog.append(
         session,
@@ -673,7 +705,7 @@ def close_ballot(session: Session, ballot: Ballot, *, now: datetime | None = Non
     ballot.seed_size = seed.size
     ballot.seed_root = seed.root.hex()
     ballot.result_index = published.index
-    winners = set(result.winners)
+    winners = set(result["winners"])
     _transition_proposals(
         session,
         ballot,
@@ -697,12 +729,10 @@ def close_ballot(session: Session, ballot: Ballot, *, now: datetime | None = Non
     return True
 
 
-def published_results(session: Session) -> list[tuple[str, bytes]]:
-    """(ledger ballot id, canonical result JSON bytes) of every published result (exports)."""
-    rows = session.scalars(
-        select(Ballot).where(Ballot.result_json.is_not(None)).order_by(Ballot.id)
-    )
-    return [(b.ledger_id, (b.result_json or "").encode("utf-8")) for b in rows]
+def _opened(ballot: Ballot) -> int:
+    if ballot.opened_index is None:
+        raise RuntimeError(f"ballot {ballot.id} is open but its ballot.opened index is unknown")
+    return ballot.opened_index
 
 
 def close_now(session: Session, *, ballot: Ballot, actor: Any) -> Ballot:

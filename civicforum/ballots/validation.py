@@ -27,6 +27,7 @@ from civicforum.ballots.errors import (
     EmptyBallotError,
     InvalidChoiceError,
     InvalidRankError,
+    JoinedAfterOpeningError,
     NotEligibleError,
     RankGapError,
     TooManyApprovalsError,
@@ -193,11 +194,15 @@ def is_open_at(ballot: Ballot, now: datetime) -> bool:
 
 
 def check_voter(session: Session, ballot: Ballot, voter: Any, *, now: datetime) -> None:
-    """Refuse a voter who may not vote now: closed period, ineligible or sanctioned account."""
+    """Refuse a voter who may not vote now: closed period, ineligible, not in the electorate
+    fixed at opening (``electorate``), or sanctioned account."""
+    from civicforum.ballots import electorate
     from civicforum.moderation.policy import ensure_can_participate
 
     if not is_open_at(ballot, now):
         raise BallotNotOpenError()
     if not is_eligible(ballot, voter):
         raise NotEligibleError()
+    if not electorate.is_elector(session, ballot, voter):
+        raise JoinedAfterOpeningError()
     ensure_can_participate(session, voter)

@@ -7,13 +7,15 @@ from flask_login import current_user, login_required
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from civicforum.ballots import exports, presentation, services, validation
+from civicforum.accounts import sessions
+from civicforum.ballots import cast_tokens, electorate, exports, presentation, services, validation
 from civicforum.ballots.errors import DuplicateSubmissionError
 from civicforum.ballots.models import Ballot, BallotStatus
 from civicforum.db import utcnow
 from civicforum.extensions import db
+from civicforum.ledger import entry as ledger_entry
 from civicforum.web.errors import CivicforumError
-from civicforum.web.htmx import render_page, wants_fragment
+from civicforum.web.htmx import render_page
 
 bp = Blueprint("ballots", __name__, url_prefix="/ballots")
 
@@ -44,15 +46,13 @@ def load_ballot(ballot_id: int) -> Ballot:
 def _context(ballot: Ballot, **extra: object) -> dict[str, object]:
     now = utcnow()
     eligible = validation.is_eligible(ballot, current_user)
-    link = services.current_vote(db.session, ballot=ballot, voter=current_user)
-    voted = link is not None
+    # Eligible now but not when the ballot opened: told why, instead of shown a form.
+    late = eligible and not electorate.is_elector(db.session, ballot, current_user)
+    mine = services.voter_receipt(db.session, ballot=ballot, voter=current_user)
+    voted = mine is not None
     is_open = validation.is_open_at(ballot, now)
-    can_vote = bool(is_open and eligible and (not voted or ballot.vote_changes))
-    current_choice = (
-        services.recorded_choice(db.session, ballot=ballot, tracker=link.tracker)
-        if link is not None
-        else None
-    )
+    can_vote = bool(is_open and eligible and not late and (not voted or ballot.vote_changes))
+    current_choice = None if mine is None else mine.choice
     context: dict[str, object] = {
         "ballot": ballot,
         "now": now,
@@ -61,8 +61,8 @@ def _context(ballot: Ballot, **extra: object) -> dict[str, object]:
         "is_open": is_open,
         "eligible": eligible,
         "voted": voted,
+        "late": late,
         "participated": services.has_participated(db.session, ballot=ballot, voter=current_user),
-        "link": link,
         "current_choice": current_choice,
         "can_vote": can_vote,
         "stage": "form",
@@ -115,7 +115,8 @@ def back_to_ballot(ballot_id: int) -> ResponseReturnValue:
 @bp.post("/<int:ballot_id>/review")
 @login_required
 def review(ballot_id: int) -> ResponseReturnValue:
-    """Cast-as-intended: show the ballot exactly as it would be recorded; nothing is stored."""
+    """Cast-as-intended: show the ballot exactly as it would be recorded; nothing is stored.
+    The confirmation form carries a fresh one-time cast token (``cast_tokens``)."""
     ballot = load_ballot(ballot_id)
     values = presentation.submitted_values(ballot, request.form)
     try:
@@ -124,69 +125,88 @@ def review(ballot_id: int) -> ResponseReturnValue:
         services.check_can_change(db.session, ballot=ballot, voter=current_user)
     except CivicforumError as error:
         return _refused(ballot, error, values)
-    context = _context(ballot, stage="confirm", choice=choice, form_values=values)
+    context = _context(
+        ballot,
+        stage="confirm",
+        choice=choice,
+        form_values=values,
+        cast_token=cast_tokens.issue(ballot_id=ballot.id, voter_id=current_user.id),
+    )
     return render_page("ballots/detail.html", fragment="vote_panel", **context)
 
 
 @bp.post("/<int:ballot_id>/cast")
 @login_required
 def cast(ballot_id: int) -> ResponseReturnValue:
+    sessions.untouched()  # the session record must not date the cast (docs/ledger.md §8)
     if request.form.get("action") == "edit":
         ballot = load_ballot(ballot_id)
         context = _context(ballot, form_values=presentation.submitted_values(ballot, request.form))
         return render_page("ballots/detail.html", fragment="vote_panel", **context)
+    token = request.form.get("cast_token", "")
     # The rules as plain rows under the share lock the cast holds; the model (and an opening
     # or closing that is due) only where a page is rendered.
     rules = services.load_for_cast(db.session, ballot_id) or abort(404)
-    if services.is_due(rules):
-        load_ballot(ballot_id)
-        rules = services.load_for_cast(db.session, ballot_id) or abort(404)
     try:
+        cast_tokens.check(token, ballot_id=ballot_id, voter_id=current_user.id)
+        if services.is_due(rules) and rules.status == BallotStatus.SCHEDULED:
+            load_ballot(ballot_id)  # opens it (a closing that is due waits: retries still answer)
+            rules = services.load_for_cast(db.session, ballot_id) or abort(404)
         choice = validation.parse_choice(rules, request.form)
-        receipt = services.cast_ballot(db.session, ballot=rules, voter=current_user, choice=choice)
+        receipt = services.cast_ballot(
+            db.session, ballot=rules, voter=current_user, choice=choice, token=token
+        )
         db.session.commit()
     except CivicforumError as error:
         ballot = load_ballot(ballot_id)
         return _refused(ballot, error, presentation.submitted_values(ballot, request.form))
     except IntegrityError:
-        # Not expected (parallel twins of one voter queue on the voter's link, see
-        # votelog.claim_link); should a constraint still refuse the vote, nothing of it
-        # was recorded, and the voter is told to look before trying again.
+        # The same cast token raced itself (a double submission): the other request recorded
+        # the vote, and this one rolled back entirely. Answer with that vote's receipt.
         db.session.rollback()
-        raise DuplicateSubmissionError() from None
-    if receipt.pending_id is not None:
-        # The vote and its pending entry are committed; say "recorded" only once the entry
-        # is in the log under a signed checkpoint (docs/ledger.md §2.2), so the receipt is
-        # ready. Usually a batch took it already and this is one read.
-        services.settle_cast(db.session, receipt=receipt)
-        db.session.commit()
-    if not wants_fragment():
-        # A query flag, not flash(): flashing writes the session record, one more commit
-        # (and fsync) per ballot on the busiest write path.
-        return redirect(url_for(".receipt", ballot_id=ballot_id, recorded=1), code=303)
-    context = _context(load_ballot(ballot_id), stage="done", choice=choice, receipt=receipt)
+        found = services.receipt_for_token(db.session, ballot_id=ballot_id, token=token)
+        if found is None:
+            raise DuplicateSubmissionError() from None
+        receipt = found
+    # The receipt is in this response, whatever happens next (the ballot closing, a lost
+    # page): a retry with the same token answers with the same receipt.
+    ballot = db.get_or_404(Ballot, ballot_id)
+    context = _context(ballot, stage="done", choice=_choice_of(ballot, receipt), receipt=receipt)
+    context["cast_token"] = token
     return render_page("ballots/detail.html", fragment="vote_panel", **context)
+
+
+def _choice_of(ballot: Ballot, receipt: services.CastReceipt) -> validation.Choice:
+    value = ledger_entry.decode_entry(receipt.entry, ledger_entry.VOTE_LOG)
+    return validation.Choice.from_entry(ballot.is_ranked, value["choice"])
+
+
+@bp.post("/<int:ballot_id>/receipt/by-token.tlog-promise")
+@login_required
+def receipt_by_token(ballot_id: int) -> ResponseReturnValue:
+    """The receipt of the cast made with the token in the body (the page right after
+    casting offers it). A POST, so the token never appears in a URL or an access log."""
+    token = request.form.get("cast_token", "")
+    try:
+        cast_tokens.check(token, ballot_id=ballot_id, voter_id=current_user.id)
+    except CivicforumError:
+        abort(404)
+    found = services.receipt_for_token(db.session, ballot_id=ballot_id, token=token)
+    if found is None:
+        abort(404)
+    return _attachment(found.promise, f"ballot-b{ballot_id}-{found.tracker[:8]}.tlog-promise")
 
 
 @bp.get("/<int:ballot_id>/receipt")
 @login_required
 def receipt(ballot_id: int) -> ResponseReturnValue:
     ballot = load_ballot(ballot_id)
-    link = services.current_vote(db.session, ballot=ballot, voter=current_user)
-    choice = (
-        services.recorded_choice(db.session, ballot=ballot, tracker=link.tracker)
-        if link is not None
-        else None
-    )
+    mine = services.voter_receipt(db.session, ballot=ballot, voter=current_user, proof=True)
+    db.session.commit()  # looking for the proof may have signed a checkpoint
     return render_page(
         "ballots/receipt.html",
         ballot=ballot,
-        link=link,
-        index=None
-        if link is None
-        else services.cast_index(db.session, ballot=ballot, tracker=link.tracker),
-        recorded=link is not None and request.args.get("recorded") == "1",
-        choice=choice,
+        mine=mine,
         labels={o.key: o.label for o in ballot.options},
     )
 
@@ -194,13 +214,39 @@ def receipt(ballot_id: int) -> ResponseReturnValue:
 @bp.get("/<int:ballot_id>/receipt.tlog-proof")
 @login_required
 def receipt_download(ballot_id: int) -> ResponseReturnValue:
+    """The full proof of the voter's current ballot, once its batch is in the log."""
     ballot = load_ballot(ballot_id)
-    begin_write()  # the receipt may sign a checkpoint that covers the voter's entry
-    found = services.receipt_text(db.session, ballot=ballot, voter=current_user)
-    if found is None:
-        abort(404, _("There is no receipt to download: you have not voted, or the ballot closed."))
+    begin_write()  # the proof may sign a checkpoint that covers the voter's entry
+    mine = _mine_or_404(ballot, proof=True)
     db.session.commit()
-    name, text = found
+    if mine.proof is None:
+        abort(
+            404,
+            _(
+                "Your ballot is still waiting in the pool, to be added with others; "
+                "download the signed promise for now."
+            ),
+        )
+    return _attachment(mine.proof, f"ballot-{ballot.ledger_id}-{mine.tracker[:8]}.tlog-proof")
+
+
+@bp.get("/<int:ballot_id>/receipt.tlog-promise")
+@login_required
+def receipt_promise(ballot_id: int) -> ResponseReturnValue:
+    """The signed promise given when the voter's current ballot was cast."""
+    ballot = load_ballot(ballot_id)
+    mine = _mine_or_404(ballot, proof=False)
+    return _attachment(mine.promise, f"ballot-{ballot.ledger_id}-{mine.tracker[:8]}.tlog-promise")
+
+
+def _mine_or_404(ballot: Ballot, *, proof: bool) -> services.VoterReceipt:
+    mine = services.voter_receipt(db.session, ballot=ballot, voter=current_user, proof=proof)
+    if mine is None:
+        abort(404, _("There is no receipt to download: you have not voted, or the ballot closed."))
+    return mine
+
+
+def _attachment(text: str, name: str) -> Response:
     return Response(
         text,
         mimetype="text/plain",

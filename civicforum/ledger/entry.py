@@ -254,6 +254,10 @@ def _checkpoint_ref(value: JSON) -> None:
     _object({"size": _positive, "root": _hex64})(value)
 
 
+def _electorate(value: JSON) -> None:
+    _object({"size": _count, "root": _hex64})(value)
+
+
 def _counts(value: JSON) -> None:
     _object({"cast": _count, "superseded": _count, "counted": _count, "roll": _count})(value)
 
@@ -272,7 +276,9 @@ VOTE_TYPES: Final[Mapping[str, tuple[Mapping[str, Check], Mapping[str, Check]]]]
             "secret": _bool,
             "vote_changes": _bool,
         },
-        {},
+        # Every ballot opened since the electorate was frozen at opening carries its
+        # commitment; its absence marks a ballot from before (older replay rules, §1.3).
+        {"electorate": _electorate},
     ),
     "ballot.cast": (
         {"ballot": _file_ident, "tracker": _tracker, "choice": _choice},
@@ -372,23 +378,23 @@ def ballot_opened(
     secret: bool,
     vote_changes: bool,
     day: str,
+    electorate: tuple[int, str] | None = None,
 ) -> bytes:
-    """``ballot.opened``: the full ballot definition, fixed before the first vote."""
-    return encode_entry(
-        _entry(
-            "ballot.opened",
-            day,
-            ballot=ballot,
-            title=title,
-            method=method,
-            options=[{"id": i, "label": label} for i, label in options],
-            rules=dict(rules),
-            eligibility=eligibility,
-            secret=secret,
-            vote_changes=vote_changes,
-        ),
-        VOTE_LOG,
-    )
+    """``ballot.opened``: the full ballot definition, fixed before the first vote, and the
+    commitment to its frozen electorate (size, root hex; ``ledger.electorate``)."""
+    fields: dict[str, JSON] = {
+        "ballot": ballot,
+        "title": title,
+        "method": method,
+        "options": [{"id": i, "label": label} for i, label in options],
+        "rules": dict(rules),
+        "eligibility": eligibility,
+        "secret": secret,
+        "vote_changes": vote_changes,
+    }
+    if electorate is not None:
+        fields["electorate"] = {"size": electorate[0], "root": electorate[1]}
+    return encode_entry(_entry("ballot.opened", day, **fields), VOTE_LOG)
 
 
 def ballot_cast(
@@ -405,7 +411,9 @@ def ballot_cast(
 
 
 def ballot_superseded(*, ballot: str, tracker: str, day: str) -> bytes:
-    """``ballot.superseded``: always immediately followed by the replacing ``ballot.cast``."""
+    """``ballot.superseded``: the ballot with this tracker was replaced by a later vote of the
+    same voter. Appended when the ballot closes, after all its casts, never next to the
+    replacing cast (which nothing in the log points to)."""
     return encode_entry(_entry("ballot.superseded", day, ballot=ballot, tracker=tracker), VOTE_LOG)
 
 

@@ -32,7 +32,7 @@ from civicforum.audit.services import subscribe
 from civicforum.config import instance_secret
 from civicforum.ledger import entry as E
 from civicforum.ledger.entry import CIVIC_LOG
-from civicforum.logstore.services import append_entry
+from civicforum.logstore.sequencer import append_entry
 
 EXTENSION = "civicforum_logstore_pseudonym_key"
 PROPOSAL_KINDS = frozenset(

@@ -12,7 +12,7 @@ from flask.cli import AppGroup
 from civicforum.extensions import db
 from civicforum.ledger.entry import LOGS
 from civicforum.ledger.export import zip_export
-from civicforum.logstore import integrity, services
+from civicforum.logstore import checkpoints, integrity, sequencer, witnesses
 from civicforum.logstore.errors import LogstoreError
 from civicforum.logstore.keys import current_keys
 
@@ -23,11 +23,10 @@ ledger = AppGroup("ledger", help="The vote log and the civic record.")
 @click.option("--skip-recount", is_flag=True, help="Do not re-tabulate published results.")
 def verify(skip_recount: bool) -> None:
     """Audit the stored logs (pure verifier + stored nodes) and record the run."""
-    _sequence_all()  # committed votes still pending belong in the audited log
     result = integrity.verify_database(db.session, recount=not skip_recount)
     text = result.format()
     db.session.rollback()  # end the read snapshot before writing the run record
-    run = services.record_verification(db.session, ok=result.ok, sizes=result.sizes, report=text)
+    run = integrity.record_verification(db.session, ok=result.ok, sizes=result.sizes, report=text)
     db.session.commit()
     click.echo(text)
     click.echo(f"(recorded as verification run #{run.id})", err=True)
@@ -42,8 +41,8 @@ def verify(skip_recount: bool) -> None:
 )
 def export(directory: Path, as_zip: Path | None) -> None:
     """Write the complete export (for `civicforum-audit verify DIRECTORY`)."""
-    for log in LOGS:  # cover every committed entry with a signed checkpoint first
-        services.sequence_and_sign(db.session, log=log)
+    for log in LOGS:  # cover every appended entry with a signed checkpoint first
+        checkpoints.sign_checkpoint(db.session, log=log)
         db.session.commit()
     sizes = integrity.write_export(db.session, directory)
     db.session.rollback()
@@ -54,26 +53,27 @@ def export(directory: Path, as_zip: Path | None) -> None:
 
 @ledger.command("sign")
 def sign() -> None:
-    """Sign a checkpoint of each log that grew since its last one."""
+    """Sign a checkpoint of each log that grew since its last one (pooled casts stay pooled)."""
     for log in LOGS:
-        checkpoint = services.sequence_and_sign(db.session, log=log)
+        checkpoint = checkpoints.sign_checkpoint(db.session, log=log)
         db.session.commit()
         click.echo(f"{log}: {checkpoint.size}")
 
 
 @ledger.command("sequence")
-def sequence() -> None:
-    """Append committed pending entries (votes whose request died before sequencing them)."""
-    for log, count in _sequence_all().items():
-        click.echo(f"{log}: {count} pending entries appended")
-
-
-def _sequence_all() -> dict[str, int]:
-    counts = {}
+@click.option(
+    "--all",
+    "everything",
+    is_flag=True,
+    help="Append every pooled cast now, due or not (shrinks the batches that hide voters).",
+)
+def sequence(everything: bool) -> None:
+    """Append the pooled casts whose batch is due (run it every minute from cron: a pool that
+    no new cast fills is appended once its oldest entry waited LEDGER_MIX_MAX_WAIT)."""
     for log in LOGS:
-        counts[log] = services.sequence_pending(db.session, log=log)
+        count = sequencer.sequence_due(db.session, log=log, everything=everything)
         db.session.commit()
-    return counts
+        click.echo(f"{log}: {count} pooled entries appended")
 
 
 @ledger.command("vkey")
@@ -91,7 +91,7 @@ def add_witness(verifier_key: str) -> None:
     if Path(verifier_key).is_file():
         verifier_key = Path(verifier_key).read_text(encoding="utf-8").strip()
     try:
-        witness = services.add_witness(db.session, vkey=verifier_key)
+        witness = witnesses.add_witness(db.session, vkey=verifier_key)
     except LogstoreError as exc:
         raise click.ClickException(str(exc)) from exc
     db.session.commit()

@@ -13,7 +13,8 @@ MAX_RECEIPT = 64 * 1024  # a receipt is a few kilobytes; entries are at most 64 
 
 class VerifyForm(FlaskForm):
     receipt = TextAreaField(
-        _l("Receipt (.tlog-proof) text"), validators=[Optional(), Length(max=2 * MAX_RECEIPT)]
+        _l("Receipt text (.tlog-promise or .tlog-proof)"),
+        validators=[Optional(), Length(max=2 * MAX_RECEIPT)],
     )
     receipt_file = FileField(_l("…or upload the receipt file"))
 

@@ -9,7 +9,7 @@ hash (proofs and tiles are served from them) and the cached head frontier.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,70 +26,68 @@ from civicforum.ledger.export import (
     ExportedEntry,
     ExportWriter,
 )
-from civicforum.logstore import services
+from civicforum.logstore import checkpoints, proofs, storage, witnesses
 from civicforum.logstore.errors import LedgerCorruptError
 from civicforum.logstore.keys import current_keys
-from civicforum.logstore.models import LedgerEntry, LedgerNode
+from civicforum.logstore.models import LedgerEntry, LedgerNode, LedgerVerification
 
 ENTRIES = LedgerEntry.__table__
 NODES = LedgerNode.__table__
 CHUNK = 4096
 
 
-# --------------------------------------------------------------------------- ballots hooks
+# --------------------------------------------------------------------------- feature hooks
+#
+# The log store imports no feature. Ballots register, at init_app, what exports and the
+# dashboard need from them: the published results, participation counts and option labels.
+
+ResultsHook = Callable[[Session], list[tuple[str, bytes]]]
+ParticipationHook = Callable[[Session], list[dict[str, Any]]]
+LabelsHook = Callable[[Session, str], dict[str, str]]
+
+
+@dataclass
+class _Hooks:
+    results: list[ResultsHook] = field(default_factory=list)
+    participation: ParticipationHook | None = None
+    labels: list[LabelsHook] = field(default_factory=list)
+
+
+HOOKS = _Hooks()
+
+
+def register(
+    *,
+    results: ResultsHook | None = None,
+    participation: ParticipationHook | None = None,
+    labels: LabelsHook | None = None,
+) -> None:
+    """Tell the log store how to read a feature's published results, participation and
+    entry labels (idempotent: init_app may run once per app)."""
+    if results is not None and results not in HOOKS.results:
+        HOOKS.results.append(results)
+    if participation is not None:
+        HOOKS.participation = participation
+    if labels is not None and labels not in HOOKS.labels:
+        HOOKS.labels.append(labels)
 
 
 def published_results(session: Session) -> list[tuple[str, bytes]]:
     """`(ledger ballot id, canonical result JSON)` of every published result."""
-    try:
-        from civicforum.ballots import services as ballots
-    except ImportError:  # the ballots feature is not installed
-        return []
-    hook = getattr(ballots, "published_results", None)
-    if hook is not None:
-        return [(str(b), bytes(r)) for b, r in hook(session)]
-    try:
-        from civicforum.ballots.models import Ballot
-    except ImportError:
-        return []
-    rows = session.scalars(select(Ballot).where(Ballot.result_json.is_not(None)))
-    return [(b.ledger_id, b.result_json.encode("utf-8")) for b in rows]
+    return [(str(b), bytes(r)) for hook in HOOKS.results for b, r in hook(session)]
 
 
 def participation(session: Session) -> list[dict[str, Any]] | None:
-    """Per-ballot counts from the ballots feature, or None when it offers none."""
-    try:
-        from civicforum.ballots import services as ballots
-        from civicforum.ballots.models import Ballot
-    except ImportError:
-        return None
-    count = getattr(ballots, "count_ballots", None)
-    if count is None:
-        return None
-    out = []
-    for ballot in session.scalars(select(Ballot).order_by(Ballot.id.desc()).limit(50)):
-        counts = count(session, ballot)
-        out.append(
-            {
-                "ballot": ballot,
-                "counts": counts if isinstance(counts, dict) else vars(counts),
-            }
-        )
-    return out
+    """Per-ballot counts for the dashboard, or None when no feature offers them."""
+    return None if HOOKS.participation is None else HOOKS.participation(session)
 
 
 def option_labels(session: Session, ballot: str) -> dict[str, str]:
     """Option id -> label of a ballot named in the vote log (empty when unknown)."""
-    try:
-        from civicforum.ballots.models import Ballot
-    except ImportError:
-        return {}
-    if not (ballot.startswith("b") and ballot[1:].isdigit()):  # Ballot.ledger_id is "b<id>"
-        return {}
-    found = session.get(Ballot, int(ballot[1:]))
-    if found is None or found.ledger_id != ballot:
-        return {}
-    return {o.key: o.label for o in found.options}
+    for hook in HOOKS.labels:
+        if found := hook(session, ballot):
+            return found
+    return {}
 
 
 # --------------------------------------------------------------------------- export
@@ -103,28 +101,28 @@ class Snapshot:
 
 
 def snapshot(session: Session) -> Snapshot:
-    return Snapshot({log: services.log_size(session, log=log) for log in LOGS})
+    return Snapshot({log: storage.log_size(session, log=log) for log in LOGS})
 
 
 def write_export(session: Session, directory: Path) -> dict[str, int]:
     """Write the complete export (both logs, all checkpoints, cosignatures, verifier keys,
     published results) into `directory`; returns each log's size.
 
-    Each log up to its latest signed checkpoint (call services.sequence_and_sign first): an
+    Each log up to its latest signed checkpoint (call checkpoints.sign_checkpoint first): an
     entry appended after it would go out with no signed root to check it against."""
     keys = current_keys()
     sizes = {}
     with ExportWriter(directory) as writer:
         for log in LOGS:
-            latest = services.latest_checkpoint(session, log=log)
+            latest = checkpoints.latest_checkpoint(session, log=log)
             size = sizes[log] = latest.size if latest else 0
             writer.write_log(
                 log,
                 origin=keys.origin(log),
                 verifier_key=keys.verifier(log).text,
-                entries=(data for _, data, _ in services.iter_entries(session, log=log, upto=size)),
-                checkpoints=services.iter_checkpoints(session, log=log, upto=size),
-                cosignatures=services.iter_cosignatures(session, log=log, upto=size),
+                entries=(data for _, data, _ in proofs.iter_entries(session, log=log, upto=size)),
+                checkpoints=checkpoints.iter_checkpoints(session, log=log, upto=size),
+                cosignatures=witnesses.iter_cosignatures(session, log=log, upto=size),
             )
         for ballot, result in published_results(session):
             writer.write_result(ballot, result)
@@ -160,15 +158,15 @@ class _DatabaseReader:
         return self.results.get(ballot)
 
     def iter_entries(self, log: str) -> Iterator[ExportedEntry]:
-        for index, data, leaf in services.iter_entries(self.session, log=log, upto=self.size(log)):
+        for index, data, leaf in proofs.iter_entries(self.session, log=log, upto=self.size(log)):
             yield ExportedEntry(index, data, leaf)
 
     def iter_checkpoints(self, log: str) -> Iterator[ExportedCheckpoint]:
-        for note in services.iter_checkpoints(self.session, log=log, upto=self.size(log)):
+        for note in checkpoints.iter_checkpoints(self.session, log=log, upto=self.size(log)):
             yield ExportedCheckpoint(int(note.split("\n", 2)[1]), note)
 
     def iter_cosignatures(self, log: str) -> Iterator[ExportedCosignature]:
-        for size, witness, line in services.iter_cosignatures(
+        for size, witness, line in witnesses.iter_cosignatures(
             self.session, log=log, upto=self.size(log)
         ):
             yield ExportedCosignature(size, witness, line)
@@ -203,7 +201,7 @@ def verify_database(session: Session, *, recount: bool = True) -> IntegrityRepor
     report = verify_export(
         reader,  # type: ignore[arg-type]
         trusted_keys=[current_keys().verifier(log) for log in LOGS],
-        witnesses=services.witness_verifiers(session),
+        witnesses=witnesses.witness_verifiers(session),
         recount=recount_fn if recount else None,
         require_covered=False,  # live logs: the newest entries may still await a checkpoint
     )
@@ -267,7 +265,7 @@ def check_head(session: Session, *, log: str, size: int) -> list[str]:
     # Appends may have committed since the snapshot: compare at the head's own size.
     current = int(head.size)
     try:
-        rebuilt = services.with_stored_hashes(
+        rebuilt = proofs.with_stored_hashes(
             session, log, lambda s: merkle.CompactRange.from_source(s, current).hashes
         )
     except LedgerCorruptError:
@@ -275,3 +273,24 @@ def check_head(session: Session, *, log: str, size: int) -> list[str]:
     if b"".join(rebuilt) != bytes(head.frontier):
         return [f"{log}: the head's frontier does not match the stored subtrees"]
     return []
+
+
+# --------------------------------------------------------------------------- verification runs
+
+
+def record_verification(
+    session: Session, *, ok: bool, sizes: Mapping[str, int], report: str
+) -> LedgerVerification:
+    """Store the outcome of a `civicforum ledger verify` run; the caller commits."""
+    run = LedgerVerification(
+        ok=ok, sizes=" ".join(f"{k}={v}" for k, v in sizes.items()), report=report[:20000]
+    )
+    session.add(run)
+    session.flush()  # need the id for the caller's message
+    return run
+
+
+def last_verification(session: Session) -> LedgerVerification | None:
+    return session.scalar(
+        select(LedgerVerification).order_by(LedgerVerification.id.desc()).limit(1)
+    )

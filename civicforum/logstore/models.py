@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -42,9 +43,14 @@ class LedgerHead(db.Model):
 
 @register_append_only
 class LedgerEntry(db.Model):
-    """Leaf `idx` of a log: its canonical JSON bytes and RFC 9162 leaf hash (tree level 0)."""
+    """Leaf `idx` of a log: its canonical JSON bytes and RFC 9162 leaf hash (tree level 0).
+
+    Indexed by leaf hash too: a voter's signed promise names the leaf, not the index, which
+    is drawn when its batch is sequenced (docs/ledger.md §4).
+    """
 
     __tablename__ = "ledger_entries"
+    __table_args__ = (Index("ix_ledger_entries_leaf", "log", "leaf_hash"),)
 
     log: Mapped[str] = mapped_column(String(16), primary_key=True)
     idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
@@ -53,10 +59,12 @@ class LedgerEntry(db.Model):
 
 
 class LedgerPending(db.Model):
-    """Entries committed with their vote, waiting for the sequencer (docs/ledger.md §2.2).
+    """The pool: entries committed with their vote, waiting for their batch (docs/ledger.md
+    §2.2, `sequencer`).
 
-    `data` is a tlog-tiles entry bundle: one transaction's entries, appended contiguously
-    in id order. Rows carry no voter and are deleted in the transaction that appends them.
+    `data` is a tlog-tiles entry bundle (one submission's entries, kept together); `grp` the
+    mix group (a ballot) it is shuffled with; `queued_at` the minute it was queued (for the
+    maximum wait). Rows carry no voter and are deleted in the batch that appends them.
     """
 
     __tablename__ = "ledger_pending"
@@ -66,6 +74,8 @@ class LedgerPending(db.Model):
         BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
     )
     log: Mapped[str] = mapped_column(String(16))
+    grp: Mapped[str] = mapped_column(String(64), server_default="")
+    queued_at: Mapped[datetime | None]
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
@@ -86,7 +96,10 @@ class LedgerNode(db.Model):
 
 @register_append_only
 class LedgerCheckpoint(db.Model):
-    """Every checkpoint ever signed is kept and served (a saved one must stay provable)."""
+    """Every checkpoint ever signed is kept and served (a saved one must stay provable).
+
+    No signing time: a vote-log checkpoint is signed by the batch it covers, and its time
+    would date that batch's ballots more finely than anything public does."""
 
     __tablename__ = "ledger_checkpoints"
     __table_args__ = (UniqueConstraint("log", "size"),)
@@ -96,7 +109,6 @@ class LedgerCheckpoint(db.Model):
     size: Mapped[int] = mapped_column(BigInteger)
     root: Mapped[bytes] = mapped_column(LargeBinary(32))
     note: Mapped[str] = mapped_column(Text)  # the signed note, log signature only
-    signed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class LedgerWitness(db.Model):

@@ -14,6 +14,7 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
+    abort,
     after_this_request,
     flash,
     redirect,
@@ -31,7 +32,8 @@ from civicforum.extensions import config_limit, csrf, db, limiter
 from civicforum.ledger.entry import LOGS
 from civicforum.ledger.export import zip_export
 from civicforum.ledger.tiles import ENTRIES_LEVEL, TileError, parse_tile_path
-from civicforum.logstore import integrity, services
+from civicforum.logstore import checkpoints as signed
+from civicforum.logstore import integrity, proofs, receipts, storage, witnesses
 from civicforum.logstore.errors import (
     InvalidWitnessKeyError,
     NoSuchEntryError,
@@ -55,7 +57,7 @@ def _b64(values: list[bytes]) -> list[str]:
 
 
 def _int_arg(name: str) -> int:
-    value = db_int(request.args.get(name, ""))
+    value = db_int(request.args.get(name, ""), canonical=True)
     if value is None:
         raise ProofRangeError(_("%(name)s must be a non-negative integer.", name=name))
     return value
@@ -84,16 +86,16 @@ def _json_errors(view: Callable[..., ResponseReturnValue]) -> Callable[..., Resp
     return wrapper
 
 
-def _fresh_checkpoint(log: str) -> services.CheckpointInfo:
+def _fresh_checkpoint(log: str) -> storage.CheckpointInfo:
     """The latest checkpoint, signing one first when entries are not covered yet.
 
     A GET that may write: a cache refresh, not a state change anyone asked for. The read
     transaction is ended first so that, on SQLite, signing starts as a writer.
     """
-    checkpoint = services.covering_checkpoint(db.session, log=log)
+    checkpoint = signed.covering_checkpoint(db.session, log=log)
     if checkpoint is None:
         db.session.commit()
-        checkpoint = services.sign_checkpoint(db.session, log=log)
+        checkpoint = signed.sign_checkpoint(db.session, log=log)
         db.session.commit()
     return checkpoint
 
@@ -104,7 +106,7 @@ def _fresh_checkpoint(log: str) -> services.CheckpointInfo:
 @bp.route("/verify", methods=["GET", "POST"])
 def verify() -> ResponseReturnValue:
     form = VerifyForm()
-    check = rejected = None
+    check = rejected = text = None
     status = 200
     if form.validate_on_submit():
         text = form.receipt_text()
@@ -113,10 +115,12 @@ def verify() -> ResponseReturnValue:
             status = 422
         else:
             try:
-                check = services.verify_receipt(db.session, text=text)
-            except services.ReceiptRejected as exc:
+                check = receipts.verify_receipt(db.session, text=text)
+            except receipts.ReceiptRejected as exc:
                 rejected = exc
                 status = 422
+            else:
+                db.session.commit()  # an upgraded promise may have signed a checkpoint
     elif form.is_submitted():
         status = 422
     return render_page(
@@ -124,6 +128,8 @@ def verify() -> ResponseReturnValue:
         fragment="verify_result",
         form=form,
         check=check,
+        is_promise=isinstance(check, receipts.PromiseCheck),
+        submitted=text,
         labels=integrity.option_labels(db.session, str(check.entry.get("ballot", "")))
         if check
         else {},
@@ -132,14 +138,34 @@ def verify() -> ResponseReturnValue:
     ), status
 
 
+@bp.post("/verify/receipt.tlog-proof")
+def upgraded_receipt() -> ResponseReturnValue:
+    """The full receipt a promise upgrades to, for the promise in the request body. A POST
+    on purpose: an entry index in a URL would tie it to the asker in access logs."""
+    form = VerifyForm()
+    text = form.receipt_text() if form.validate_on_submit() else None
+    try:
+        check = receipts.verify_receipt(db.session, text=text or "")
+    except receipts.ReceiptRejected:
+        check = None
+    if not isinstance(check, receipts.ReceiptCheck) or check.upgraded is None:
+        abort(
+            404, _("This receipt has no full proof yet: its ballot is still waiting in the pool.")
+        )
+    db.session.commit()  # the proof may have signed a checkpoint: never hand out an unstored one
+    response = _text(check.upgraded, cache="no-store")
+    response.headers["Content-Disposition"] = 'attachment; filename="vote.tlog-proof"'
+    return response
+
+
 # --------------------------------------------------------------------------- ledger API
 
 
 @bp.get("/ledger/<log>/checkpoint")
 def checkpoint(log: str) -> ResponseReturnValue:
-    services.check_log(log)
+    storage.check_log(log)
     latest = _fresh_checkpoint(log)
-    return _text(services.with_cosignatures(db.session, log=log, checkpoint=latest))
+    return _text(witnesses.with_cosignatures(db.session, log=log, checkpoint=latest))
 
 
 @bp.get("/ledger/<log>/checkpoints")
@@ -148,35 +174,35 @@ def checkpoints(log: str) -> ResponseReturnValue:
     """Every signed checkpoint, as the export's checkpoints.jsonl (oldest first)."""
     from civicforum.ledger.entry import canonical_json
 
-    services.check_log(log)
+    storage.check_log(log)
     lines = (
         canonical_json({"size": int(note.split("\n", 2)[1]), "note": note}).decode() + "\n"
-        for note in services.iter_checkpoints(db.session, log=log)
+        for note in signed.iter_checkpoints(db.session, log=log)
     )
     return Response("".join(lines), content_type="application/x-ndjson; charset=utf-8")
 
 
 @bp.get("/ledger/<log>/vkey")
 def vkey(log: str) -> ResponseReturnValue:
-    services.check_log(log)
+    storage.check_log(log)
     return _text(current_keys().verifier(log).text + "\n", cache="public, max-age=3600")
 
 
 @bp.get("/ledger/<log>/proof/inclusion")
 @_json_errors
 def inclusion(log: str) -> ResponseReturnValue:
-    services.check_log(log)
+    storage.check_log(log)
     index, size = _int_arg("index"), _int_arg("size")
-    proof = services.inclusion_proof(db.session, log=log, index=index, size=size)
+    proof = proofs.inclusion_proof(db.session, log=log, index=index, size=size)
     return {"index": index, "size": size, "proof": _b64(proof)}
 
 
 @bp.get("/ledger/<log>/proof/consistency")
 @_json_errors
 def consistency(log: str) -> ResponseReturnValue:
-    services.check_log(log)
+    storage.check_log(log)
     old, new = _int_arg("from"), _int_arg("to")
-    proof = services.consistency_proof(db.session, log=log, old=old, new=new)
+    proof = proofs.consistency_proof(db.session, log=log, old=old, new=new)
     return {"from": old, "to": new, "proof": _b64(proof)}
 
 
@@ -184,25 +210,25 @@ def consistency(log: str) -> ResponseReturnValue:
 @bp.get("/ledger/<log>/entry/<index>")
 @_json_errors
 def entry(log: str, index: str) -> ResponseReturnValue:
-    services.check_log(log)
-    number = db_int(index)
+    storage.check_log(log)
+    number = db_int(index, canonical=True)
     if number is None:
         raise NoSuchEntryError(_("There is no such entry in this log."))
-    data = services.entry_data(db.session, log=log, index=number)
+    data = proofs.entry_data(db.session, log=log, index=number)
     return Response(data, content_type="application/json; charset=utf-8")
 
 
 @bp.get("/ledger/<log>/tile/<path:rest>")
 def tile(log: str, rest: str) -> ResponseReturnValue:
-    services.check_log(log)
+    storage.check_log(log)
     try:
         parsed = parse_tile_path("tile/" + rest)
     except TileError:
         return _text(_("Not a tile path.") + "\n"), 404
     if parsed.level == ENTRIES_LEVEL:
-        data = services.entries_bundle(db.session, log=log, index=parsed.index, width=parsed.width)
+        data = proofs.entries_bundle(db.session, log=log, index=parsed.index, width=parsed.width)
     else:
-        data = services.tile_data(
+        data = proofs.tile_data(
             db.session, log=log, level=parsed.level, index=parsed.index, width=parsed.width
         )
     if data is None:
@@ -220,11 +246,11 @@ def tile(log: str, rest: str) -> ResponseReturnValue:
 
 @bp.get("/ledger/votes/receipt/<int:index>")
 def receipt(index: int) -> ResponseReturnValue:
-    data = services.entry_data(db.session, log="votes", index=index)
+    data = proofs.entry_data(db.session, log="votes", index=index)
     if b'"type":"ballot.cast"' not in data:
         raise NoSuchEntryError(_("Receipts are issued for cast ballots only."))
     _fresh_checkpoint("votes")
-    text = services.receipt_for(db.session, log="votes", index=index)
+    text = receipts.receipt_for(db.session, log="votes", index=index)
     db.session.commit()  # in case a checkpoint was signed meanwhile: never hand out an unstored one
     response = _text(text)
     response.headers["Content-Disposition"] = f'attachment; filename="vote-{index}.tlog-proof"'
@@ -234,8 +260,8 @@ def receipt(index: int) -> ResponseReturnValue:
 @bp.post("/ledger/<log>/cosignatures")
 @csrf.exempt  # a machine API without cookies: the witness's signature is the authentication
 def cosignatures(log: str) -> ResponseReturnValue:
-    services.check_log(log)
-    services.submit_cosignatures(db.session, log=log, text=request.get_data())
+    storage.check_log(log)
+    witnesses.submit_cosignatures(db.session, log=log, text=request.get_data())
     db.session.commit()
     return "", 204
 
@@ -244,13 +270,13 @@ def cosignatures(log: str) -> ResponseReturnValue:
 # Public, and it streams the whole ledger: a cap per client address (anti-automation).
 @limiter.limit(lambda: config_limit("EXPORT_LIMIT_PER_ADDRESS", "20 per hour"), scope="export")
 def export_zip() -> ResponseReturnValue:
-    # As `civicforum ledger export` does: append what is pending and sign a checkpoint that
-    # covers every entry, or the export's tail would be entries no signed root protects.
-    # One commit per log, so a log's head is not held while the other is signed; the read
-    # transaction is ended first so that, on SQLite, signing starts as a writer.
+    # As `civicforum ledger export` does: sign a checkpoint that covers every appended entry,
+    # or the export's tail would be entries no signed root protects. Pooled casts stay pooled
+    # (an export on demand must not hurry a batch). One commit per log; the read transaction
+    # is ended first so that, on SQLite, signing starts as a writer.
     db.session.commit()
     for log in LOGS:
-        services.sequence_and_sign(db.session, log=log)
+        signed.sign_checkpoint(db.session, log=log)
         db.session.commit()
     scratch = Path(tempfile.mkdtemp(prefix="civicforum-export-"))
 
@@ -285,23 +311,23 @@ def _dashboard_context(form: WitnessForm | None = None) -> dict[str, Any]:
     keys = current_keys()
     logs = []
     for log in LOGS:
-        latest = services.latest_checkpoint(db.session, log=log)
+        latest = signed.latest_checkpoint(db.session, log=log)
         logs.append(
             {
                 "name": log,
                 "origin": keys.origin(log),
                 "vkey": keys.verifier(log).text,
-                "size": services.log_size(db.session, log=log),
+                "size": storage.log_size(db.session, log=log),
                 "latest": latest,
-                "checkpoints": services.checkpoint_count(db.session, log=log),
+                "checkpoints": signed.checkpoint_count(db.session, log=log),
             }
         )
     return {
         "logs": logs,
-        "last_run": services.last_verification(db.session),
+        "last_run": integrity.last_verification(db.session),
         "participation": integrity.participation(db.session),
-        "witnesses": services.witnesses(db.session),
-        "activity": services.witness_activity(db.session),
+        "witnesses": witnesses.witnesses(db.session),
+        "activity": witnesses.witness_activity(db.session),
         "form": form or WitnessForm(),
         "b64": _b64,
     }
@@ -313,7 +339,7 @@ def add_witness() -> ResponseReturnValue:
     form = WitnessForm()
     if form.validate_on_submit():
         try:
-            services.add_witness(db.session, vkey=form.vkey.data or "", actor=current_user)
+            witnesses.add_witness(db.session, vkey=form.vkey.data or "", actor=current_user)
         except InvalidWitnessKeyError as exc:
             form.vkey.errors = [str(exc.message)]
         else:
@@ -337,7 +363,7 @@ def add_witness() -> ResponseReturnValue:
 @role_required(Role.AUDITOR, Role.ADMIN)
 def remove_witness(witness_id: int) -> ResponseReturnValue:
     witness = db.get_or_404(LedgerWitness, witness_id)
-    services.remove_witness(db.session, witness=witness, actor=current_user)
+    witnesses.remove_witness(db.session, witness=witness, actor=current_user)
     db.session.commit()
     flash(_("Witness removed: new cosignatures from it are refused."), "success")
     return redirect(url_for(".dashboard"), code=303)

@@ -32,10 +32,13 @@ def safe_next(target: str | None, default: str = "/") -> str:
 MAX_DB_INT = 2**63 - 1  # a 64-bit signed column; a larger value overflows the driver (a 500)
 
 
-def db_int(value: str) -> int | None:
-    """A non-negative integer given as ASCII digits that a 64-bit column holds; else None."""
+def db_int(value: str, *, canonical: bool = False) -> int | None:
+    """A non-negative integer given as ASCII digits that a 64-bit column holds; else None.
+    `canonical`: without leading zeros too (log indexes and sizes: `00` is not `0`)."""
     # "²".isdigit() is true and int("²") fails; 2**63 - 1 has 19 digits (never parse more).
     if not (value.isascii() and value.isdigit()) or len(value) > 19:
+        return None
+    if canonical and len(value) > 1 and value.startswith("0"):
         return None
     number = int(value)
     return number if number <= MAX_DB_INT else None
@@ -43,7 +46,11 @@ def db_int(value: str) -> int | None:
 
 class DatabaseIntConverter(IntegerConverter):
     """`<int:…>` in every route: ids the databases can hold (64-bit signed). A larger one
-    is a 404 like any unknown id, instead of an overflow error from the driver (a 500)."""
+    is a 404 like any unknown id, instead of an overflow error from the driver (a 500).
+    Only canonical decimals match: `/ledger/votes/receipt/00` is not entry 0 (one resource,
+    one address: a log entry or receipt named two ways could be served two ways)."""
+
+    regex = r"(?:0|[1-9][0-9]*)"
 
     def __init__(self, map, *args, **kwargs):  # type: ignore[no-untyped-def]
         kwargs.setdefault("max", MAX_DB_INT)

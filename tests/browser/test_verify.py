@@ -19,13 +19,13 @@ _seq = itertools.count(1)
 def vote_and_keep_receipt(page: Any, live_server: LiveServer, live_user: Any, tmp: Path) -> Path:
     from tests.factories_ballots import make_ballot
 
+    user = live_user()  # a member before the ballot opens: its electorate is fixed then
     with live_server.session() as s, live_server.app.test_request_context():
         ballot = make_ballot(
             s, title=f"Verify ballot {next(_seq)}", options=("Night buses", "Bike lanes")
         )
         s.flush()
         ballot_id = ballot.id
-    user = live_user()
     login(page, user.email)
     page.goto(f"/ballots/{ballot_id}")
     panel = page.locator("#vote-panel")
@@ -34,8 +34,8 @@ def vote_and_keep_receipt(page: Any, live_server: LiveServer, live_user: Any, tm
     page.get_by_role("button", name="Cast my ballot").click()
     page.get_by_role("heading", name="Your ballot has been recorded").wait_for()
     with page.expect_download() as download:
-        page.get_by_role("link", name="Download receipt (.tlog-proof)").click()
-    saved = tmp / "my-vote.tlog-proof"
+        page.get_by_role("button", name="Download receipt (.tlog-promise)").click()
+    saved = tmp / "my-vote.tlog-promise"
     download.value.save_as(saved)
     return saved
 
@@ -53,6 +53,11 @@ def test_vote_keep_receipt_and_verify_it(
     result.get_by_role("heading", name="This receipt is valid").wait_for()
     assert result.locator(".choice li").all_inner_texts() == ["Bike lanes"]
     axe_check(page)
+    # The promise is kept (the ballot is in the log): the full proof can be downloaded.
+    with page.expect_download() as download:
+        result.get_by_role("button", name="Download the full proof (.tlog-proof)").click()
+    proof = Path(download.value.path()).read_text(encoding="utf-8")
+    assert proof.startswith("c2sp.org/tlog-proof@v1") and "\nindex " in proof
 
     # The same receipt with its choice rewritten is refused.
     text = receipt.read_text(encoding="utf-8")
@@ -60,7 +65,7 @@ def test_vote_keep_receipt_and_verify_it(
     entry = base64.b64decode(extra)
     forged = text.replace(extra, base64.b64encode(entry.replace(b'"o2"', b'"o1"')).decode())
     assert forged != text
-    page.get_by_label("Receipt (.tlog-proof) text").fill(forged)
+    page.get_by_label("Receipt text (.tlog-promise or .tlog-proof)").fill(forged)
     page.get_by_label("…or upload the receipt file").set_input_files([])
     page.get_by_role("button", name="Verify").click()
     result.get_by_role("heading", name="This receipt does not verify").wait_for()
@@ -71,7 +76,9 @@ def test_verify_works_without_javascript(
 ) -> None:
     receipt = vote_and_keep_receipt(page, live_server, live_user, tmp_path)
     nojs_page.goto("/verify")
-    nojs_page.get_by_label("Receipt (.tlog-proof) text").fill(receipt.read_text(encoding="utf-8"))
+    nojs_page.get_by_label("Receipt text (.tlog-promise or .tlog-proof)").fill(
+        receipt.read_text(encoding="utf-8")
+    )
     nojs_page.get_by_role("button", name="Verify").click()
     nojs_page.wait_for_load_state()
     assert nojs_page.get_by_role("heading", name="This receipt is valid").is_visible()

@@ -79,8 +79,8 @@ def test_after_closing_not_even_the_database_file_alone_holds_the_links(tmp_path
     app = make_test_app(f"sqlite:///{database}", tmp_path / "instance")
     with app.app_context(), app.test_request_context():
         flask_migrate.upgrade()
-        ballot = make_ballot(db.session, secret=True)
         voters = [make_user(db.session) for _ in range(5)]
+        ballot = make_ballot(db.session, secret=True)
         db.session.commit()
         for voter in voters:
             services.cast_ballot(db.session, ballot=ballot, voter=voter, choice=approve("o1"))

@@ -61,17 +61,17 @@ def in_threads(app: Flask, n: int, work: Callable[[], Any]) -> list[Any]:
 
 def test_parallel_double_submission_records_exactly_one_ballot(live_app: Flask) -> None:
     from civicforum.ballots import services
-    from civicforum.ballots.models import Ballot, BallotCast, BallotParticipation, Method
+    from civicforum.ballots.models import Ballot, BallotParticipation, Method
     from civicforum.ballots.validation import Choice
     from civicforum.extensions import db
-    from civicforum.logstore import services as logstore
+    from civicforum.logstore import storage
     from tests.factories import make_user
-    from tests.factories_ballots import make_ballot
+    from tests.factories_ballots import close, make_ballot
 
     with live_app.app_context(), live_app.test_request_context():
         voter_id = make_user(db.session).id
         ballot_id = make_ballot(db.session, method=Method.IRV, vote_changes=True).id
-        size_before = logstore.log_size(db.session, log="votes")
+        size_before = storage.log_size(db.session, log="votes")
         db.session.commit()
 
     def submit() -> Any:
@@ -85,21 +85,20 @@ def test_parallel_double_submission_records_exactly_one_ballot(live_app: Flask) 
     results = in_threads(live_app, 8, submit)
     recorded = [r for r in results if isinstance(r, services.CastReceipt)]
     assert len(recorded) == 8, results  # no deadlock, no constraint error
-    # The first insert of the (ballot, voter) link wins; every parallel twin waits for it on
-    # the link and is then recorded as a vote change (allowed here), which still leaves one
-    # counted ballot and the log with exactly those entries.
+    # The first insert of the (ballot, voter) link wins; every parallel twin (each with its
+    # own cast token) waits for it on the link and is then recorded as a vote change.
     assert sum(not r.changed for r in recorded) == 1, results  # exactly one first vote
 
-    with live_app.app_context():
-        for receipt in recorded:  # as the cast view does after committing a pending cast
-            services.settle_cast(db.session, receipt=receipt)
-            db.session.commit()
+    with live_app.app_context(), live_app.test_request_context():
         ballot = db.session.get(Ballot, ballot_id)
+        assert close(db.session, ballot)
+        db.session.commit()
         counts = services.count_ballots(db.session, ballot)
         assert counts.counted == 1 and counts.roll == 1
         assert counts.cast == len(recorded) and counts.superseded == len(recorded) - 1
-        entries = logstore.log_size(db.session, log="votes") - size_before
-        assert entries == 2 * len(recorded) - 1  # casts plus supersessions, nothing else
+        entries = storage.log_size(db.session, log="votes") - size_before
+        # The casts, their marks at closing, the closing and the result: nothing else.
+        assert entries == 2 * len(recorded) - 1 + 2
         assert (
             db.session.scalar(
                 select(func.count())
@@ -108,12 +107,53 @@ def test_parallel_double_submission_records_exactly_one_ballot(live_app: Flask) 
             )
             == 1
         )
-        live = db.session.scalars(
-            select(BallotCast).where(
-                BallotCast.ballot_id == ballot_id, BallotCast.superseded.is_(False)
+
+
+def test_one_cast_token_sent_at_once_casts_once(live_app: Flask) -> None:
+    """A retried or doubled request carries the same cast token: one vote, one receipt."""
+    from sqlalchemy.exc import IntegrityError
+
+    from civicforum.ballots import services
+    from civicforum.ballots.models import Ballot, BallotReceipt
+    from civicforum.ballots.validation import Choice
+    from civicforum.extensions import db
+    from tests.factories import make_user
+    from tests.factories_ballots import make_ballot
+
+    with live_app.app_context(), live_app.test_request_context():
+        voter_id = make_user(db.session).id
+        ballot_id = make_ballot(db.session, vote_changes=True).id
+        db.session.commit()
+    token = "same-token-for-every-request"
+
+    def submit() -> Any:
+        from civicforum.accounts.models import User
+
+        ballot = db.session.get(Ballot, ballot_id)
+        voter = db.session.get(User, voter_id)
+        choice = Choice(ranked=False, approvals=("o1",))
+        try:
+            receipt = services.cast_ballot(
+                db.session, ballot=ballot, voter=voter, choice=choice, token=token
             )
-        ).all()
-        assert len(live) == 1
+            db.session.commit()
+        except IntegrityError:  # as the cast view does: the twin recorded it
+            db.session.rollback()
+            receipt = services.receipt_for_token(db.session, ballot_id=ballot_id, token=token)
+        return receipt
+
+    results = in_threads(live_app, 6, submit)
+    assert all(isinstance(r, services.CastReceipt) for r in results), results
+    assert len({r.promise for r in results}) == 1  # every request got the same receipt
+    with live_app.app_context():
+        receipts = db.session.scalar(
+            select(func.count())
+            .select_from(BallotReceipt)
+            .where(BallotReceipt.ballot_id == ballot_id)
+        )
+        assert receipts == 1
+        counts = services.count_ballots(db.session, db.session.get(Ballot, ballot_id))
+        assert (counts.cast, counts.roll) == (1, 1)
 
 
 def test_parallel_first_votes_without_changes_record_one(live_app: Flask) -> None:
@@ -158,13 +198,13 @@ def test_concurrent_closers_publish_once_and_casts_never_follow_closing(live_app
     from civicforum.db import utcnow
     from civicforum.extensions import db
     from civicforum.ledger.entry import decode_entry
-    from civicforum.logstore import services as logstore
+    from civicforum.logstore import proofs, storage
     from tests.factories import make_user
     from tests.factories_ballots import make_ballot
 
     with live_app.app_context(), live_app.test_request_context():
-        ballot = make_ballot(db.session)
         voters = [make_user(db.session).id for _ in range(6)]
+        ballot = make_ballot(db.session)
         ballot_id, ledger_id = ballot.id, ballot.ledger_id
         db.session.commit()
 
@@ -199,10 +239,10 @@ def test_concurrent_closers_publish_once_and_casts_never_follow_closing(live_app
 
     in_threads(live_app, 6, next_work)
     with live_app.app_context():
-        size = logstore.log_size(db.session, log="votes")
+        size = storage.log_size(db.session, log="votes")
         kinds = [
             decode_entry(data, "votes")
-            for _, data, _ in logstore.iter_entries(db.session, log="votes", upto=size)
+            for _, data, _ in proofs.iter_entries(db.session, log="votes", upto=size)
         ]
         mine = [e["type"] for e in kinds if e["ballot"] == ledger_id]
         assert mine.count("ballot.closed") == 1 and mine.count("result.published") == 1
@@ -211,13 +251,13 @@ def test_concurrent_closers_publish_once_and_casts_never_follow_closing(live_app
         assert ballot.counted_count == mine.count("ballot.cast")
 
 
-def test_a_cast_queues_behind_a_held_head_and_the_next_batch_appends_it(live_app: Flask) -> None:
-    """A real second connection holds the vote-log head: the cast commits as pending (it
-    never waits), and once the head is free `settle_cast` appends it with a checkpoint."""
+def test_a_cast_never_waits_for_a_held_head(live_app: Flask) -> None:
+    """A real second connection holds the vote-log head: a due cast pools its entry and
+    commits without waiting, and the next batch (here the scheduled job) appends it."""
     from civicforum.ballots import services
-    from civicforum.ballots.models import Ballot, BallotCast
+    from civicforum.ballots.models import Ballot
     from civicforum.extensions import db
-    from civicforum.logstore import services as logstore
+    from civicforum.logstore import checkpoints, sequencer, storage
     from tests.factories import make_user
     from tests.factories_ballots import approve, make_ballot
 
@@ -225,35 +265,28 @@ def test_a_cast_queues_behind_a_held_head_and_the_next_batch_appends_it(live_app
         voter = make_user(db.session)
         ballot = make_ballot(db.session)
         db.session.commit()
-        size = logstore.log_size(db.session, log="votes")
+        size = storage.log_size(db.session, log="votes")
         holder = db.engine.connect()
         held = holder.begin()
         holder.execute(text("SELECT size FROM ledger_heads WHERE log = 'votes' FOR UPDATE"))
         try:
-            receipt = services.cast_ballot(
+            services.cast_ballot(
                 db.session,
                 ballot=db.session.get(Ballot, ballot.id),
                 voter=voter,
                 choice=approve("o1"),
             )
-            # Queued: this commit need not wait for its WAL flush (the batch's will flush it
-            # before the voter hears anything; docs/ledger.md §2.2).
-            assert db.session.execute(text("SHOW synchronous_commit")).scalar() == "off"
-            db.session.commit()
-            assert db.session.execute(text("SHOW synchronous_commit")).scalar() == "on"
-            assert receipt.index is None and receipt.pending_id is not None
-            assert logstore.log_size(db.session, log="votes") == size
-            assert logstore.pending_count(db.session, log="votes") == 1
+            db.session.commit()  # returned at once: the batch was due but the head is busy
+            assert storage.log_size(db.session, log="votes") == size
+            assert sequencer.pending_count(db.session, log="votes") == 1
         finally:
             held.commit()
             holder.close()
-        services.settle_cast(db.session, receipt=receipt)  # this batch appends it...
-        assert db.session.execute(text("SHOW synchronous_commit")).scalar() == "on"  # ...durably
+        assert sequencer.sequence_due(db.session, log="votes") == 1
         db.session.commit()
-        assert logstore.pending_count(db.session, log="votes") == 0
-        assert logstore.log_size(db.session, log="votes") == size + 1
-        assert db.session.get(BallotCast, (ballot.id, receipt.tracker)).log_index == size
-        latest = logstore.latest_checkpoint(db.session, log="votes")
+        assert sequencer.pending_count(db.session, log="votes") == 0
+        assert storage.log_size(db.session, log="votes") == size + 1
+        latest = checkpoints.latest_checkpoint(db.session, log="votes")
         assert latest is not None and latest.size == size + 1
         db.session.remove()
 
@@ -273,16 +306,12 @@ def test_closing_leaves_no_arrival_order_in_the_roll(live_app: Flask) -> None:
         "ORDER BY xmin::text::bigint, ctid"
     )
     with live_app.app_context(), live_app.test_request_context():
-        ballot = make_ballot(db.session, secret=True)
         voters = [make_user(db.session) for _ in range(6)]
+        ballot = make_ballot(db.session, secret=True)
         db.session.commit()
         arrival = list(reversed(voters))  # opposite to id order
         for voter in arrival:
-            receipt = services.cast_ballot(
-                db.session, ballot=ballot, voter=voter, choice=approve("o1")
-            )
-            db.session.commit()
-            services.settle_cast(db.session, receipt=receipt)
+            services.cast_ballot(db.session, ballot=ballot, voter=voter, choice=approve("o1"))
             db.session.commit()
         before = db.session.scalars(order_sql, {"b": ballot.id}).all()
         assert before == [v.id for v in arrival]  # the leak this test guards against
@@ -290,13 +319,12 @@ def test_closing_leaves_no_arrival_order_in_the_roll(live_app: Flask) -> None:
         db.session.commit()
         after = db.session.scalars(order_sql, {"b": ballot.id}).all()
         assert after == sorted(v.id for v in voters)
-        writers = db.session.scalar(
-            text(
-                "SELECT count(DISTINCT xmin::text) FROM ballot_participations WHERE ballot_id = :b"
-            ),
-            {"b": ballot.id},
-        )
-        assert writers == 1
+        for table in ("ballot_participations", "ballot_receipts"):  # both rewritten at once
+            writers = db.session.scalar(
+                text(f"SELECT count(DISTINCT xmin::text) FROM {table} WHERE ballot_id = :b"),
+                {"b": ballot.id},
+            )
+            assert writers == 1, table
         roll = db.session.scalar(
             select(func.count())
             .select_from(BallotParticipation)

@@ -17,6 +17,7 @@ from tests.factories_proposals import make_proposal
 def test_linked_proposals_follow_the_ballot(db_session: Any) -> None:
     winner = make_proposal(db_session, state=ProposalState.QUALIFIED)
     loser = make_proposal(db_session, state=ProposalState.QUALIFIED)
+    voters = [make_user(db_session) for _ in range(2)]
     ballot = make_ballot(
         db_session,
         method=Method.APPROVAL,
@@ -25,9 +26,9 @@ def test_linked_proposals_follow_the_ballot(db_session: Any) -> None:
     )
     assert winner.state == ProposalState.ON_BALLOT and loser.state == ProposalState.ON_BALLOT
     keys = {o.proposal_id: o.key for o in ballot.options}
-    for _ in range(2):
+    for voter in voters:
         services.cast_ballot(
-            db_session, ballot=ballot, voter=make_user(db_session), choice=approve(keys[winner.id])
+            db_session, ballot=ballot, voter=voter, choice=approve(keys[winner.id])
         )
     close(db_session, ballot)
     db_session.refresh(winner)

@@ -14,7 +14,6 @@ from civicforum.audit.models import AuditEvent
 from civicforum.ballots import errors, services
 from civicforum.ballots.models import (
     Ballot,
-    BallotCast,
     BallotParticipation,
     BallotStatus,
     BallotVoterLink,
@@ -23,16 +22,17 @@ from civicforum.ballots.models import (
 from civicforum.ballots.validation import Choice
 from civicforum.db import utcnow
 from civicforum.ledger.entry import decode_entry
-from civicforum.logstore import services as logstore
+from civicforum.ledger.promise import parse_promise_file
+from civicforum.logstore import proofs, storage
 from tests.factories import make_user
 from tests.factories_ballots import approve, blank, close, make_ballot, rank
 
 
 def log_entries(session: Any) -> list[dict[str, Any]]:
-    size = logstore.log_size(session, log="votes")
+    size = storage.log_size(session, log="votes")
     return [
         decode_entry(data, "votes")
-        for _, data, _ in logstore.iter_entries(session, log="votes", upto=size)
+        for _, data, _ in proofs.iter_entries(session, log="votes", upto=size)
     ]
 
 
@@ -56,6 +56,8 @@ def test_opening_appends_the_definition(db_session: Any) -> None:
     assert opened["rules"] == {"seats": 1, "maxApprovals": 2}
     assert opened["secret"] is True and opened["vote_changes"] is True
     assert len(opened["day"]) == 10  # the day only, never a time
+    assert opened["day"] == ballot.opens_at.date().isoformat()
+    assert opened["electorate"] == {"size": ballot.electorate_size, "root": ballot.electorate_root}
 
 
 def test_scheduled_ballot_opens_lazily_and_can_be_edited_until_then(db_session: Any) -> None:
@@ -107,8 +109,8 @@ def test_invalid_definitions_are_refused(
 
 
 def test_cancel_needs_a_reason_and_destroys_links(db_session: Any) -> None:
-    ballot = make_ballot(db_session)
     voter = make_user(db_session)
+    ballot = make_ballot(db_session)
     services.cast_ballot(db_session, ballot=ballot, voter=voter, choice=approve("o1"))
     with pytest.raises(errors.InvalidBallotDefinitionError):
         services.cancel_ballot(db_session, ballot=ballot, reason="  ", actor=None)
@@ -122,29 +124,31 @@ def test_cancel_needs_a_reason_and_destroys_links(db_session: Any) -> None:
 # ----------------------------------------------------------------------------- casting
 
 
-def test_cast_records_entry_link_roll_and_copy(db_session: Any) -> None:
-    ballot = make_ballot(db_session, method=Method.IRV)
+def test_cast_records_entry_link_roll_and_receipt(db_session: Any) -> None:
     voter = make_user(db_session)
+    ballot = make_ballot(db_session, method=Method.IRV)
     receipt = services.cast_ballot(db_session, ballot=ballot, voter=voter, choice=rank("o2", "o1"))
     entry = entries_of(db_session, ballot)[-1]
     assert entry == {
         "v": 1,
         "type": "ballot.cast",
-        "day": entry["day"],
+        "day": ballot.opens_at.date().isoformat(),  # the ballot's opening day, not the cast's
         "ballot": ballot.ledger_id,
         "tracker": receipt.tracker,
         "choice": [["o2"], ["o1"]],
     }
     link = db_session.get(BallotVoterLink, (ballot.id, voter.id))
     assert link.tracker == receipt.tracker
-    assert services.cast_index(db_session, ballot=ballot, tracker=link.tracker) == receipt.index
+    # The receipt is the log's signed promise for exactly that entry.
+    assert decode_entry(parse_promise_file(receipt.promise).entry, "votes") == entry
+    mine = services.voter_receipt(db_session, ballot=ballot, voter=voter, proof=True)
+    assert mine is not None and mine.promise == receipt.promise and mine.proof is not None
     assert db_session.get(BallotParticipation, (ballot.id, voter.id)) is not None
-    assert db_session.get(BallotCast, (ballot.id, receipt.tracker)).choice == [["o2"], ["o1"]]
 
 
 def test_secret_ballot_keeps_the_voter_out_of_log_and_audit(db_session: Any) -> None:
-    ballot = make_ballot(db_session, secret=True)
     voter = make_user(db_session)
+    ballot = make_ballot(db_session, secret=True)
     services.cast_ballot(db_session, ballot=ballot, voter=voter, choice=approve("o1"))
     entry = entries_of(db_session, ballot)[-1]
     assert "voter" not in entry and voter.handle not in json.dumps(entry)
@@ -156,31 +160,36 @@ def test_secret_ballot_keeps_the_voter_out_of_log_and_audit(db_session: Any) -> 
 
 
 def test_public_ballot_names_the_voter_handle(db_session: Any) -> None:
-    ballot = make_ballot(db_session, secret=False)
     voter = make_user(db_session)
+    ballot = make_ballot(db_session, secret=False)
     services.cast_ballot(db_session, ballot=ballot, voter=voter, choice=approve("o1"))
     assert entries_of(db_session, ballot)[-1]["voter"] == voter.handle
 
 
-def test_vote_change_supersedes_then_casts(db_session: Any) -> None:
-    ballot = make_ballot(db_session, vote_changes=True)
+def test_vote_change_is_marked_only_at_closing(db_session: Any) -> None:
     voter = make_user(db_session)
+    ballot = make_ballot(db_session, vote_changes=True)
     first = services.cast_ballot(db_session, ballot=ballot, voter=voter, choice=approve("o1"))
     second = services.cast_ballot(db_session, ballot=ballot, voter=voter, choice=approve("o2"))
     assert second.changed and second.tracker != first.tracker
     kinds = [(e["type"], e.get("tracker")) for e in entries_of(db_session, ballot)]
-    assert kinds[-3:] == [
-        ("ballot.cast", first.tracker),
-        ("ballot.superseded", first.tracker),
+    # Nothing public says the second cast replaced the first while the ballot is open.
+    assert kinds[-2:] == [("ballot.cast", first.tracker), ("ballot.cast", second.tracker)]
+    assert services.count_ballots(db_session, ballot) == services.Counts(2, 0, 2, 1)
+    close(db_session, ballot)
+    kinds = [(e["type"], e.get("tracker")) for e in entries_of(db_session, ballot)]
+    assert kinds[-4:-1] == [
         ("ballot.cast", second.tracker),
+        ("ballot.superseded", first.tracker),
+        ("ballot.closed", None),
     ]
     assert services.live_choices(db_session, ballot) == [["o2"]]
     assert services.count_ballots(db_session, ballot) == services.Counts(2, 1, 1, 1)
 
 
 def test_blank_ballot_is_recorded_as_an_empty_choice(db_session: Any) -> None:
-    ballot = make_ballot(db_session, method=Method.SCHULZE)
     voter = make_user(db_session)
+    ballot = make_ballot(db_session, method=Method.SCHULZE)
     services.cast_ballot(db_session, ballot=ballot, voter=voter, choice=blank(ranked=True))
     assert entries_of(db_session, ballot)[-1]["choice"] == []
 
@@ -190,9 +199,15 @@ def test_blank_ballot_is_recorded_as_an_empty_choice(db_session: Any) -> None:
 
 def snapshot(session: Any) -> tuple[int, ...]:
     """Row counts of every table a cast could write to."""
-    tables = ("ballot_casts", "ballot_voter_links", "ballot_participations", "ledger_entries")
+    tables = (
+        "ballot_receipts",
+        "ballot_voter_links",
+        "ballot_participations",
+        "ledger_entries",
+        "ledger_pending",
+    )
     counts = [session.scalar(text(f"SELECT count(*) FROM {t}")) for t in tables]
-    counts.append(logstore.log_size(session, log="votes"))
+    counts.append(storage.log_size(session, log="votes"))
     counts.append(
         session.scalar(
             select(func.count())
@@ -273,11 +288,11 @@ def test_refusals_record_nothing(
 
 
 def test_role_eligibility(db_session: Any) -> None:
+    citizen = make_user(db_session)
+    moderator = make_user(db_session, roles=("citizen", "moderator"))
     ballot = make_ballot(
         db_session, eligibility=services.Eligibility.ROLE, eligibility_role="moderator"
     )
-    citizen = make_user(db_session)
-    moderator = make_user(db_session, roles=("citizen", "moderator"))
     with pytest.raises(errors.NotEligibleError):
         services.cast_ballot(db_session, ballot=ballot, voter=citizen, choice=approve("o1"))
     services.cast_ballot(db_session, ballot=ballot, voter=moderator, choice=approve("o1"))
@@ -298,8 +313,8 @@ def all_tables_text(session: Any) -> str:
 
 
 def test_closing_counts_publishes_and_destroys_every_voter_link(db_session: Any) -> None:
-    ballot = make_ballot(db_session, method=Method.STV, seats=2, options=("A", "B", "C", "D"))
     voters = [make_user(db_session) for _ in range(6)]
+    ballot = make_ballot(db_session, method=Method.STV, seats=2, options=("A", "B", "C", "D"))
     choices = [
         rank("o1", "o2"),
         rank("o1", "o3"),
@@ -365,9 +380,11 @@ def test_result_matches_the_auditor_recount(db_session: Any) -> None:
     from civicforum.audit_tool.recount import recount
     from civicforum.ledger.entry import canonical_json
 
+    voters = [make_user(db_session) for _ in range(4)]
     ballot = make_ballot(db_session, method=Method.APPROVAL, seats=2, max_approvals=2)
-    for choice in (approve("o1"), approve("o2", "o3"), approve("o3"), blank()):
-        services.cast_ballot(db_session, ballot=ballot, voter=make_user(db_session), choice=choice)
+    choices = (approve("o1"), approve("o2", "o3"), approve("o3"), blank())
+    for voter, choice in zip(voters, choices, strict=True):
+        services.cast_ballot(db_session, ballot=ballot, voter=voter, choice=choice)
     close(db_session, ballot)
     entries = entries_of(db_session, ballot)
     opened = entries[0]
@@ -377,15 +394,14 @@ def test_result_matches_the_auditor_recount(db_session: Any) -> None:
 
 
 def test_closing_is_idempotent(db_session: Any) -> None:
+    voter = make_user(db_session)
     ballot = make_ballot(db_session)
-    services.cast_ballot(
-        db_session, ballot=ballot, voter=make_user(db_session), choice=approve("o2")
-    )
+    services.cast_ballot(db_session, ballot=ballot, voter=voter, choice=approve("o2"))
     assert close(db_session, ballot)
-    size = logstore.log_size(db_session, log="votes")
+    size = storage.log_size(db_session, log="votes")
     assert not services.close_ballot(db_session, ballot)
     assert not services.sync_ballot(db_session, ballot=ballot)
-    assert logstore.log_size(db_session, log="votes") == size
+    assert storage.log_size(db_session, log="votes") == size
 
 
 def test_close_due_opens_and_closes(db_session: Any) -> None:

@@ -12,16 +12,16 @@ from sqlalchemy import text
 from civicforum.audit.services import record_event
 from civicforum.audit_tool import cli as audit_cli
 from civicforum.ledger.entry import decode_entry
-from civicforum.logstore import integrity, services
+from civicforum.logstore import checkpoints, integrity, proofs, sequencer, storage
 from civicforum.logstore.keys import current_keys
 from tests.factories import make_user
 from tests.integration.logstore.test_services import cast, fill
 
 
 def test_a_sound_log_verifies(db_session: Any) -> None:
-    services.sign_checkpoint(db_session, log="votes")  # size 0: any later tree extends it
+    checkpoints.sign_checkpoint(db_session, log="votes")  # size 0: any later tree extends it
     fill(db_session, 20)
-    services.sign_checkpoint(db_session, log="votes")
+    checkpoints.sign_checkpoint(db_session, log="votes")
     result = integrity.verify_database(db_session)
     assert result.ok, result.format()
     assert result.sizes == {"votes": 20, "civic": 0}
@@ -49,7 +49,7 @@ def tamper(session: Any, sql: str, **params: Any) -> None:
 )
 def test_tampering_in_the_database_is_detected(db_session: Any, sql: str, named: str) -> None:
     fill(db_session, 12)
-    services.sign_checkpoint(db_session, log="votes")
+    checkpoints.sign_checkpoint(db_session, log="votes")
     tamper(db_session, sql, data=cast(), hash=b"\x00" * 32)
     result = integrity.verify_database(db_session)
     assert not result.ok
@@ -62,7 +62,7 @@ def test_rewritten_entry_with_matching_leaf_hash_is_caught_by_the_signed_root(
     from civicforum.ledger.merkle import leaf_hash
 
     fill(db_session, 9)
-    services.sign_checkpoint(db_session, log="votes")
+    checkpoints.sign_checkpoint(db_session, log="votes")
     forged = cast()
     tamper(
         db_session,
@@ -86,12 +86,12 @@ def test_cli_verify_records_the_run_and_fails_on_tampering(app: Flask, db_sessio
     assert "entries 0..4 are not yet covered by a signed checkpoint (this log has none)" in (
         ok.output
     )
-    assert services.last_verification(db_session).ok
+    assert integrity.last_verification(db_session).ok
     tamper(db_session, "UPDATE ledger_entries SET data = :d WHERE log='votes' AND idx=2", d=cast())
     bad = runner.invoke(args=["ledger", "verify"])
     assert bad.exit_code == 1
     assert "entry 2" in bad.output
-    assert not services.last_verification(db_session).ok
+    assert not integrity.last_verification(db_session).ok
 
 
 def test_export_verifies_with_the_standalone_auditor(
@@ -152,11 +152,11 @@ def test_civic_record_mirrors_proposal_and_moderation_events(db_session: Any) ->
         data={"item": "comment:42", "reason": "spam"},
     )
     record_event(db_session, "accounts:user:register", actor=member, subject=member)
-    size = services.log_size(db_session, log="civic")
+    size = storage.log_size(db_session, log="civic")
     assert size == 6
     entries = [
         decode_entry(data, "civic")
-        for _, data, _ in services.iter_entries(db_session, log="civic", upto=size)
+        for _, data, _ in proofs.iter_entries(db_session, log="civic", upto=size)
     ]
     assert [e["type"] for e in entries] == [
         "proposal.revision",
@@ -201,9 +201,9 @@ def test_export_stops_at_the_latest_signed_checkpoint(
 ) -> None:
     # An entry appended between signing and writing would go out with no signed root.
     fill(db_session, 6)
-    signed = services.sequence_and_sign(db_session, log="votes")
-    services.append_entry(db_session, log="votes", entry=cast())  # not signed yet
-    assert services.log_size(db_session, log="votes") == signed.size + 1
+    signed = checkpoints.sign_checkpoint(db_session, log="votes")
+    sequencer.append_entry(db_session, log="votes", entry=cast())  # not signed yet
+    assert storage.log_size(db_session, log="votes") == signed.size + 1
     sizes = integrity.write_export(db_session, tmp_path / "export")
     assert sizes["votes"] == signed.size
     lines = (tmp_path / "export" / "votes" / "entries.jsonl").read_text().splitlines()

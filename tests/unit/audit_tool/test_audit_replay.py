@@ -81,7 +81,11 @@ BAD_SEQUENCES: list[tuple[str, list[bytes], str]] = [
     ("changes not allowed", [opened(vote_changes=False), cast(1), sup(1)], "not allowed"),
     ("supersede unknown", [opened(), cast(1), sup(2)], "not a live ballot"),
     ("supersede twice", [opened(), cast(1), sup(1), cast(2), sup(1)], "not a live ballot"),
-    ("supersede then other", [opened(), cast(1), sup(1), closed(1, 1)], "immediately followed"),
+    (
+        "supersede then another ballot",
+        [opened(), opened(ballot="c"), cast(1), sup(1), cast(2, ballot="c")],
+        "immediately followed",
+    ),
     (
         "change by another voter",
         [opened(**PUBLIC), cast(1, voter="u"), sup(1), cast(2, voter="v")],
@@ -99,6 +103,62 @@ BAD_SEQUENCES: list[tuple[str, list[bytes], str]] = [
         "checkpoint right after",
     ),
 ]
+
+
+# Ballots opened with an electorate commitment: casts pooled and shuffled, vote changes marked
+# only after the last cast (docs/ledger.md §1.3).
+MIXED = {"electorate": (3, "ab" * 32)}
+
+
+def cast_on(day: str, n: int) -> bytes:
+    return E.ballot_cast(ballot="b", tracker=t(n), choice=["a"], day=day)
+
+
+MIXED_BAD: list[tuple[str, list[bytes], str]] = [
+    ("cast dated by itself", [opened(**MIXED), cast_on("2025-03-02", 1)], "day its ballot opened"),
+    (
+        "cast after the marks",
+        [opened(**MIXED), cast(1), cast(2), sup(1), cast(3)],
+        "after the ballot's vote changes were marked",
+    ),
+    (
+        "more voters than electors",
+        [opened(**MIXED), cast(1), cast(2), cast(3), cast(4), closed(4)],
+        "electorate fixed at opening has 3",
+    ),
+    (
+        "two live ballots of one public voter",
+        [opened(**MIXED, **PUBLIC), cast(1, voter="u"), cast(2, voter="u"), closed(2)],
+        "more than one live ballot",
+    ),
+    (
+        "a change where changes are not allowed",
+        [opened(**MIXED, **PUBLIC, vote_changes=False), cast(1, voter="u"), cast(2, voter="u")],
+        "already has a live ballot",
+    ),
+]
+BAD_SEQUENCES += MIXED_BAD
+
+
+def test_mixed_ballot_marks_changes_at_closing() -> None:
+    state = replay(
+        [
+            opened(**MIXED, **PUBLIC),
+            cast(1, voter="u"),
+            cast(2, voter="v"),
+            cast(3, ["b"], voter="u"),  # u's change: nothing next to it says so
+            sup(1),
+            closed(3, 1),
+        ]
+    )
+    assert list(state.ballots["b"].live) == [t(2), t(3)]
+
+
+def test_a_ballot_opened_before_mixing_may_end_with_closing_marks() -> None:
+    # Opened by an older version (no electorate), closed by this one: its last vote changes
+    # are marked at closing, with no cast after them.
+    state = replay([opened(), cast(1), cast(2), sup(1), closed(2, 1)])
+    assert list(state.ballots["b"].live) == [t(2)]
 
 
 def replay(

@@ -8,10 +8,8 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from civicforum.ballots import services
 from civicforum.ballots.models import Method
-from tests.factories import make_user
-from tests.factories_ballots import close, make_ballot, rank
+from tests.factories_ballots import close, make_voted_ballot, rank
 
 # The labels are 11px sans-serif; 0.6em is a fair average advance for letters and digits.
 CHAR_WIDTH = 11 * 0.6
@@ -25,14 +23,13 @@ def flow_svg(text: str) -> str:
 
 def test_every_flow_label_fits_inside_the_svg(client: FlaskClient, db_session: Any) -> None:
     names = ("Annabel Fitzgerald-Long", "Bob", "Catherine Woodward", "Dan")
-    ballot = make_ballot(db_session, method=Method.IRV, options=names)
-    for choice in (
+    choices = (
         [rank("o1", "o2")] * 4
         + [rank("o2", "o3")] * 3
         + [rank("o3", "o1")] * 2
         + [rank("o4", "o3")]
-    ):
-        services.cast_ballot(db_session, ballot=ballot, voter=make_user(db_session), choice=choice)
+    )
+    ballot = make_voted_ballot(db_session, choices, method=Method.IRV, options=names)
     close(db_session, ballot)
 
     svg = flow_svg(client.get(f"/ballots/{ballot.id}/results").text)

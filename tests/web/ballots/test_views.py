@@ -14,11 +14,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from civicforum.accounts.models import Role
-from civicforum.ballots import services
-from civicforum.ballots.models import Ballot, BallotCast, BallotStatus, Method
+from civicforum.ballots import cast_tokens, services
+from civicforum.ballots.models import Ballot, BallotReceipt, BallotStatus, Method
 from civicforum.db import utcnow
+from civicforum.ledger.promise import parse_promise_file
 from civicforum.ledger.proof_file import parse_proof
-from civicforum.logstore import services as logstore
+from civicforum.logstore import storage
 from tests.factories import make_user
 from tests.factories_ballots import approve, close, make_ballot, rank
 
@@ -26,7 +27,19 @@ HX = {"HX-Request": "true"}
 
 
 def casts(db_session: Any) -> int:
-    return int(db_session.scalar(select(func.count()).select_from(BallotCast)) or 0)
+    return int(db_session.scalar(select(func.count()).select_from(BallotReceipt)) or 0)
+
+
+def token(ballot: Any, voter: Any) -> str:
+    """The one-time cast token a review step issues to `voter` for `ballot`."""
+    return cast_tokens.issue(ballot_id=ballot.id, voter_id=voter.id)
+
+
+def token_in(page: str) -> str:
+    """The cast token a rendered confirmation form carries."""
+    marker = 'name="cast_token" value="'
+    start = page.index(marker) + len(marker)
+    return page[start : page.index('"', start)]
 
 
 # ----------------------------------------------------------------------------- list, detail
@@ -68,8 +81,8 @@ def test_detail_invites_login_for_anonymous(client: FlaskClient, db_session: Any
 
 
 def test_review_then_cast_without_js(client: FlaskClient, db_session: Any, login_as: Any) -> None:
-    ballot = make_ballot(db_session, method=Method.IRV)
     voter = login_as(make_user(db_session))
+    ballot = make_ballot(db_session, method=Method.IRV)
     page = client.get(f"/ballots/{ballot.id}").text
     assert 'name="rank-o1"' in page and "Not ranked" in page
     form = {"rank-o1": "2", "rank-o2": "1", "rank-o3": ""}
@@ -78,27 +91,70 @@ def test_review_then_cast_without_js(client: FlaskClient, db_session: Any, login
     assert casts(db_session) == 0  # reviewing records nothing
     assert '<input type="hidden" name="rank-o2" value="1">' in review.text
     assert '[["o2"], ["o1"]]' in review.text  # exactly as written to the log
-    cast = client.post(f"/ballots/{ballot.id}/cast", data={**form, "action": "cast"})
-    assert cast.status_code == 303
-    assert cast.headers["Location"].endswith(f"/ballots/{ballot.id}/receipt?recorded=1")
-    receipt = client.get(cast.headers["Location"]).text
-    link = services.current_vote(db_session, ballot=ballot, voter=voter)
-    assert link.tracker in receipt and "Bananas" in receipt
-    assert "Your ballot has been recorded." in receipt
-    assert "Your ballot has been recorded." not in client.get(f"/ballots/{ballot.id}/receipt").text
+    fields = {**form, "action": "cast", "cast_token": token_in(review.text)}
+    cast = client.post(f"/ballots/{ballot.id}/cast", data=fields)
+    # The receipt is in the cast's own response, whatever happens afterwards.
+    assert cast.status_code == 200 and "Your ballot has been recorded" in cast.text
+    mine = services.voter_receipt(db_session, ballot=ballot, voter=voter, proof=True)
+    assert mine is not None and mine.tracker in cast.text
+    assert mine.promise in cast.text  # the signed promise, shown to copy
+    receipt = client.get(f"/ballots/{ballot.id}/receipt").text
+    assert mine.tracker in receipt and "Bananas" in receipt
+    promise = client.get(f"/ballots/{ballot.id}/receipt.tlog-promise")
+    assert promise.status_code == 200 and promise.text == mine.promise
+    assert promise.headers["Content-Disposition"].startswith("attachment")
     download = client.get(f"/ballots/{ballot.id}/receipt.tlog-proof")
     assert download.status_code == 200
-    assert download.headers["Content-Disposition"].startswith("attachment")
     proof = parse_proof(download.text)
-    assert proof.index == services.cast_index(db_session, ballot=ballot, tracker=link.tracker)
-    assert f"<dd>{proof.index}</dd>" in receipt  # the page shows the same log position
+    assert proof.extra == parse_promise_file(mine.promise).entry
+    # The promise can also be fetched with the cast token (a POST: no token in a URL).
+    by_token = client.post(
+        f"/ballots/{ballot.id}/receipt/by-token.tlog-promise",
+        data={"cast_token": fields["cast_token"]},
+    )
+    assert by_token.status_code == 200 and by_token.text == mine.promise
+
+
+def test_a_retried_cast_returns_the_same_receipt_and_casts_once(
+    client: FlaskClient, db_session: Any, login_as: Any
+) -> None:
+    voter = login_as(make_user(db_session))
+    ballot = make_ballot(db_session)
+    fields = {"approve": "o1", "action": "cast", "cast_token": token(ballot, voter)}
+    first = client.post(f"/ballots/{ballot.id}/cast", data=fields)
+    size = storage.log_size(db_session, log="votes")
+    again = client.post(f"/ballots/{ballot.id}/cast", data=fields)  # e.g. a lost response
+    assert first.status_code == again.status_code == 200
+    mine = services.voter_receipt(db_session, ballot=ballot, voter=voter)
+    assert mine is not None and mine.promise in first.text and mine.promise in again.text
+    assert "already received" in again.text
+    assert casts(db_session) == 1 and storage.log_size(db_session, log="votes") == size
+    link = services.current_vote(db_session, ballot=ballot, voter=voter)
+    assert link is not None and link.changes == 0  # not counted as a vote change
+    # After the ballot closed, the same retry still answers with the receipt.
+    close(db_session, ballot)
+    late = client.post(f"/ballots/{ballot.id}/cast", data=fields)
+    assert late.status_code == 200 and mine.promise in late.text
+
+
+def test_a_cast_token_works_only_for_its_voter_and_ballot(
+    client: FlaskClient, db_session: Any, login_as: Any
+) -> None:
+    voter, other = make_user(db_session), make_user(db_session)
+    ballot, second = make_ballot(db_session), make_ballot(db_session)
+    login_as(voter)
+    for stale in ("", "forged.0000", token(ballot, other), token(second, voter)):
+        data = {"approve": "o1", "action": "cast", "cast_token": stale}
+        response = client.post(f"/ballots/{ballot.id}/cast", data=data)
+        assert response.status_code == 422 and "Review your ballot again" in response.text
+    assert casts(db_session) == 0
 
 
 def test_reloading_the_review_or_cast_step_goes_back_to_the_ballot(
     client: FlaskClient, db_session: Any, login_as: Any
 ) -> None:
-    ballot = make_ballot(db_session)
     login_as(make_user(db_session))
+    ballot = make_ballot(db_session)
     for step in ("review", "cast"):
         response = client.get(f"/ballots/{ballot.id}/{step}")
         assert response.status_code == 303
@@ -109,8 +165,8 @@ def test_reloading_the_review_or_cast_step_goes_back_to_the_ballot(
 def test_edit_step_returns_to_the_form_with_values(
     client: FlaskClient, db_session: Any, login_as: Any
 ) -> None:
-    ballot = make_ballot(db_session, method=Method.APPROVAL)
     login_as(make_user(db_session))
+    ballot = make_ballot(db_session, method=Method.APPROVAL)
     response = client.post(f"/ballots/{ballot.id}/cast", data={"approve": ["o2"], "action": "edit"})
     assert response.status_code == 200 and "Review my ballot" in response.text
     assert 'value="o2" checked' in response.text
@@ -120,15 +176,14 @@ def test_edit_step_returns_to_the_form_with_values(
 def test_htmx_review_and_cast_swap_only_the_panel(
     client: FlaskClient, db_session: Any, login_as: Any
 ) -> None:
-    ballot = make_ballot(db_session)
     login_as(make_user(db_session))
+    ballot = make_ballot(db_session)
     review = client.post(f"/ballots/{ballot.id}/review", data={"approve": "o1"}, headers=HX)
     assert review.status_code == 200
     assert review.text.lstrip().startswith('<section id="vote-panel"')
     assert "Check your ballot" in review.text
-    cast = client.post(
-        f"/ballots/{ballot.id}/cast", data={"approve": "o1", "action": "cast"}, headers=HX
-    )
+    data = {"approve": "o1", "action": "cast", "cast_token": token_in(review.text)}
+    cast = client.post(f"/ballots/{ballot.id}/cast", data=data, headers=HX)
     assert cast.status_code == 200 and "<html" not in cast.text
     assert "Your ballot has been recorded" in cast.text
     assert casts(db_session) == 1
@@ -155,20 +210,21 @@ def test_invalid_ballots_are_refused_with_422(
     form: dict[str, str],
     message: str,
 ) -> None:
+    voter = login_as(make_user(db_session))
     ballot = make_ballot(db_session, method=method)
-    login_as(make_user(db_session))
     for step in ("review", "cast"):
-        response = client.post(f"/ballots/{ballot.id}/{step}", data={**form, "action": "cast"})
+        data = {**form, "action": "cast", "cast_token": token(ballot, voter)}
+        response = client.post(f"/ballots/{ballot.id}/{step}", data=data)
         assert response.status_code == 422, step
         assert message in response.text and 'role="alert"' in response.text
-        fragment = client.post(f"/ballots/{ballot.id}/{step}", data=form, headers=HX)
+        fragment = client.post(f"/ballots/{ballot.id}/{step}", data=data, headers=HX)
         assert fragment.status_code == 422 and "<html" not in fragment.text
     assert casts(db_session) == 0
 
 
 def test_too_many_approvals(client: FlaskClient, db_session: Any, login_as: Any) -> None:
-    ballot = make_ballot(db_session, max_approvals=1)
     login_as(make_user(db_session))
+    ballot = make_ballot(db_session, max_approvals=1)
     response = client.post(f"/ballots/{ballot.id}/review", data={"approve": ["o1", "o2"]})
     assert response.status_code == 422 and "at most 1" in response.text
 
@@ -176,23 +232,26 @@ def test_too_many_approvals(client: FlaskClient, db_session: Any, login_as: Any)
 def test_second_vote_refused_when_changes_are_not_allowed(
     client: FlaskClient, db_session: Any, login_as: Any
 ) -> None:
-    ballot = make_ballot(db_session, vote_changes=False)
     voter = login_as(make_user(db_session))
+    ballot = make_ballot(db_session, vote_changes=False)
     services.cast_ballot(db_session, ballot=ballot, voter=voter, choice=approve("o1"))
     page = client.get(f"/ballots/{ballot.id}").text
     assert "does not allow changing" in page and "Review my ballot" not in page
-    response = client.post(f"/ballots/{ballot.id}/cast", data={"approve": "o2", "action": "cast"})
+    data = {"approve": "o2", "action": "cast", "cast_token": token(ballot, voter)}
+    response = client.post(f"/ballots/{ballot.id}/cast", data=data)
     assert response.status_code == 409 and "already voted" in response.text
     assert casts(db_session) == 1
 
 
 def test_vote_change_through_the_web(client: FlaskClient, db_session: Any, login_as: Any) -> None:
-    ballot = make_ballot(db_session, vote_changes=True)
     voter = login_as(make_user(db_session))
+    ballot = make_ballot(db_session, vote_changes=True)
     services.cast_ballot(db_session, ballot=ballot, voter=voter, choice=approve("o1"))
     page = client.get(f"/ballots/{ballot.id}").text
     assert "You have voted" in page and 'value="o1" checked' in page
-    client.post(f"/ballots/{ballot.id}/cast", data={"approve": "o3", "action": "cast"})
+    data = {"approve": "o3", "action": "cast", "cast_token": token(ballot, voter)}
+    client.post(f"/ballots/{ballot.id}/cast", data=data)
+    close(db_session, ballot)  # a vote change is marked superseded when the ballot closes
     assert services.live_choices(db_session, ballot) == [["o3"]]
 
 
@@ -202,58 +261,64 @@ def test_vote_changes_are_capped_per_ballot_and_a_refusal_leaves_no_trace(
     # Anti-automation (ASVS 2.4.1): each change appends two entries to the log for good.
     from civicforum.ballots.validation import MAX_VOTE_CHANGES
 
+    voter, other = login_as(make_user(db_session)), make_user(db_session)
     ballot = make_ballot(db_session, vote_changes=True)
-    login_as(make_user(db_session))
     url = f"/ballots/{ballot.id}/cast"
-    statuses = [
-        client.post(url, data={"approve": f"o{1 + n % 3}", "action": "cast"}).status_code
-        for n in range(1 + MAX_VOTE_CHANGES)  # the first vote, then the changes allowed
-    ]
-    assert statuses == [303] * (1 + MAX_VOTE_CHANGES)
-    size = logstore.log_size(db_session, log="votes")
-    live = services.live_choices(db_session, ballot)
-    refused = client.post(url, data={"approve": "o1", "action": "cast"})
+
+    def cast(key: str, who: Any = voter) -> int:
+        data = {"approve": key, "action": "cast", "cast_token": token(ballot, who)}
+        return int(client.post(url, data=data).status_code)
+
+    statuses = [cast(f"o{1 + n % 3}") for n in range(1 + MAX_VOTE_CHANGES)]
+    assert statuses == [200] * (1 + MAX_VOTE_CHANGES)  # the first vote, then the changes
+    size = storage.log_size(db_session, log="votes")
+    receipt = services.voter_receipt(db_session, ballot=ballot, voter=voter)
+    refused = client.post(
+        url, data={"approve": "o1", "action": "cast", "cast_token": token(ballot, voter)}
+    )
     assert refused.status_code == 429 and "as many times as allowed" in refused.text
-    assert logstore.log_size(db_session, log="votes") == size  # nothing appended
-    assert services.live_choices(db_session, ballot) == live  # the last vote still counts
-    login_as(make_user(db_session))  # another voter is not affected
-    assert client.post(url, data={"approve": "o1", "action": "cast"}).status_code == 303
+    assert storage.log_size(db_session, log="votes") == size  # nothing appended
+    assert services.voter_receipt(db_session, ballot=ballot, voter=voter) == receipt
+    login_as(other)  # another voter is not affected
+    assert cast("o1", other) == 200
 
 
 def test_ineligible_and_closed_are_refused(
     client: FlaskClient, db_session: Any, login_as: Any
 ) -> None:
+    voter = login_as(make_user(db_session))
     ballot = make_ballot(db_session, eligibility=services.Eligibility.ROLL_VERIFIED)
-    login_as(make_user(db_session))
     page = client.get(f"/ballots/{ballot.id}").text
     assert "not eligible" in page and "members on the membership roll" in page
     assert 'href="/account/#roll-panel"' in page  # and where to do something about it
-    response = client.post(f"/ballots/{ballot.id}/cast", data={"approve": "o1", "action": "cast"})
+    data = {"approve": "o1", "action": "cast", "cast_token": token(ballot, voter)}
+    response = client.post(f"/ballots/{ballot.id}/cast", data=data)
     assert response.status_code == 403
     other = make_ballot(db_session)
     other.closes_at = utcnow() - timedelta(seconds=1)
     db_session.flush()
-    response = client.post(f"/ballots/{other.id}/cast", data={"approve": "o1", "action": "cast"})
-    assert response.status_code == 409  # the lazy close ran first: the ballot is closed
+    data["cast_token"] = token(other, voter)
+    response = client.post(f"/ballots/{other.id}/cast", data=data)
+    assert response.status_code == 409  # the period is over
     assert casts(db_session) == 0
 
 
 def test_first_cast_after_the_opening_time_opens_the_ballot(
     client: FlaskClient, db_session: Any, login_as: Any
 ) -> None:
+    voter = login_as(make_user(db_session))
     ballot = make_ballot(db_session, open_now=False, max_approvals=1)
     ballot.opens_at = utcnow() - timedelta(seconds=1)
     db_session.flush()
-    login_as(make_user(db_session))
     # The cast re-reads the rules after opening: the approval limit still applies.
-    too_many = client.post(
-        f"/ballots/{ballot.id}/cast", data={"approve": ["o1", "o2"], "action": "cast"}
-    )
+    data = {"approve": ["o1", "o2"], "action": "cast", "cast_token": token(ballot, voter)}
+    too_many = client.post(f"/ballots/{ballot.id}/cast", data=data)
     assert too_many.status_code == 422 and casts(db_session) == 0
     db_session.refresh(ballot)
     assert ballot.status == BallotStatus.OPEN and ballot.opened_index is not None
-    cast = client.post(f"/ballots/{ballot.id}/cast", data={"approve": "o2", "action": "cast"})
-    assert cast.status_code == 303 and casts(db_session) == 1
+    data["approve"] = "o2"
+    cast = client.post(f"/ballots/{ballot.id}/cast", data=data)
+    assert cast.status_code == 200 and casts(db_session) == 1
 
 
 def test_anonymous_cannot_cast(client: FlaskClient, db_session: Any) -> None:
@@ -264,12 +329,11 @@ def test_anonymous_cannot_cast(client: FlaskClient, db_session: Any) -> None:
 
 
 def test_cast_needs_csrf(anon_client: FlaskClient, db_session: Any, login_as: Any) -> None:
+    voter = login_as(make_user(db_session), on=anon_client)
     ballot = make_ballot(db_session)
-    login_as(make_user(db_session), on=anon_client)
     anon_client.environ_base.pop("HTTP_X_CSRF_TOKEN", None)
-    response = anon_client.post(
-        f"/ballots/{ballot.id}/cast", data={"approve": "o1", "action": "cast"}
-    )
+    data = {"approve": "o1", "action": "cast", "cast_token": token(ballot, voter)}
+    response = anon_client.post(f"/ballots/{ballot.id}/cast", data=data)
     assert response.status_code == 400
     assert casts(db_session) == 0
 
@@ -278,14 +342,16 @@ def test_cast_needs_csrf(anon_client: FlaskClient, db_session: Any, login_as: An
 
 
 def closed_irv(db_session: Any) -> Ballot:
+    voters = [make_user(db_session) for _ in range(10)]
     ballot = make_ballot(db_session, method=Method.IRV, options=("Ann", "Bob", "Cat", "Dan"))
-    for choice in (
+    choices = (
         [rank("o1", "o2")] * 4
         + [rank("o2", "o3")] * 3
         + [rank("o3", "o2")] * 2
         + [rank("o4", "o3")]
-    ):
-        services.cast_ballot(db_session, ballot=ballot, voter=make_user(db_session), choice=choice)
+    )
+    for voter, choice in zip(voters, choices, strict=True):
+        services.cast_ballot(db_session, ballot=ballot, voter=voter, choice=choice)
     close(db_session, ballot)
     return ballot
 
@@ -307,23 +373,21 @@ def test_results_page_has_rounds_charts_flow_and_tables(
 
 
 def test_results_hidden_until_closing(client: FlaskClient, db_session: Any) -> None:
+    voter = make_user(db_session)
     hidden = make_ballot(db_session, results_hidden=True)
     assert client.get(f"/ballots/{hidden.id}/results").status_code == 404
     assert client.get(f"/ballots/{hidden.id}/results.json").status_code == 404
     assert client.get(f"/ballots/{hidden.id}/cvr.blt").status_code == 404
     shown = make_ballot(db_session, results_hidden=False)
-    services.cast_ballot(
-        db_session, ballot=shown, voter=make_user(db_session), choice=approve("o2")
-    )
+    services.cast_ballot(db_session, ballot=shown, voter=voter, choice=approve("o2"))
     page = client.get(f"/ballots/{shown.id}/results")
     assert page.status_code == 200 and "Provisional count" in page.text
 
 
 def test_lazy_close_on_read(client: FlaskClient, db_session: Any) -> None:
+    voter = make_user(db_session)
     ballot = make_ballot(db_session)
-    services.cast_ballot(
-        db_session, ballot=ballot, voter=make_user(db_session), choice=approve("o1")
-    )
+    services.cast_ballot(db_session, ballot=ballot, voter=voter, choice=approve("o1"))
     ballot.closes_at = utcnow() - timedelta(seconds=1)
     db_session.flush()
     page = client.get(f"/ballots/{ballot.id}/results")
@@ -363,9 +427,12 @@ def test_approval_cvr_downloads(client: FlaskClient, db_session: Any, tmp_path: 
     from civicforum.tabulation import tabulate
     from civicforum.tabulation.formats import read_election
 
+    voters = [make_user(db_session) for _ in range(3)]
     ballot = make_ballot(db_session, method=Method.APPROVAL, seats=1)
-    for choice in (approve("o1", "o2"), approve("o2"), approve("o3")):
-        services.cast_ballot(db_session, ballot=ballot, voter=make_user(db_session), choice=choice)
+    for voter, choice in zip(
+        voters, (approve("o1", "o2"), approve("o2"), approve("o3")), strict=True
+    ):
+        services.cast_ballot(db_session, ballot=ballot, voter=voter, choice=choice)
     close(db_session, ballot)
     assert client.get(f"/ballots/{ballot.id}/cvr.blt").status_code == 404
     path = tmp_path / "election.json"
@@ -375,11 +442,12 @@ def test_approval_cvr_downloads(client: FlaskClient, db_session: Any, tmp_path: 
 
 
 def test_receipt_is_gone_after_closing(client: FlaskClient, db_session: Any, login_as: Any) -> None:
-    ballot = make_ballot(db_session)
     voter = login_as(make_user(db_session))
+    ballot = make_ballot(db_session)
     services.cast_ballot(db_session, ballot=ballot, voter=voter, choice=approve("o1"))
     close(db_session, ballot)
     assert client.get(f"/ballots/{ballot.id}/receipt.tlog-proof").status_code == 404
+    assert client.get(f"/ballots/{ballot.id}/receipt.tlog-promise").status_code == 404
     assert "There is no receipt" in client.get(f"/ballots/{ballot.id}/receipt").text
     assert "You took part in this ballot." in client.get(f"/ballots/{ballot.id}").text
 
@@ -480,7 +548,7 @@ def test_admin_times_are_in_the_admins_time_zone(
 
 def test_log_size_unchanged_by_page_views(client: FlaskClient, db_session: Any) -> None:
     ballot = make_ballot(db_session)
-    size = logstore.log_size(db_session, log="votes")
+    size = storage.log_size(db_session, log="votes")
     client.get(f"/ballots/{ballot.id}")
     client.get("/ballots/")
-    assert logstore.log_size(db_session, log="votes") == size
+    assert storage.log_size(db_session, log="votes") == size

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from civicforum.audit_tool import cli as audit_cli
-from civicforum.ledger import entry as E
 from civicforum.ledger import merkle
 from civicforum.ledger.checkpoint import open_checkpoint, parse_checkpoint_body
 from civicforum.ledger.cosignature import cosign, generate_witness_key
@@ -21,7 +20,7 @@ from civicforum.ledger.export import open_export
 from civicforum.ledger.note import parse_note, parse_signer_key
 from civicforum.ledger.proof_file import parse_proof
 from civicforum.ledger.tiles import entries_path, entry_bundle, parse_entry_bundle, tile_path
-from civicforum.logstore import services
+from civicforum.logstore import checkpoints, receipts, sequencer, witnesses
 from civicforum.logstore.keys import current_keys
 from civicforum.logstore.models import LedgerPending
 from tests.factories import make_user
@@ -61,14 +60,14 @@ def web(client: Any, db_session: Any) -> Ending:
     return Ending(client, db_session)
 
 
-def committed_log(session: Any, n: int) -> list[services.AppendedEntry]:
+def committed_log(session: Any, n: int) -> list[sequencer.AppendedEntry]:
     appended = fill(session, n)
     session.commit()
     return appended
 
 
 def receipt_text(session: Any, index: int) -> str:
-    text = services.receipt_for(session, log="votes", index=index)
+    text = receipts.receipt_for(session, log="votes", index=index)
     session.commit()
     return text
 
@@ -82,8 +81,8 @@ def test_verify_page_is_linked_from_the_footer(web: Any) -> None:
 def test_valid_receipt_shows_the_choice_as_recorded(web: Any, db_session: Any) -> None:
     appended = committed_log(db_session, 4)
     receipt = receipt_text(db_session, 2)
-    services.append_entry(db_session, log="votes", entry=cast())  # the log grows afterwards
-    services.sign_checkpoint(db_session, log="votes")
+    sequencer.append_entry(db_session, log="votes", entry=cast())  # the log grows afterwards
+    checkpoints.sign_checkpoint(db_session, log="votes")
     db_session.commit()
     page = web.post("/verify", data={"receipt": receipt.replace("\n", "\r\n")})
     assert page.status_code == 200, page.text
@@ -185,7 +184,7 @@ def test_witness_cosignatures_are_verified_stored_and_served(
 ) -> None:
     committed_log(db_session, 4)
     signer_text, verifier_text = generate_witness_key("witness.example/alice")
-    services.add_witness(db_session, vkey=verifier_text.decode())
+    witnesses.add_witness(db_session, vkey=verifier_text.decode())
     db_session.commit()
     note = web.get("/ledger/votes/checkpoint").text
     body = parse_checkpoint_body(parse_note(note).text)
@@ -258,7 +257,7 @@ def test_auditor_adds_and_removes_a_witness(web: Any, db_session: Any, login_as:
     )
     assert swapped.status_code == 200 and "<html" not in swapped.text
     assert "Witness added" in swapped.text and "witness.example/carol" in swapped.text
-    witness = next(w for w in services.witnesses(db_session) if w.name == "witness.example/bob")
+    witness = next(w for w in witnesses.witnesses(db_session) if w.name == "witness.example/bob")
     assert witness.active
     removed = web.post(f"/audit/ledger/witnesses/{witness.id}/remove")
     assert removed.status_code == 303
@@ -293,26 +292,28 @@ def test_export_zip_is_capped_per_client_address(app: Any, web: Any, db_session:
         del app.config["EXPORT_LIMIT_PER_ADDRESS"]
 
 
-def test_export_zip_first_sequences_and_signs_every_log(
+def test_export_zip_signs_every_log_and_leaves_the_pool_alone(
     web: Any, db_session: Any, tmp_path: Path
 ) -> None:
     committed_log(db_session, 5)  # appended without any checkpoint
-    db_session.add(LedgerPending(log="votes", data=entry_bundle([cast(), cast()])))
+    pooled = LedgerPending(log="votes", grp="b1", data=entry_bundle([cast(), cast()]))
+    db_session.add(pooled)
     civic = {"v": 1, "type": "proposal.support", "day": DAY, "proposal": "p1", "supporter": "s1"}
-    services.append_entry(db_session, log="civic", entry=civic)
+    sequencer.append_entry(db_session, log="civic", entry=civic)
     db_session.commit()
-    assert services.latest_checkpoint(db_session, log="civic") is None
+    assert checkpoints.latest_checkpoint(db_session, log="civic") is None
     response = web.get("/ledger/export.zip")
     assert response.status_code == 200
     archive = tmp_path / "export.zip"
     archive.write_bytes(response.data)
     response.close()
     with open_export(archive) as export:
-        for log, size in (("votes", 7), ("civic", 1)):
+        for log, size in (("votes", 5), ("civic", 1)):
             assert export.size(log) == size
             assert len(list(export.iter_entries(log))) == size
             assert max(c.size for c in export.iter_checkpoints(log)) == size, log
-    assert services.pending_count(db_session, log="votes") == 0
+    # Downloading an export does not hurry a batch: the pooled casts still wait.
+    assert sequencer.pending_count(db_session, log="votes") == 1  # one row, two casts
     key = current_keys().verifier("votes").text
     assert audit_cli.main(["verify", str(archive), "--key", key, "--quiet"]) == 0
 
@@ -362,47 +363,30 @@ def test_tile_errors_stay_plain_text(web: Any, db_session: Any) -> None:
     assert response.status_code == 404 and response.mimetype == "text/plain"
 
 
-def test_receipt_of_a_changed_vote_says_it_is_no_longer_counted(web: Any, db_session: Any) -> None:
-    appended = committed_log(db_session, 3)
-    receipt = receipt_text(db_session, 1)
-    tracker = json.loads(appended[1].data)["tracker"]
-    page = web.post("/verify", data={"receipt": receipt})
-    assert "This receipt is valid" in page.text and "replaced by a vote change" not in page.text
-    # The voter changes their vote: superseded + the new cast, adjacent (docs/ledger.md §1.3).
-    other = json.loads(appended[2].data)["tracker"]
-    for entry in (
-        E.ballot_superseded(ballot="b1", tracker=other, day=DAY),  # someone else's change
-        cast(),
-        E.ballot_superseded(ballot="b1", tracker=tracker, day=DAY),
-        cast(choice=("b",)),
-    ):
-        services.append_entry(db_session, log="votes", entry=entry)
-    services.sign_checkpoint(db_session, log="votes")
-    db_session.commit()
-    page = web.post("/verify", data={"receipt": receipt})
-    assert page.status_code == 200
-    assert "This receipt is valid" in page.text  # the inclusion proof still holds
-    assert "replaced by a vote change" in page.text and "not counted" in page.text
-    assert "entry 5" in page.text  # the public ballot.superseded entry that says so
-    fragment = web.post("/verify", data={"receipt": receipt}, headers={"HX-Request": "true"})
-    assert "<html" not in fragment.text and "replaced by a vote change" in fragment.text
-    # Someone else's vote change says nothing about this receipt.
-    assert (
-        "replaced by a vote change"
-        not in web.post("/verify", data={"receipt": receipt_text(db_session, 4)}).text
-    )
-
-
-def test_a_change_beyond_the_latest_checkpoint_is_not_reported_yet(
+def test_receipt_of_a_changed_vote_says_it_is_replaced_once_the_ballot_closed(
     web: Any, db_session: Any
 ) -> None:
-    appended = committed_log(db_session, 2)
-    receipt = receipt_text(db_session, 1)
-    tracker = json.loads(appended[1].data)["tracker"]
-    services.append_entry(
-        db_session, log="votes", entry=E.ballot_superseded(ballot="b1", tracker=tracker, day=DAY)
-    )
-    services.append_entry(db_session, log="votes", entry=cast())
-    db_session.commit()  # no checkpoint covers the change yet: the page proves nothing about it
-    page = web.post("/verify", data={"receipt": receipt})
+    from civicforum.ballots import services as ballots
+    from tests.factories_ballots import approve, close, make_ballot
+
+    voter, other = make_user(db_session), make_user(db_session)
+    ballot = make_ballot(db_session)
+    first = ballots.cast_ballot(db_session, ballot=ballot, voter=voter, choice=approve("o1"))
+    kept = ballots.cast_ballot(db_session, ballot=ballot, voter=other, choice=approve("o2"))
+    ballots.cast_ballot(db_session, ballot=ballot, voter=voter, choice=approve("o3"))
+    db_session.commit()
+    page = web.post("/verify", data={"receipt": first.promise})
+    # While the ballot is open nothing public says the first vote was replaced.
     assert "This receipt is valid" in page.text and "replaced by a vote change" not in page.text
+    close(db_session, ballot)
+    db_session.commit()
+    page = web.post("/verify", data={"receipt": first.promise})
+    assert page.status_code == 200
+    assert "This receipt is valid" in page.text  # the inclusion proof still holds
+    assert "replaced by a later vote of the same voter" in page.text
+    assert "replaced by a vote change" in page.text and "not counted" in page.text
+    fragment = web.post("/verify", data={"receipt": first.promise}, headers={"HX-Request": "true"})
+    assert "<html" not in fragment.text and "replaced by a vote change" in fragment.text
+    # Another voter's receipt is not affected.
+    other_page = web.post("/verify", data={"receipt": kept.promise}).text
+    assert "This receipt is valid" in other_page and "replaced by a vote change" not in other_page
