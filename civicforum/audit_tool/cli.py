@@ -17,6 +17,13 @@ from civicforum.ledger.cosignature import generate_witness_key
 from civicforum.ledger.entry import EntryError, parse_canonical
 from civicforum.ledger.export import ExportError, open_export
 from civicforum.ledger.note import NoteError, Verifier, parse_signer_key, parse_verifier_key
+from civicforum.ledger.promise import (
+    PromiseError,
+    PromiseFile,
+    is_promise_file,
+    parse_promise_file,
+    verify_promise_file,
+)
 from civicforum.ledger.proof_file import ProofFileError, parse_proof, verify_proof
 
 EXIT_OK = 0
@@ -37,6 +44,14 @@ def _key(value: str) -> Verifier:
         return parse_verifier_key(_text_or_file(value))
     except NoteError as exc:
         raise argparse.ArgumentTypeError(f"bad verifier key: {exc}") from exc
+
+
+def _pinned_witness(value: str) -> verify_mod.PinnedWitness:
+    """``KEY`` (every log) or ``LOG=KEY`` (one log) for --witness."""
+    log, sep, rest = value.partition("=")
+    if sep and log in ("votes", "civic"):
+        return verify_mod.PinnedWitness(_key(rest), frozenset({log}))
+    return verify_mod.PinnedWitness(_key(value))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -62,13 +77,35 @@ def _parser() -> argparse.ArgumentParser:
         help="a signed checkpoint saved earlier (file): a checkpoint, a voter's .tlog-proof"
         " receipt or a witness state file; detects forks and truncation",
     )
-    v.add_argument("--witness", action="append", type=_key, default=[], help="trusted witness key")
+    v.add_argument(
+        "--witness",
+        action="append",
+        type=_pinned_witness,
+        default=[],
+        metavar="[LOG=]KEY",
+        help="a trusted witness (text or file): it must have cosigned the latest checkpoint of"
+        " every log, or of LOG (votes or civic) only",
+    )
+    v.add_argument(
+        "--promise",
+        action="append",
+        type=Path,
+        default=[],
+        help="a voter's .tlog-promise: its entry must be in the export once its ballot closed",
+    )
     v.add_argument("--skip-recount", action="store_true", help="do not re-tabulate results")
     v.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
-    r = sub.add_parser("verify-receipt", help="verify a .tlog-proof receipt offline")
+    r = sub.add_parser(
+        "verify-receipt", help="verify a receipt offline: a .tlog-proof, or a .tlog-promise"
+    )
     r.add_argument("file", type=Path)
     r.add_argument("--key", required=True, type=_key, help="the log verifier key")
+    r.add_argument(
+        "--export",
+        type=Path,
+        help="an export to look for a promised entry in (a broken promise exits 1)",
+    )
 
     w = sub.add_parser("witness", help="act as a witness for a civicforum log")
     wsub = w.add_subparsers(dest="witness_command", required=True)
@@ -126,6 +163,13 @@ def _verify(args: argparse.Namespace) -> int:
         except (verify_mod.SavedCheckpointError, OSError) as exc:
             print(f"error: --checkpoint {path}: {exc}", file=sys.stderr)
             return EXIT_USAGE
+    promised: list[PromiseFile] = []
+    for path in args.promise:
+        try:
+            promised.append(parse_promise_file(path.read_bytes()))
+        except (PromiseError, OSError) as exc:
+            print(f"error: --promise {path}: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     try:
         with open_export(args.export) as reader:
             report = verify_mod.verify_export(
@@ -136,6 +180,8 @@ def _verify(args: argparse.Namespace) -> int:
                 recount=None if args.skip_recount else recount,
                 progress=progress,
             )
+            if report.ok and promised:
+                verify_mod.check_promises(reader, report, promised, trusted_keys=args.key)
     except (ExportError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -147,23 +193,69 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _verify_receipt(args: argparse.Namespace) -> int:
     try:
-        proof = parse_proof(args.file.read_bytes())
+        data = args.file.read_bytes()
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if is_promise_file(data):
+        return _verify_promise(args, data)
+    try:
+        proof = parse_proof(data)
         receipt = verify_proof(proof, args.key)
-    except (ProofFileError, OSError) as exc:
+    except ProofFileError as exc:
         print(f"receipt does NOT verify: {exc}", file=sys.stderr)
         return EXIT_FAILED
     cp = receipt.checkpoint
     print(f"receipt verified: entry {receipt.index} of {cp.origin} at tree size {cp.size}")
     print(f"root: {cp.root.hex()}")
+    _print_entry(receipt.entry)
+    print("note: a ballot.superseded mark for this tracker (appended when its ballot closes)")
+    print("      means a later vote of the same voter replaced it; check the export.")
+    return EXIT_OK
+
+
+def _print_entry(data: bytes) -> None:
     try:
-        entry = parse_canonical(receipt.entry)
+        entry = parse_canonical(data)
     except EntryError:
-        print("entry (not canonical JSON):", receipt.entry.decode("utf-8", "replace"))
-    else:
-        for key in ("type", "ballot", "tracker", "choice", "voter", "day"):
-            if key in entry:
-                print(f"{key}: {entry[key]}")
-    print("note: a later ballot.superseded for this tracker would replace it; check the export.")
+        print("entry (not canonical JSON):", data.decode("utf-8", "replace"))
+        return
+    for key in ("type", "ballot", "tracker", "choice", "voter", "day"):
+        if key in entry:
+            print(f"{key}: {entry[key]}")
+
+
+def _verify_promise(args: argparse.Namespace, data: bytes) -> int:
+    try:
+        verified = verify_promise_file(parse_promise_file(data), args.key)
+    except (PromiseError, ValueError) as exc:
+        print(f"promise does NOT verify: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    promise = verified.promise
+    merge_by = promise.merge_by.strftime("%Y-%m-%d %H:%M UTC")
+    print(f"promise verified: {promise.origin} promised this entry by {merge_by}")
+    print(f"leaf hash: {promise.leaf_hash.hex()}")
+    _print_entry(verified.entry)
+    if args.export is None:
+        print("note: give --export to look for the entry in an export (or use /verify)")
+        return EXIT_OK
+    try:
+        with open_export(args.export) as reader:
+            found = verify_mod.find_promised(reader, verified)
+    except (ExportError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if found.index is not None:
+        print(f"KEPT: the entry is in the export at index {found.index}")
+        return EXIT_OK
+    if found.closed:
+        print(
+            "BROKEN PROMISE: the entry's ballot closed in this export without the entry; the"
+            " signed promise is evidence of it",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    print("not in this export yet: its ballot is still open (casts join the log in batches)")
     return EXIT_OK
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from civicforum.audit_tool.replay import CivicReplay, Recount, ReplayError, VoteReplay
 from civicforum.ledger.checkpoint import Checkpoint, open_checkpoint, parse_checkpoint_body
 from civicforum.ledger.cosignature import verify_cosignature
-from civicforum.ledger.entry import VOTE_LOG, EntryError, decode_entry
+from civicforum.ledger.entry import VOTE_LOG, EntryError, decode_entry, parse_canonical
 from civicforum.ledger.export import ExportError, ExportReader
 from civicforum.ledger.merkle import EMPTY_ROOT, CompactRange, leaf_hash
 from civicforum.ledger.note import (
@@ -28,6 +28,12 @@ from civicforum.ledger.note import (
     parse_note,
     parse_verifier_key,
     verified_signers,
+)
+from civicforum.ledger.promise import (
+    PromiseError,
+    PromiseFile,
+    VerifiedPromise,
+    verify_promise_file,
 )
 from civicforum.ledger.proof_file import HEADER as PROOF_HEADER
 from civicforum.ledger.proof_file import ProofFileError, parse_proof
@@ -81,6 +87,12 @@ class LogReport:
     warnings: list[str] = field(default_factory=list)
     problem: Problem | None = None
     cosigned_by: set[Verifier] = field(default_factory=set)
+    checkpoint_size: int = 0  # the size of the latest signed checkpoint
+    latest_cosigned: dict[Verifier, int] = field(default_factory=dict)  # largest size cosigned
+
+    def cosigned(self, witness: Verifier, size: int) -> None:
+        self.cosigned_by.add(witness)
+        self.latest_cosigned[witness] = max(size, self.latest_cosigned.get(witness, 0))
 
 
 @dataclass(slots=True)
@@ -108,7 +120,7 @@ class Report:
             lines.append(
                 f"  signed checkpoints: {r.checkpoints}  saved checkpoints: {r.saved_checkpoints}"
                 f"  cosignatures verified: {r.cosignatures_verified}"
-                f" (unverified: {r.cosignatures_unverified})"
+                f" (valid, from witnesses not pinned: {r.cosignatures_unverified})"
             )
             if r.log == VOTE_LOG:
                 lines.append(f"  results recounted: {r.recounted}")
@@ -129,54 +141,90 @@ class _Target:
     label: str
 
 
+@dataclass(frozen=True, slots=True)
+class PinnedWitness:
+    """A witness the auditor trusts: its cosignature must be on the latest checkpoint of each
+    of ``logs`` (every log of the export when None), or verification fails."""
+
+    key: Verifier
+    logs: frozenset[str] | None = None
+
+    def covers(self, log: str) -> bool:
+        return self.logs is None or log in self.logs
+
+
 def verify_export(
     reader: ExportReader,
     *,
     trusted_keys: Sequence[Verifier] = (),
     saved_checkpoints: Sequence[str] = (),
-    witnesses: Sequence[Verifier] = (),
+    witnesses: Sequence[Verifier | PinnedWitness] = (),
+    known_witnesses: Sequence[Verifier] = (),
     recount: Recount | None,
     progress: Callable[[str], None] | None = None,
     require_covered: bool = True,
 ) -> Report:
     """Verify every log of the export; ``recount`` None skips re-tabulation (reported).
 
+    ``witnesses`` are pinned: each must have cosigned the latest checkpoint of its logs (the
+    state the export claims), or verification fails: a fork or a rollback shown to this
+    auditor would lack their cosignatures. ``known_witnesses`` have their cosignatures checked
+    without that requirement (the server's self-audit, whose newest checkpoint the witnesses
+    may not have seen yet). Every cosignature in the export must verify under the witness key
+    it names, pinned or not.
+
     ``require_covered``: entries after the last signed checkpoint fail verification, as they
     must in an export, which the server completes with a covering checkpoint before writing
     it. False makes them a warning: the server's self-audit of its live database, whose
     newest entries may still await one.
     """
+    pinned = [w if isinstance(w, PinnedWitness) else PinnedWitness(w) for w in witnesses]
     reports = []
     for log in reader.logs:
         report = LogReport(log, origin=reader.origin(log))
+        mine = [w for w in pinned if w.covers(log)]
         try:
             _verify_log(
                 reader,
                 report,
                 trusted_keys,
                 saved_checkpoints,
-                witnesses,
+                [w.key for w in mine] + list(known_witnesses),
                 recount,
                 progress,
                 require_covered,
             )
+            _require_pinned(report, mine)
         except _Stop as stop:
             report.problem = stop.problem
         except ExportError as exc:
             report.problem = Problem(log, None, f"malformed export: {exc}")
         reports.append(report)
-    result = Report(reports)
-    if result.ok:
-        # A pinned witness that cosigned nothing protects nothing: most likely a wrong key, or a
-        # witness the operator never accepted or whose cosignatures it left out of the export.
-        seen = set().union(*(r.cosigned_by for r in reports))
-        for witness in witnesses:
-            if witness not in seen:
-                kind = "" if witness.sig_type == SIG_COSIGNATURE_V1 else " (not a cosignature key)"
-                result.warnings.append(
-                    f"pinned witness {witness.name}{kind} cosigned no checkpoint in the export"
-                )
-    return result
+    return Report(reports)
+
+
+def _require_pinned(report: LogReport, pinned: Sequence[PinnedWitness]) -> None:
+    """Each pinned witness cosigned this log's latest checkpoint: otherwise the export shows a
+    state no trusted witness vouched for (a fork shown to this auditor, or a rollback)."""
+    for witness in pinned:
+        key = witness.key
+        if key.sig_type != SIG_COSIGNATURE_V1:
+            raise _Stop(
+                Problem(report.log, None, f"pinned witness {key.name} is not a cosignature key")
+            )
+        latest = report.latest_cosigned.get(key)
+        if latest == report.checkpoint_size:
+            continue
+        since = "no checkpoint" if latest is None else f"only up to size {latest}"
+        raise _Stop(
+            Problem(
+                report.log,
+                None,
+                f"pinned witness {key.name} did not cosign the latest checkpoint (size "
+                f"{report.checkpoint_size}; it cosigned {since}): wait for the witness to see "
+                "it and export again, or this export shows a state the witness never saw",
+            )
+        )
 
 
 def _log_key(reader: ExportReader, report: LogReport, trusted: Sequence[Verifier]) -> Verifier:
@@ -244,8 +292,10 @@ def _verify_log(
         signed[cp.size] = cp
         targets.append(_Target(cp.size, cp.root, "signed"))
         report.cosignatures_verified += len(witnessed)
-        report.cosigned_by.update(witnessed)
+        for witness in witnessed:
+            report.cosigned(witness, cp.size)
     report.checkpoints = len(signed)
+    report.checkpoint_size = max(signed, default=0)
     covered = max(signed, default=0)  # entries 0..covered-1 are under a signed root
 
     for text in saved:
@@ -347,18 +397,22 @@ def _verify_log(
             witness = parse_verifier_key(cosig.witness)
         except NoteError as exc:
             raise stop(None, f"cosignature with a malformed witness key: {exc}") from exc
-        if witness not in witness_keys:
-            report.cosignatures_unverified += 1
-            continue
         cosigned = signed.get(cosig.size)
         if cosigned is None:
             raise stop(None, f"cosignature for size {cosig.size}, which has no checkpoint")
+        # Every cosignature must verify under the key it names, trusted or not: a bad one is
+        # an altered export, whoever it claims to come from.
         try:
             verify_cosignature(cosigned, cosig.line, witness)
         except NoteError as exc:
-            raise stop(None, f"invalid cosignature on size {cosig.size}: {exc}") from exc
+            raise stop(
+                None, f"invalid cosignature by {witness.name} on size {cosig.size}: {exc}"
+            ) from exc
+        if witness not in witness_keys:
+            report.cosignatures_unverified += 1
+            continue
         report.cosignatures_verified += 1
-        report.cosigned_by.add(witness)
+        report.cosigned(witness, cosig.size)
 
 
 def _mismatch(target: _Target, good: int) -> str:
@@ -416,3 +470,61 @@ def _witness_state_checkpoints(text: str) -> list[str]:
     if not found:
         raise SavedCheckpointError("the witness state file holds no checkpoint yet")
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """Where a promised entry is in an export: its index, else whether its ballot closed
+    there (every cast is in the log by then, so a missing one was dropped)."""
+
+    index: int | None
+    closed: bool
+
+
+def find_promised(reader: ExportReader, promised: VerifiedPromise) -> Found:
+    """Look for a promise's entry in the export's vote log (one streaming pass)."""
+    ballot = parse_canonical(promised.entry).get("ballot")
+    closing = canonical_ballot_closed_prefix(ballot)
+    closed = False
+    for item in reader.iter_entries(VOTE_LOG):
+        if item.leaf_hash == promised.leaf_hash and leaf_hash(item.entry) == promised.leaf_hash:
+            return Found(item.index, False)
+        closed = closed or item.entry.startswith(closing)
+    return Found(None, closed)
+
+
+def canonical_ballot_closed_prefix(ballot: object) -> bytes:
+    # Canonical JSON sorts the keys: a ballot.closed entry starts with its ballot id.
+    return ('{"ballot":' + json.dumps(ballot) + ',"counts":').encode()
+
+
+def check_promises(
+    reader: ExportReader,
+    report: Report,
+    promised: Sequence[PromiseFile],
+    *,
+    trusted_keys: Sequence[Verifier],
+) -> None:
+    """Add to ``report``: a promise whose entry is missing although its ballot closed is a
+    failure of the vote log (BROKEN PROMISE); one whose ballot is still open, a warning."""
+    votes = next(r for r in report.logs if r.log == VOTE_LOG)
+    key = next((k for k in trusted_keys if k.name == votes.origin), None) or parse_verifier_key(
+        reader.verifier_key(VOTE_LOG)
+    )
+    for index, promise_file in enumerate(promised, 1):
+        try:
+            verified = verify_promise_file(promise_file, key)
+        except (PromiseError, ValueError) as exc:
+            votes.problem = Problem(VOTE_LOG, None, f"promise {index} does not verify: {exc}")
+            return
+        found = find_promised(reader, verified)
+        if found.index is None and found.closed:
+            votes.problem = Problem(
+                VOTE_LOG,
+                None,
+                f"BROKEN PROMISE: promise {index} (leaf {verified.leaf_hash.hex()}) is not in "
+                "the log although its ballot closed",
+            )
+            return
+        if found.index is None:
+            votes.warnings.append(f"promise {index}: not in the log yet (its ballot is open)")

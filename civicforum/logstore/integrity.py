@@ -201,7 +201,7 @@ def verify_database(session: Session, *, recount: bool = True) -> IntegrityRepor
     report = verify_export(
         reader,  # type: ignore[arg-type]
         trusted_keys=[current_keys().verifier(log) for log in LOGS],
-        witnesses=witnesses.witness_verifiers(session),
+        known_witnesses=witnesses.witness_verifiers(session),
         recount=recount_fn if recount else None,
         require_covered=False,  # live logs: the newest entries may still await a checkpoint
     )

@@ -19,10 +19,10 @@ from ledger_export_builder import (
 )
 
 from civicforum.audit_tool.recount import recount
-from civicforum.audit_tool.verify import Report, verify_export
+from civicforum.audit_tool.verify import PinnedWitness, Report, verify_export
 from civicforum.ledger import entry as E
 from civicforum.ledger import note
-from civicforum.ledger.checkpoint import Checkpoint, sign_checkpoint
+from civicforum.ledger.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
 from civicforum.ledger.cosignature import cosign, generate_witness_key
 from civicforum.ledger.export import ExportError, open_export, zip_export
 from civicforum.ledger.merkle import leaf_hash
@@ -484,7 +484,7 @@ def test_empty_checkpoints(tmp_path: Path) -> None:
     assert "entries read before the problem: 0" in report.format()
 
 
-def test_pinned_witness_that_cosigned_nothing_is_reported(
+def test_a_pinned_witness_must_have_cosigned_the_latest_checkpoint(
     tmp_path: Path, election: Election
 ) -> None:
     w_skey, _ = generate_witness_key("witness.example/w1")
@@ -494,13 +494,60 @@ def test_pinned_witness_that_cosigned_nothing_is_reported(
     cosig = cosign(signed.checkpoint, witness, 1_700_000_000)
     checkpoints = election.votes.checkpoints[:-1] + [signed.text + cosig.line]
     path = write_export(tmp_path, election.votes, election.results, checkpoints=checkpoints)
-    report = run(path, witnesses=[witness.verifier, idle.verifier, election.votes.key])
-    assert report.ok, report.format()
-    assert report.warnings == [
-        "pinned witness witness.example/idle cosigned no checkpoint in the export",
-        f"pinned witness {VOTES_ORIGIN} (not a cosignature key) cosigned no checkpoint in the "
-        "export",
-    ]
-    assert "\nwarning: pinned witness witness.example/idle cosigned no checkpoint" in (
-        report.format()
+    assert run(path, witnesses=[witness.verifier]).ok
+    # A witness that cosigned nothing protects nothing: a wrong key, or a state it never saw.
+    _, message = only_problem(run(path, witnesses=[witness.verifier, idle.verifier]))
+    assert "pinned witness witness.example/idle did not cosign the latest checkpoint" in message
+    assert "it cosigned no checkpoint" in message
+    _, message = only_problem(run(path, witnesses=[election.votes.key]))
+    assert "is not a cosignature key" in message
+    # The same witness, scoped to the civic log, is not required on the votes log.
+    scoped = PinnedWitness(idle.verifier, frozenset({"civic"}))
+    assert run(path, witnesses=[witness.verifier, scoped]).ok
+
+
+def test_a_fork_fails_with_the_witness_pinned(tmp_path: Path) -> None:
+    # The witness saw and cosigned the honest log up to size n. The operator then shows this
+    # auditor a fork: the same first n entries (the witness's cosignature still verifies on
+    # them) and a different tail. Its latest checkpoint carries no cosignature of the witness.
+    w_skey, _ = generate_witness_key("witness.example/w1")
+    witness = note.parse_signer_key(w_skey)
+    el = standard_election(every=1)
+    votes = el.votes
+    seen = open_checkpoint(votes.checkpoints[-1], votes.key)
+    cosig = cosign(seen.checkpoint, witness, 1_700_000_000)
+    honest = votes.checkpoints[:-1] + [votes.checkpoints[-1] + cosig.line]
+    # The forked tail, signed by the log key only.
+    votes.add(E.ballot_cast(ballot="b3", tracker=el.tracker(), choice=["a"], day=DAY))
+    forked = honest + [votes.checkpoints[-1]]
+    path = write_export(tmp_path, votes, el.results, checkpoints=forked)
+    assert run(path).ok  # nothing else is wrong with it
+    _, message = only_problem(run(path, witnesses=[witness.verifier]))
+    assert f"it cosigned only up to size {seen.checkpoint.size}" in message
+
+
+def test_every_cosignature_must_verify_even_from_a_witness_not_pinned(
+    tmp_path: Path, election: Election
+) -> None:
+    w_skey, w_vkey = generate_witness_key("witness.example/w1")
+    witness = note.parse_signer_key(w_skey)
+    signed = election.votes.sign()
+    size = signed.checkpoint.size
+    good = cosign(signed.checkpoint, witness, 1_700_000_000)
+    path = write_export(
+        tmp_path,
+        election.votes,
+        election.results,
+        cosignatures=[(size, w_vkey.decode(), good.line)],
     )
+    report = run(path)
+    assert report.ok and report.logs[0].cosignatures_unverified == 1
+    forged = good.line[:-6] + ("AAAA==" if not good.line.endswith("AAAA==\n") else "BBBB==") + "\n"
+    bad = write_export(
+        tmp_path / "bad",
+        election.votes,
+        election.results,
+        cosignatures=[(size, w_vkey.decode(), forged)],
+    )
+    _, message = only_problem(run(bad))
+    assert "invalid cosignature by witness.example/w1" in message

@@ -340,19 +340,74 @@ def test_cli_verify_unreadable_checkpoint_file_is_a_usage_error(
     assert "VERIFICATION FAILED" not in out.out + out.err
 
 
-def test_cli_verify_warns_about_an_idle_pinned_witness(
+def test_cli_verify_fails_with_an_idle_pinned_witness(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     el = standard_election(every=1)
     path = write_export(tmp_path, el.votes, el.results)
     _, idle = generate_witness_key("witness.example/idle")
     args = [*verify_args(path, el.votes.key), "--witness", idle.decode()]
-    assert cli.main(args) == 0
-    out = capsys.readouterr().out
-    assert (
-        "warning: pinned witness witness.example/idle cosigned no checkpoint in the export" in out
+    assert cli.main(args) == 1
+    captured = capsys.readouterr()
+    assert "pinned witness witness.example/idle did not cosign the latest checkpoint" in (
+        captured.err
     )
-    assert out.endswith("VERIFIED\n")
+    assert captured.out.endswith("VERIFICATION FAILED\n")
+    # Scoped to the civic log only (not in this export), it asks nothing of the votes log.
+    assert cli.main([*verify_args(path, el.votes.key), "--witness", "civic=" + idle.decode()]) == 0
+
+
+def test_cli_verify_receipt_and_verify_accept_a_signed_promise(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import UTC, datetime
+
+    from civicforum.ledger.promise import Promise, format_promise_file, sign_promise
+
+    el = standard_election(every=1)
+    votes = el.votes
+    kept = votes.entries[2]  # a ballot.cast of b1, in the log
+
+    def promise_of(entry: bytes) -> Path:
+        promise = Promise(
+            votes.signer.name, merkle.leaf_hash(entry), datetime(2030, 1, 1, tzinfo=UTC)
+        )
+        path = tmp_path / f"{merkle.leaf_hash(entry).hex()[:8]}.tlog-promise"
+        path.write_text(format_promise_file(entry, sign_promise(promise, votes.signer)))
+        return path
+
+    export = write_export(tmp_path / "export", votes, el.results)
+    key = votes.key.text
+    assert cli.main(["verify-receipt", str(promise_of(kept)), "--key", key]) == 0
+    assert "promise verified" in capsys.readouterr().out
+    args = ["verify-receipt", str(promise_of(kept)), "--key", key, "--export", str(export)]
+    assert cli.main(args) == 0
+    assert "KEPT: the entry is in the export at index 2" in capsys.readouterr().out
+    # A ballot b1 cast the log never took, though b1 closed: the promise was broken.
+    dropped = E.ballot_cast(ballot="b1", tracker="f" * 32, choice=["a"], day=DAY)
+    args = ["verify-receipt", str(promise_of(dropped)), "--key", key, "--export", str(export)]
+    assert cli.main(args) == 1
+    assert "BROKEN PROMISE" in capsys.readouterr().err
+    # One for the still-open ballot b3: not in yet, and not broken.
+    pending = E.ballot_cast(ballot="b3", tracker="e" * 32, choice=["a"], day=DAY)
+    args = ["verify-receipt", str(promise_of(pending)), "--key", key, "--export", str(export)]
+    assert cli.main(args) == 0
+    assert "still open" in capsys.readouterr().out
+    # `verify` takes them too: the broken one fails the export's vote log.
+    base = verify_args(export, votes.key)
+    assert cli.main([*base, "--promise", str(promise_of(kept))]) == 0
+    assert cli.main([*base, "--promise", str(promise_of(dropped))]) == 1
+    assert "BROKEN PROMISE: promise 1" in capsys.readouterr().err
+    # A promise altered (its entry rewritten) does not verify.
+    forged = (
+        promise_of(kept)
+        .read_text()
+        .replace(b64encode(kept), b64encode(kept.replace(DAY.encode(), b"2025-03-02")))
+    )
+    (tmp_path / "forged.tlog-promise").write_text(forged)
+    args = ["verify-receipt", str(tmp_path / "forged.tlog-promise"), "--key", key]
+    assert cli.main(args) == 1
+    assert "promise does NOT verify" in capsys.readouterr().err
 
 
 def test_cli_witness_run_help_and_mismatched_log_key(
