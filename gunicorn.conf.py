@@ -36,4 +36,32 @@ def on_starting(server: Any) -> None:
     # waiting in the backlog of a worker being replaced is reset unanswered (nothing was
     # read, so nothing was recorded; the client retries).
     if server.cfg.worker_class_str == "gthread":
+        refuse_a_served_port(server)
         server.cfg.set("reuse_port", True)
+
+
+def refuse_a_served_port(server: Any) -> None:
+    """With SO_REUSEPORT a second server on a port already served starts silently and the
+    kernel splits the traffic between the two: an old and a new release serving side by side,
+    unnoticed. Refuse to start unless CIVICFORUM_ALLOW_SHARED_PORT=true says it is wanted."""
+    import os
+    import socket
+
+    if os.environ.get("CIVICFORUM_ALLOW_SHARED_PORT", "").lower() in ("1", "true", "yes"):
+        return
+    for address in server.cfg.address:
+        if not isinstance(address, tuple):  # a Unix socket: binding it twice fails anyway
+            continue
+        host, port = address[0], address[1]
+        probe = "127.0.0.1" if host in ("", "0.0.0.0") else "::1" if host == "::" else host
+        try:
+            with socket.create_connection((probe, port), timeout=0.5):
+                pass
+        except OSError:
+            continue  # nothing answers: the port is free
+        message = (
+            f"another server already listens on {host}:{port}; refusing to share the port "
+            "with it (set CIVICFORUM_ALLOW_SHARED_PORT=true to start anyway)"
+        )
+        server.log.error(message)
+        raise SystemExit(message)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -146,5 +147,13 @@ def finish_config(app: Flask) -> None:
         # Fast hashing in tests only; production parameters are documented in the README.
         cfg.update(ARGON2_TIME_COST=1, ARGON2_MEMORY_COST=1024, ARGON2_PARALLELISM=1)
     cfg["RATELIMIT_STORAGE_URI"] = cfg.get("REDIS_URL") or "memory://"
+    # One Redis database may serve several deployments: each keeps its keys (sessions, rate
+    # limits, cached pages) under its own prefix, by default derived from its secret key, which
+    # all instances of one deployment share and two deployments never do.
+    if not cfg.get("REDIS_PREFIX"):
+        tag = hashlib.sha256(b"civicforum redis prefix\n" + secret.encode()).hexdigest()[:12]
+        cfg["REDIS_PREFIX"] = f"civicforum:{tag}:"
+    cfg.setdefault("RATELIMIT_KEY_PREFIX", f"{cfg['REDIS_PREFIX']}limits")
+    cfg.setdefault("PAGE_CACHE_REDIS_PREFIX", f"{cfg['REDIS_PREFIX']}page:")
     cfg["RATELIMIT_HEADERS_ENABLED"] = True
     cfg["BABEL_TRANSLATION_DIRECTORIES"] = str(Path(app.root_path) / "translations")

@@ -9,11 +9,19 @@ from flask_login import current_user
 from civicforum.extensions import babel
 
 
+def _signed_in() -> bool:
+    from civicforum.web.errors import database_down
+
+    # The signed-in user is read from the database: not while it is unreachable (the outage
+    # page would fail too).
+    return not database_down() and bool(current_user and current_user.is_authenticated)
+
+
 def select_locale() -> str | None:
     if not has_request_context():  # CLI commands and seeders use the default locale
         return None
     languages = current_app.config["LANGUAGES"]
-    if current_user and current_user.is_authenticated and current_user.locale in languages:
+    if _signed_in() and current_user.locale in languages:
         return str(current_user.locale)
     return request.accept_languages.best_match(languages)
 
@@ -21,7 +29,7 @@ def select_locale() -> str | None:
 def select_timezone() -> str | None:
     if not has_request_context():
         return None
-    if current_user and current_user.is_authenticated and current_user.timezone:
+    if _signed_in() and current_user.timezone:
         return str(current_user.timezone)
     return None
 

@@ -111,6 +111,11 @@ def db_session(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[scoped_s
         )
         limiter.reset()
         monkeypatch.setattr(FlaskClient, "open", _as_new_request(FlaskClient.open, db.session))
+        monkeypatch.setattr(
+            FlaskClient,
+            "session_transaction",
+            _committed_first(FlaskClient.session_transaction, db.session),
+        )
         yield db.session
         db.session.remove()
         outer.rollback()
@@ -134,6 +139,20 @@ def _as_new_request(original: Callable[..., Any], session: Any) -> Callable[...,
         return original(self, *args, **kwargs)
 
     return open_as_new_request
+
+
+def _committed_first(original: Callable[..., Any], session: Any) -> Callable[..., Any]:
+    """A session transaction saves the session record as a request's end does, which first
+    ends the request's database transaction (accounts.sessions): what the test wrote so far
+    is committed to its SAVEPOINT first, as `_as_new_request` does before a request."""
+
+    @contextmanager
+    def session_transaction(self: FlaskClient, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        session.commit()
+        with original(self, *args, **kwargs) as sess:
+            yield sess
+
+    return session_transaction
 
 
 @contextmanager

@@ -6,6 +6,7 @@ from flask import Flask, session
 from flask_babel import lazy_gettext as _l
 from flask_login import AnonymousUserMixin
 
+from civicforum import jobs
 from civicforum.accounts import cli, facts, views
 from civicforum.accounts.models import User
 from civicforum.accounts.sessions import ServerSessionInterface, make_store
@@ -50,4 +51,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(cli.create_admin)
     app.cli.add_command(cli.totp_code)
     app.cli.add_command(cli.sessions_cli)
+    jobs.register(app, "sessions", "purge")
     nav.register(app, "account", nav.NavItem("accounts.account", lambda: str(_l("Account")), 90))

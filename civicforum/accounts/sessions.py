@@ -25,6 +25,7 @@ from werkzeug.datastructures import CallbackDict
 from civicforum.accounts import facts
 from civicforum.accounts.models import UserSession
 from civicforum.db import db, utcnow
+from civicforum.web.errors import DATABASE_DOWN
 
 # Session records keep when they began and were last used only to this granularity, and are
 # touched at most once per step: a database or Redis copy must not carry a voter's activity
@@ -83,6 +84,7 @@ class ServerSession(CallbackDict[str, Any], SessionMixin):
         self.modified = False
         self.regenerate_requested = False
         self.destroyed = False
+        self.unavailable = False  # the store could not be read: never write it back
 
     @property
     def sid(self) -> str | None:
@@ -117,6 +119,21 @@ class SessionStore(Protocol):
     def delete(self, sid: str) -> None: ...
     def list_for_user(self, user_id: int) -> list[SessionInfo]: ...
     def delete_for_user(self, user_id: int, *, except_sid: str | None = None) -> int: ...
+
+
+def _release_request_connection() -> None:
+    """End a read-only request's database transaction before saving its session record.
+
+    Saving runs after the view, while the request's session may still hold a pooled connection
+    (a GET reads and never commits): writing the record on a second one made every request hold
+    two, and 20 concurrent voters exhausted a pool of 5 + 10. Released first, the write reuses
+    that connection. A write request's view has committed (releasing it) or failed (and the
+    teardown discards its work); GETs write nothing, so ending theirs loses nothing.
+    """
+    from flask import has_request_context, request
+
+    if has_request_context() and request.method in ("GET", "HEAD"):
+        db.session.rollback()
 
 
 @contextmanager
@@ -181,6 +198,7 @@ class SqlSessionStore:
         agent: str | None,
         seen: datetime | None = None,
     ) -> None:
+        _release_request_connection()
         now = coarse(utcnow()) if seen is None else seen
         values = {
             "data": json.dumps(data, separators=(",", ":")),
@@ -198,6 +216,7 @@ class SqlSessionStore:
                 )
 
     def touch(self, sid: str, *, expires: datetime) -> None:
+        _release_request_connection()
         with _write_connection() as conn:
             conn.execute(
                 update(self.table)
@@ -342,7 +361,17 @@ class ServerSessionInterface(SessionInterface):
         token = request.cookies.get(self.get_cookie_name(app))
         if token and len(token) <= 128:
             sid = hash_token(token)
-            loaded = self.store.load(sid)
+            try:
+                loaded = self.store.load(sid)
+            except DATABASE_DOWN:
+                # The request is answered with the outage page (web.errors), knowing which
+                # page was asked for; the cookie and the stored session are left as they are.
+                from flask import g
+
+                g.database_down = True
+                session = ServerSession(token=token)
+                session.unavailable = True
+                return session
             if loaded is not None:
                 data, info = loaded
                 idle = timedelta(minutes=int(app.config["SESSION_IDLE_MINUTES"]))
@@ -354,6 +383,8 @@ class ServerSessionInterface(SessionInterface):
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         assert isinstance(session, ServerSession)
+        if session.unavailable:
+            return
         name = self.get_cookie_name(app)
         domain = self.get_cookie_domain(app)
         path = self.get_cookie_path(app)
@@ -417,7 +448,7 @@ def _aware(value: datetime) -> datetime:
 
 def make_store(app: Flask) -> SessionStore:
     if app.config.get("REDIS_URL"):
-        return RedisSessionStore(app.config["REDIS_URL"])
+        return RedisSessionStore(app.config["REDIS_URL"], prefix=app.config["REDIS_PREFIX"])
     return SqlSessionStore()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
+from civicforum import jobs
 from civicforum.ballots import models  # noqa: F401  (registers the tables)
 from civicforum.web import nav
 
@@ -15,6 +16,7 @@ def init_app(app: Flask) -> None:
     votelog.init_app()
     app.register_blueprint(views.bp)
     app.cli.add_command(cli.ballots_cli)
+    jobs.register(app, "ballots", "close-due")
     nav.register(app, "main", nav.NavItem("ballots.index", lambda: str(_l("Ballots")), 30))
     nav.register(
         app,

@@ -14,7 +14,7 @@ from civicforum.ballots.models import Ballot, BallotStatus
 from civicforum.db import utcnow
 from civicforum.extensions import db
 from civicforum.ledger import entry as ledger_entry
-from civicforum.web.errors import CivicforumError
+from civicforum.web.errors import CivicforumError, retry_safe
 from civicforum.web.htmx import render_page
 
 bp = Blueprint("ballots", __name__, url_prefix="/ballots")
@@ -135,8 +135,17 @@ def review(ballot_id: int) -> ResponseReturnValue:
     return render_page("ballots/detail.html", fragment="vote_panel", **context)
 
 
+def _cast_retry_message() -> str:
+    return _(
+        "Your ballot may or may not have been recorded. Once the site is back, send this same "
+        "confirmation again (reload the page and confirm resending the form): it carries a "
+        "one-time code, so your ballot is recorded once at most, and you get its receipt."
+    )
+
+
 @bp.post("/<int:ballot_id>/cast")
 @login_required
+@retry_safe(_cast_retry_message)
 def cast(ballot_id: int) -> ResponseReturnValue:
     sessions.untouched()  # the session record must not date the cast (docs/ledger.md §8)
     if request.form.get("action") == "edit":

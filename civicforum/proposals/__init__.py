@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
+from civicforum import jobs
 from civicforum.proposals import models, settings  # noqa: F401  (tables, registered settings)
 from civicforum.web import cache, nav
 
@@ -14,6 +15,7 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(views.bp)
     app.cli.add_command(cli.proposals_cli)
+    jobs.register(app, "proposals", "expire")
     # What the public proposal pages show: writes to these bump the page cache's version.
     from civicforum.accounts.models import User
     from civicforum.settings.models import Setting

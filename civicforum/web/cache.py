@@ -238,7 +238,7 @@ class PageCache:
         self.ttl = int(app.config.get("PAGE_CACHE_TTL", 3600))
         self.local = LocalStore(int(app.config.get("PAGE_CACHE_MAX_BYTES", 64 * 1024 * 1024)))
         url = app.config.get("REDIS_URL")
-        prefix = str(app.config.get("PAGE_CACHE_REDIS_PREFIX", "civicforum:page:"))
+        prefix = str(app.config["PAGE_CACHE_REDIS_PREFIX"])  # per deployment (config.py)
         self.shared = RedisStore(url, self.ttl, prefix) if url else None
         self.remember_cookie = str(app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
         self.locale: Callable[[], str] = _babel_locale

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -60,3 +61,50 @@ def test_an_idle_connection_whose_server_side_died_is_replaced(
     # Idle long enough: the checkout pings, drops the dead connection and connects again,
     # so the caller never sees the error.
     assert backend_pid(engine) != first
+
+
+def test_a_request_never_holds_two_connections(tmp_path: Any, monkeypatch: Any) -> None:
+    """Saving a signed-in member's session record after a page that read the database reuses
+    the request's connection (accounts.sessions): with two per request, 20 concurrent voters
+    exhausted the embedded default's pool of 5 + 10."""
+    from datetime import timedelta
+
+    import flask_migrate
+    from sqlalchemy import event
+
+    from civicforum.accounts import sessions
+    from civicforum.db import utcnow
+    from civicforum.extensions import db
+    from tests.conftest import make_test_app
+    from tests.factories import TEST_PASSWORD, make_user
+
+    app = make_test_app(f"sqlite:///{tmp_path / 'pool.sqlite'}", tmp_path)
+    with app.app_context():
+        flask_migrate.upgrade()
+        user = make_user(db.session)
+        db.session.commit()
+        email = user.email
+        engine = db.engine
+    held = {"now": 0, "most": 0}
+
+    @event.listens_for(engine, "checkout")
+    def _out(*_args: Any) -> None:
+        held["now"] += 1
+        held["most"] = max(held["most"], held["now"])
+
+    @event.listens_for(engine, "checkin")
+    def _in(*_args: Any) -> None:
+        held["now"] -= 1
+
+    client = app.test_client()
+    login_page = client.get("/account/login").text
+    token = login_page.split('name="csrf_token" value="')[1].split('"')[0]
+    client.post(
+        "/account/login", data={"email": email, "password": TEST_PASSWORD, "csrf_token": token}
+    )
+    # A quarter of an hour later the record's last use is refreshed after the page is read.
+    later = utcnow() + timedelta(minutes=20)
+    monkeypatch.setattr(sessions, "utcnow", lambda: later)
+    held["most"] = held["now"] = 0
+    assert client.get("/ballots/").status_code == 200
+    assert held["most"] == 1, held
