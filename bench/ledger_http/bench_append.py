@@ -41,6 +41,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 DB = "civicforum_bench_append"
+MIX_MIN = int(os.environ.get("CIVICFORUM_LEDGER_MIX_MIN", 16))  # the server's batch size
 
 
 def admin_url() -> str:
@@ -279,13 +280,21 @@ def csrf_token(html: str) -> str:
 
 
 def _login_part(app, emails: list[str], ballot_id: int, out: Path) -> None:  # type: ignore[no-untyped-def]
+    from civicforum.accounts.models import User
+    from civicforum.ballots import cast_tokens
+    from civicforum.extensions import db
+
     cookie_name = app.config["SESSION_COOKIE_NAME"]
     with out.open("w") as f:
         for email in emails:
             c, token = logged_in_client(app, email, ballot_id)
             cookie = c.get_cookie(cookie_name)
             assert cookie is not None, f"{email} was not logged in"
-            f.write(f"{cookie_name}={cookie.value}\t{token}\n")
+            with app.app_context():  # the one-time cast token a review step would issue
+                voter_id = db.session.query(User.id).filter_by(email=email).scalar()
+                cast = cast_tokens.issue(ballot_id=ballot_id, voter_id=voter_id)
+                db.session.remove()
+            f.write(f"{cookie_name}={cookie.value}\t{token}\t{cast}\n")
 
 
 def cpu_of(pid: str) -> float:
@@ -403,7 +412,7 @@ def bench_http(
     from sqlalchemy import func, select
 
     from civicforum import create_app
-    from civicforum.ballots.models import BallotCast
+    from civicforum.ballots.models import BallotReceipt
     from civicforum.extensions import db
     from civicforum.logstore import checkpoints, sequencer, storage
 
@@ -486,17 +495,16 @@ def bench_http(
         # One cast by hand first: a run of redirects to the login page would look like success.
         lines = voters_file.read_text().splitlines()
         voters_file.write_text("\n".join(lines[1:]) + "\n")
-        cookie, token = lines[0].split("\t")
+        cookie, token, cast_token = lines[0].split("\t")
         check = requests.post(
             base + cast_path,
-            data={"approve": key, "csrf_token": token},
+            data={"approve": key, "action": "cast", "csrf_token": token, "cast_token": cast_token},
             headers={"Cookie": cookie, "User-Agent": USER_AGENT},
             allow_redirects=False,
             timeout=30,
         )
-        assert check.status_code == 303 and "/receipt" in check.headers["Location"], (
+        assert check.status_code == 200 and "tlog-promise" in check.text, (
             check.status_code,
-            check.headers.get("Location"),
             check.text[:500],
         )
         lua = str(Path(__file__).with_name("cast.lua"))
@@ -546,11 +554,11 @@ def bench_http(
         with app.app_context():
             casts = db.session.scalar(
                 select(func.count())
-                .select_from(BallotCast)
-                .where(BallotCast.ballot_id == ballot_id)
+                .select_from(BallotReceipt)
+                .where(BallotReceipt.ballot_id == ballot_id)
             )
             pending = sequencer.pending_count(db.session, log="votes")
-            checkpoints = checkpoints.checkpoint_count(db.session, log="votes")
+            signed = checkpoints.checkpoint_count(db.session, log="votes")
             size = storage.log_size(db.session, log="votes")
             db.session.remove()
             db.engine.dispose()
@@ -589,8 +597,8 @@ def bench_http(
             + ")"
         )
         print(
-            f"  database afterwards: {casts} casts, log size {size} in {checkpoints} checkpoints, "
-            f"{pending} pending rows"
+            f"  database afterwards: {casts} casts, log size {size} in {signed} checkpoints, "
+            f"{pending} casts still pooled (batches of {MIX_MIN})"
             + (f"; REFUSED {run['bad']:.0f}" if run["bad"] else "")
             + (
                 f"; voters ran out ({run['spare']:.0f} spare requests): use more"

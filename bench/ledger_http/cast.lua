@@ -1,6 +1,7 @@
 -- wrk script for bench_append.py: every request casts one ballot as the next voter.
 --   wrk ... -s cast.lua URL -- VOTERS_FILE THREADS CAST_PATH OPTION_KEY
--- VOTERS_FILE has one "cookie<TAB>csrf token" line per logged-in voter; wrk thread k takes
+-- VOTERS_FILE has one "cookie<TAB>csrf token<TAB>cast token" line per logged-in voter (the
+-- cast token is the one-time token a review step issues); wrk thread k takes
 -- lines k, k + THREADS, ... so no voter casts twice. A thread that runs out of voters
 -- sends GET /healthz instead and says so at the end (the run then had too few voters).
 
@@ -19,8 +20,8 @@ function init(args)
   local n = 0
   for line in io.lines(args[1]) do
     if n % nthreads == id then
-      local cookie, token = line:match("([^\t]+)\t([^\t]+)")
-      table.insert(voters, { cookie, token })
+      local cookie, token, cast = line:match("([^\t]+)\t([^\t]+)\t([^\t]+)")
+      table.insert(voters, { cookie, token, cast })
     end
     n = n + 1
   end
@@ -37,7 +38,7 @@ function request()
     ["Cookie"] = v[1],
     ["User-Agent"] = "civicforum-bench",  -- the sessions are bound to it (Flask-Login "strong")
     ["Content-Type"] = "application/x-www-form-urlencoded",
-  }, "approve=" .. option .. "&csrf_token=" .. v[2])
+  }, "approve=" .. option .. "&action=cast&csrf_token=" .. v[2] .. "&cast_token=" .. v[3])
 end
 
 function done(summary, latency, requests)

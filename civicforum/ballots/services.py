@@ -508,6 +508,18 @@ def cast_ballot(
     return CastReceipt(ballot.id, tracker, old is not None, promise)
 
 
+_CAST_PAGE = select(Ballot.title, Ballot.method, BallotOption.key, BallotOption.label).join(
+    BallotOption, BallotOption.ballot_id == Ballot.id
+)
+
+
+def cast_page_facts(session: Session, ballot_id: int) -> tuple[str, dict[str, str], bool]:
+    """(title, option labels by key, ranked?) for the answer to a cast, in one statement."""
+    rows = session.execute(_CAST_PAGE.where(Ballot.id == ballot_id)).all()
+    title, method = rows[0][0], rows[0][1]
+    return title, {key: label for _t, _m, key, label in rows}, Method(method).ranked
+
+
 def receipt_for_token(session: Session, *, ballot_id: int, token: str) -> CastReceipt | None:
     """The receipt of the cast made with ``token``, if one was (the caller checked the token)."""
     done = votelog.receipt_by_token(session, ballot_id=ballot_id, receipt_key=cast_token_key(token))

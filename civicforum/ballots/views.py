@@ -178,16 +178,24 @@ def cast(ballot_id: int) -> ResponseReturnValue:
             raise DuplicateSubmissionError() from None
         receipt = found
     # The receipt is in this response, whatever happens next (the ballot closing, a lost
-    # page): a retry with the same token answers with the same receipt.
-    ballot = db.get_or_404(Ballot, ballot_id)
-    context = _context(ballot, stage="done", choice=_choice_of(ballot, receipt), receipt=receipt)
-    context["cast_token"] = token
-    return render_page("ballots/detail.html", fragment="vote_panel", **context)
+    # page): a retry with the same token answers with the same receipt. Rendered from one
+    # small read, not the ballot page's context (casting is the busiest write).
+    title, labels, ranked = services.cast_page_facts(db.session, ballot_id)
+    return render_page(
+        "ballots/cast_done.html",
+        fragment="vote_panel",
+        ballot_id=ballot_id,
+        ballot_title=title,
+        labels=labels,
+        choice=_choice_of(ranked, receipt),
+        receipt=receipt,
+        cast_token=token,
+    )
 
 
-def _choice_of(ballot: Ballot, receipt: services.CastReceipt) -> validation.Choice:
+def _choice_of(ranked: bool, receipt: services.CastReceipt) -> validation.Choice:
     value = ledger_entry.decode_entry(receipt.entry, ledger_entry.VOTE_LOG)
-    return validation.Choice.from_entry(ballot.is_ranked, value["choice"])
+    return validation.Choice.from_entry(ranked, value["choice"])
 
 
 @bp.post("/<int:ballot_id>/receipt/by-token.tlog-promise")
