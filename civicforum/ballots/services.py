@@ -57,6 +57,7 @@ from civicforum.ballots.models import (
 from civicforum.ballots.validation import Choice
 from civicforum.db import OnDriver, flush_sqlite_wal_after_commit, utcnow
 from civicforum.ledger import entry as ledger_entry
+from civicforum.web.errors import CivicforumError
 from civicforum.web.pagination import clamp_page
 
 # ----------------------------------------------------------------------------- definition
@@ -454,15 +455,21 @@ def cast_ballot(
     """
     if token is None:
         token = secrets.token_urlsafe(16)
-    done = receipt_for_token(session, ballot_id=ballot.id, token=token)
-    if done is not None:
-        return done
     key = cast_token_key(token)
     now = now or utcnow()
     if isinstance(ballot, Ballot):
         _lock_shared(session, ballot)
-    validation.check_voter(session, ballot, voter, now=now)
-    validation.check_choice(ballot, choice)
+    try:
+        validation.check_voter(session, ballot, voter, now=now)
+        validation.check_choice(ballot, choice)
+    except CivicforumError:
+        # A retry of a cast that was recorded before the ballot closed (or the voter lost
+        # eligibility) answers with its receipt. Looked up only here and below, where a
+        # retry can be: a first cast pays no extra read.
+        done = receipt_for_token(session, ballot_id=ballot.id, token=token)
+        if done is not None:
+            return done
+        raise
     tracker = ledger_entry.new_tracker()
     claimed = votelog.claim_link(
         session, ballot_id=ballot.id, voter_id=voter.id, tracker=tracker, receipt_key=key
