@@ -39,10 +39,12 @@ remaining share, so a run costs a few operations per supporter of each project i
 from __future__ import annotations
 
 import math
-from collections import Counter
-from collections.abc import Sequence
+from collections import Counter, deque
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import chain, repeat
+from operator import itemgetter, mul, setitem
 
 from civicforum.tabulation.budget.results import (
     RULES,
@@ -55,47 +57,88 @@ from civicforum.tabulation.budget.results import (
     ProjectTally,
     RuleName,
 )
-from civicforum.tabulation.budget.types import BudgetInstance, group_ballots
+from civicforum.tabulation.budget.types import (
+    ApprovalBallot,
+    Ballot,
+    BudgetInstance,
+    OrdinalBallot,
+)
 from civicforum.tabulation.errors import InvalidElectionError
 from civicforum.tabulation.types import TieBreak
 
 _ZERO = Fraction(0)
+_DEAD = 1  # the share class of voters with nothing left
 
 
-class _Profile:
-    """An instance indexed for counting; built once and shared by every run of add1."""
+def _identity(ballot: Ballot) -> object:
+    """Equal for identical ballots (of one kind: an instance has one)."""
+    if isinstance(ballot, ApprovalBallot):
+        return ballot.projects
+    if isinstance(ballot, OrdinalBallot):
+        return ballot.ranking
+    return frozenset(ballot.points.items())
+
+
+def _weights(ballot: Ballot) -> dict[str, Fraction | int]:
+    """The ballot's weights (as ints where whole: cheaper to add up)."""
+    if isinstance(ballot, ApprovalBallot):
+        return dict.fromkeys(ballot.projects, 1)
+    if isinstance(ballot, OrdinalBallot):
+        length = len(ballot.ranking)
+        return {p: length - k for k, p in enumerate(ballot.ranking)}
+    return {p: (v.numerator if v.denominator == 1 else v) for p, v in ballot.points.items()}
+
+
+def _picker(indices: list[int]) -> Callable[[list[int]], tuple[int, ...]]:
+    """``picker(seq)`` is ``tuple(seq[i] for i in indices)``, computed in C."""
+    if len(indices) == 1:
+        only = indices[0]
+        return lambda seq: (seq[only],)
+    return itemgetter(*indices)  # type: ignore[return-value]
+
+
+def _named(ballot: Ballot) -> Collection[str]:
+    if isinstance(ballot, ApprovalBallot):
+        return ballot.projects
+    return ballot.ranking if isinstance(ballot, OrdinalBallot) else ballot.points.keys()
+
+
+class _Tally:
+    """Projects, their votes and scores, and the tie-break chain: all that greedy needs."""
 
     def __init__(self, instance: BudgetInstance, tie_order: Sequence[str] | None) -> None:
         self.instance = instance
         self.ids = [p.id for p in instance.projects]
-        index = {pid: j for j, pid in enumerate(self.ids)}
+        self.index = {pid: j for j, pid in enumerate(self.ids)}
         self.cost = [p.cost for p in instance.projects]
         self.budget = instance.budget
-        # Voters who cast identical ballots always keep identical shares: count them once.
-        ballots = group_ballots(instance.ballots)
-        self.counts = [b.count for b in ballots]
-        self.voters = sum(self.counts)
-        self.ballot_weights = [{index[p]: w for p, w in b.weights().items()} for b in ballots]
-        n = len(self.ids)
-        self.supporters: list[list[tuple[int, Fraction]]] = [[] for _ in range(n)]
-        # Per project and weight, ballot indices repeated once per voter: Counter over them
-        # gives voters per share class at C speed.
-        self.by_weight: list[dict[Fraction, list[int]]] = [{} for _ in range(n)]
-        self.votes = [0] * n
-        self.score = [_ZERO] * n
-        for i, weights in enumerate(self.ballot_weights):
-            count = self.counts[i]
-            for j, w in weights.items():
-                self.supporters[j].append((i, w))
-                self.by_weight[j].setdefault(w, []).extend([i] * count)
-                self.votes[j] += count
-                self.score[j] += w * count
+        self.voters = instance.voters
         order = list(tie_order) if tie_order is not None else self.ids
         if sorted(order) != sorted(self.ids):
             raise InvalidElectionError("tie_order must list every project exactly once")
         position = {pid: k for k, pid in enumerate(order)}
         self.tie_position = [position[pid] for pid in self.ids]
         self.tie_source = "the lot's order" if tie_order is not None else "the listing order"
+        self.votes, self.score = self._support()
+
+    def _support(self) -> tuple[list[int], list[Fraction]]:
+        ballots = self.instance.ballots
+        if all(isinstance(b, ApprovalBallot) and b.count == 1 for b in ballots):
+            named = Counter(chain.from_iterable(b.projects for b in ballots))  # type: ignore[union-attr]
+            votes = [named[pid] for pid in self.ids]
+            return votes, [Fraction(v) for v in votes]
+        votes_by = dict.fromkeys(self.ids, 0)
+        score_by: dict[str, Fraction | int] = dict.fromkeys(self.ids, 0)
+        for ballot in ballots:
+            for pid, weight in _weights(ballot).items():
+                votes_by[pid] += ballot.count
+                score_by[pid] += weight * ballot.count
+        return list(votes_by.values()), [Fraction(v) for v in score_by.values()]
+
+    def covered(self, selected: Sequence[int]) -> int:
+        """Voters whose ballot names a funded project."""
+        chosen = {self.ids[j] for j in selected}
+        return sum(b.count for b in self.instance.ballots if not chosen.isdisjoint(_named(b)))
 
     def tally(self) -> tuple[ProjectTally, ...]:
         return tuple(
@@ -126,6 +169,68 @@ class _Profile:
         )
         return winner, record
 
+
+class _Profile(_Tally):
+    """An instance indexed for equal shares; built once and shared by every run of add1.
+
+    Identical ballots are counted once (their voters always keep identical shares). Weights
+    are scaled to integers (``weight_unit`` is their common denominator, 1 unless cumulative
+    points have decimals), so equal-shares runs compute with ints only.
+    """
+
+    def __init__(self, instance: BudgetInstance, tie_order: Sequence[str] | None) -> None:
+        super().__init__(instance, tie_order)
+        self.cost_unit = math.lcm(*(c.denominator for c in self.cost))
+        grouped: dict[object, list[Ballot | int]] = {}
+        for ballot in instance.ballots:
+            key = _identity(ballot)
+            seen = grouped.get(key)
+            if seen is None:
+                grouped[key] = [ballot, ballot.count]
+            else:
+                seen[1] += ballot.count  # type: ignore[operator]
+        index = self.index
+        distinct = [
+            ({index[p]: w for p, w in _weights(b).items()}, c)  # type: ignore[arg-type]
+            for b, c in grouped.values()
+        ]
+        self.counts = counts = [count for _, count in distinct]
+        self.weight_unit = unit = math.lcm(
+            *(w.denominator for ws, _ in distinct for w in ws.values() if type(w) is Fraction)
+        )
+        self.ballot_weights: list[dict[int, int]] = [
+            ws if unit == 1 else {j: int(w * unit) for j, w in ws.items()}  # type: ignore[misc]
+            for ws, _ in distinct
+        ]
+        n = len(self.ids)
+        self.approval = all(isinstance(b, ApprovalBallot) for b, _ in grouped.values())
+        # Project -> weight -> the distinct ballots naming it with that weight.
+        supporters: list[dict[int, list[int]]] = [{} for _ in range(n)]
+        for i, ws in enumerate(self.ballot_weights):
+            for j, w in ws.items():
+                members = supporters[j].get(w)
+                if members is None:
+                    supporters[j][w] = [i]
+                else:
+                    members.append(i)
+        # The same, with each ballot repeated once per voter who cast it: a Counter over
+        # these gives voters per share class at C speed.
+        single = all(c == 1 for c in counts)
+        self.by_weight: list[dict[int, list[int]]] = []
+        self.distinct_by_weight = supporters
+        self.scaled_score: list[int] = []
+        for groups in supporters:
+            if not single:
+                groups = {
+                    w: list(chain.from_iterable(repeat(i, counts[i]) for i in ids))
+                    for w, ids in groups.items()
+                }
+            self.by_weight.append(groups)
+            self.scaled_score.append(sum(w * len(ids) for w, ids in groups.items()))
+        # itemgetters: one C call reads the share classes of a project's voters (ballots).
+        self.voters_of = [{w: _picker(ids) for w, ids in g.items()} for g in self.by_weight]
+        self.ballots_of = [{w: _picker(ids) for w, ids in g.items()} for g in supporters]
+
     def covered(self, selected: Sequence[int]) -> int:
         chosen = set(selected)
         return sum(
@@ -139,7 +244,7 @@ class _Profile:
 
 
 def _greedy(
-    prof: _Profile, *, skip: bool, threshold: Fraction | None
+    prof: _Tally, *, skip: bool, threshold: Fraction | None
 ) -> tuple[list[int], list[GreedyStep], list[TieBreak]]:
     """The greedy family; returns funded indices, the steps and the ties that mattered."""
     n = len(prof.ids)
@@ -199,109 +304,143 @@ def _equal_shares_run(
 ) -> _Run:
     """The Method of Equal Shares (cost utilities) with every voter starting at ``share``.
 
-    Voters are kept in *share classes*: a class is a group of ballots with the same remaining
-    share (class 0: untouched; class 1: nothing left). Funding a project moves each supporter
-    from its class to the class "that class minus this payment", so examining a project only
-    counts its supporters per class. With ``limit``, the run stops as soon as the funded cost
-    exceeds it (the add1 loop only needs to know that).
+    Voters are kept in *share classes*: ballots whose voters have the same remaining share
+    (class 0: untouched; class 1: nothing left). Funding a project moves each supporter from
+    its class to "that class minus this payment", so examining a project only counts its
+    supporters per class. Money is held as integers in units of ``1/scale``; funding a project
+    whose payment is not a whole number of units refines the unit (every amount is multiplied
+    by the same factor), so all of it stays exact without Fraction arithmetic per voter.
+    With ``limit``, the run stops as soon as the funded cost exceeds it (add1 only needs to
+    know that).
     """
+    scale = math.lcm(share.denominator, prof.cost_unit)
     cls = [0] * len(prof.counts)
-    left = [share, _ZERO]  # class -> remaining share of each of its voters
-    cost = prof.cost
-    # Project -> an upper bound of its effective vote count: its score while no supporter has
-    # paid anything; the last exact value after that (shares only shrink, so it only falls).
-    bound = {j: prof.score[j] for j in range(len(cost)) if prof.score[j] > 0}
+    left = [int(share * scale), 0]  # class -> each voter's remaining share, in 1/scale units
+    costs = [int(c * scale) for c in prof.cost]
+    get_left = left.__getitem__
+    # Project -> float upper bound of its effective vote count (times weight_unit): its score
+    # while nobody has paid; the last exact value after that (shares only shrink). Floats
+    # only order the candidates; a candidate is skipped only when its bound is clearly lower.
+    bound = {j: float(v) for j, v in enumerate(prof.scaled_score) if v > 0}
     selected: list[int] = []
     rounds: list[EqualSharesRound] = []
     ties: list[TieBreak] = []
     spent = _ZERO
 
-    def examine(j: int) -> Fraction | None:
-        """The payment per unit of weight that funds j, or None if its supporters cannot."""
-        groups: list[tuple[Fraction, Fraction, Fraction, int]] = []
-        money = _ZERO
-        weight = _ZERO
-        for w, members in prof.by_weight[j].items():
-            for k, voters in Counter(map(cls.__getitem__, members)).items():
-                b = left[k]
-                if b > 0:
-                    groups.append((b / w, b, w, voters))
-                    money += b * voters
-                    weight += w * voters
-        if money < cost[j]:
+    def examine(j: int) -> tuple[int, int] | None:
+        """(rest, weight): the poorer supporters pay all they have, the others pay
+        rest / weight per unit of weight; None if the supporters cannot afford j."""
+        cost = costs[j]
+        if prof.approval:
+            counted = Counter(prof.voters_of[j][1](cls))
+            counted.pop(_DEAD, None)
+            voters = list(counted.values())
+            budgets = list(map(get_left, counted))
+            if sum(map(mul, budgets, voters)) < cost:
+                return None
+            weight = sum(voters)
+            rest = cost
+            if budgets and min(budgets) * weight < rest:
+                for b, m in sorted(zip(budgets, voters, strict=True)):
+                    if rest > b * weight:  # cannot pay an equal part: pays all it has
+                        rest -= b * m
+                        weight -= m
+                    else:
+                        break
+            return rest, weight
+        groups: list[tuple[Fraction, int, int, int]] = []
+        money = weight = 0
+        for w, voters_of in prof.voters_of[j].items():
+            for k, m in Counter(voters_of(cls)).items():
+                if b := left[k]:
+                    groups.append((Fraction(b, w), b, w, m))
+                    money += b * m
+                    weight += w * m
+        if money < cost:
             return None
-        groups.sort()
-        rest = cost[j]
-        for ratio, b, w, voters in groups:
-            if rest > ratio * weight:  # they cannot pay an equal part: they pay all they have
-                rest -= b * voters
-                weight -= w * voters
+        rest = cost
+        for _, b, w, m in sorted(groups):
+            if rest * w > b * weight:
+                rest -= b * m
+                weight -= w * m
             else:
                 break
-        return rest / weight
+        return rest, weight
 
     while bound:
         best: list[int] = []
-        best_eff = _ZERO
-        best_q: dict[int, Fraction] = {}
+        # The best effective vote count so far, cost * weight / rest, as an exact pair.
+        top_num, top_den, top_float = 0, 1, 0.0
+        found: dict[int, tuple[int, int]] = {}
         for j in sorted(bound, key=bound.__getitem__, reverse=True):
-            if bound[j] < best_eff:
+            if best and bound[j] < top_float * (1 - 1e-9):
                 break
-            q = examine(j)
-            if q is None:
+            outcome = examine(j)
+            if outcome is None:
                 del bound[j]  # unaffordable now, and shares only shrink
                 continue
-            eff = cost[j] / q
-            bound[j] = eff
-            best_q[j] = q
-            if eff > best_eff:
-                best, best_eff = [j], eff
-            elif eff == best_eff:
+            rest, weight = outcome
+            num = costs[j] * weight  # effective votes = num / rest: cost per payment unit
+            bound[j] = num / rest
+            found[j] = outcome
+            ahead = num * top_den - top_num * rest
+            if not best or ahead > 0:
+                best, top_num, top_den, top_float = [j], num, rest, bound[j]
+            elif ahead == 0:
                 best.append(j)
         if not best:
             break
         number = len(selected) + 1
         winner = best[0]
         if len(best) > 1:
-            winner, record = prof.break_tie(best, number, f"effective vote count {best_eff}")
+            why = f"effective vote count {Fraction(top_num, top_den * prof.weight_unit)}"
+            winner, record = prof.break_tie(best, number, why)
             ties.append(record)
-        q = best_q[winner]
         del bound[winner]
         selected.append(winner)
-        spent += cost[winner]
+        spent += prof.cost[winner]
         if limit is not None and spent > limit:
             return _Run(selected, spent, rounds, ties, {}, over_limit=True)
-        paid: dict[tuple[Fraction, bool], int] = {}
-        remap: dict[tuple[int, Fraction], int] = {}
-        for i, w in prof.supporters[winner]:
-            key = (cls[i], w)
-            new = remap.get(key)
-            b = left[key[0]]
-            due = q * w
-            if new is None:
+        rest, weight = found[winner]
+        common = math.gcd(rest, weight)
+        factor, unit_due = weight // common, rest // common
+        if factor != 1:  # refine the money unit so that every payment is whole
+            scale *= factor
+            left[:] = [b * factor for b in left]
+            costs[:] = [c * factor for c in costs]
+        paid: dict[tuple[int, bool], int] = {}
+        for w, distinct in prof.distinct_by_weight[winner].items():
+            # Each share class among these supporters moves, as a whole, to a new class.
+            due = unit_due * w
+            classes_before = prof.ballots_of[winner][w](cls)
+            present = Counter(prof.voters_of[winner][w](cls)) if explain else set(classes_before)
+            remap: dict[int, int] = {}
+            for k in present:
+                b = left[k]
                 if b <= due:
-                    new = 1
+                    remap[k] = _DEAD
                 else:
-                    new = len(left)
+                    remap[k] = len(left)
                     left.append(b - due)
-                remap[key] = new
-            cls[i] = new
-            if explain and b > 0:
-                amount, emptied = (b, True) if b <= due else (due, False)
-                paid[(amount, emptied)] = paid.get((amount, emptied), 0) + prof.counts[i]
+                if explain and b:
+                    payment = (b, True) if b <= due else (due, False)
+                    paid[payment] = paid.get(payment, 0) + present[k]  # type: ignore[index]
+            moved = map(remap.__getitem__, classes_before)
+            deque(map(setitem, repeat(cls), distinct, moved), maxlen=0)  # cls[i] = moved[i]
         if explain:
             payments = tuple(
-                Payment(amount, voters, emptied)
+                Payment(Fraction(amount, scale), voters, emptied)
                 for (amount, emptied), voters in sorted(paid.items(), reverse=True)
             )
+            max_payment = Fraction(unit_due * prof.weight_unit, scale)
             rounds.append(
                 EqualSharesRound(
                     number,
                     prof.ids[winner],
-                    cost[winner],
+                    prof.cost[winner],
                     prof.votes[winner],
-                    best_eff,
-                    q,
+                    prof.cost[winner] / max_payment,
+                    max_payment,
                     payments,
                 )
             )
@@ -310,14 +449,12 @@ def _equal_shares_run(
         chosen = set(selected)
         for j, pid in enumerate(prof.ids):
             if j not in chosen and prof.votes[j]:
-                support_left[pid] = sum(
-                    (
-                        left[k] * voters
-                        for members in prof.by_weight[j].values()
-                        for k, voters in Counter(map(cls.__getitem__, members)).items()
-                    ),
-                    _ZERO,
+                money = sum(
+                    left[k] * m
+                    for voters_of in prof.voters_of[j].values()
+                    for k, m in Counter(voters_of(cls)).items()
                 )
+                support_left[pid] = Fraction(money, scale)
     return _Run(selected, spent, rounds, ties, support_left)
 
 
@@ -372,10 +509,11 @@ def allocate(
         raise InvalidElectionError("greedy-threshold needs a threshold")
     if name.startswith("equalshares") and limit is not None:
         raise InvalidElectionError("a score threshold applies to the greedy rules only")
-    prof = _Profile(instance, tie_order)
     if name.startswith("greedy"):
-        funded, steps, ties = _greedy(prof, skip=name != "greedy-no-skip", threshold=limit)
-        return _result(prof, name, funded, tuple(steps), ties, threshold=limit)
+        tally = _Tally(instance, tie_order)
+        funded, steps, ties = _greedy(tally, skip=name != "greedy-no-skip", threshold=limit)
+        return _result(tally, name, funded, tuple(steps), ties, threshold=limit)
+    prof = _Profile(instance, tie_order)
     if not prof.voters:
         return _result(prof, name, [], (), [], share=_ZERO, initial_share=_ZERO)
     if name == "equalshares":
@@ -436,7 +574,7 @@ def _compare(prof: _Profile, mes: list[int], greedy: list[int]) -> Comparison:
 
 
 def _result(
-    prof: _Profile,
+    prof: _Tally,
     rule: RuleName,
     funded: list[int],
     rounds: tuple[GreedyStep, ...] | tuple[EqualSharesRound, ...],

@@ -249,10 +249,6 @@ class BudgetInstance:
         """Number of voters (ballots times their counts)."""
         return sum(b.count for b in self.ballots)
 
-    def cost(self) -> dict[str, Fraction]:
-        """Project id -> cost."""
-        return {p.id: p.cost for p in self.projects}
-
 
 def make_instance(
     budget: int | str | Decimal | Fraction,

@@ -88,24 +88,40 @@ def test_written_files_read_back_the_same_and_pass_the_checker(path: Path) -> No
 
 
 def _instance(vote_type: str) -> tuple[object, str]:
-    projects = [Project("p1", Fraction(300)), Project("p2", Fraction(450)),
-                Project("p3", Fraction("125.5")), Project("p4", Fraction(200))]  # fmt: skip
+    projects = [
+        Project("p1", Fraction(300)),
+        Project("p2", Fraction(450)),
+        Project("p3", Fraction("125.5")),
+        Project("p4", Fraction(200)),
+    ]
     if vote_type == "approval":
-        ballots = [ApprovalBallot(frozenset({"p1", "p3"}), 4), ApprovalBallot(frozenset({"p2"}), 3),
-                   ApprovalBallot(frozenset({"p4", "p1"}), 2)]  # fmt: skip
+        ballots = [
+            ApprovalBallot(frozenset({"p1", "p3"}), 4),
+            ApprovalBallot(frozenset({"p2"}), 3),
+            ApprovalBallot(frozenset({"p4", "p1"}), 2),
+        ]
         rules = BallotRules("approval", min_length=1, max_length=2, max_sum_cost=Fraction(800))
     elif vote_type == "choose-1":
-        ballots = [ApprovalBallot(frozenset({"p1"}), 4), ApprovalBallot(frozenset({"p2"}), 3),
-                   ApprovalBallot(frozenset({"p4"}), 1), ApprovalBallot(frozenset({"p3"}), 2)]  # fmt: skip
+        ballots = [
+            ApprovalBallot(frozenset({"p1"}), 4),
+            ApprovalBallot(frozenset({"p2"}), 3),
+            ApprovalBallot(frozenset({"p4"}), 1),
+            ApprovalBallot(frozenset({"p3"}), 2),
+        ]
         rules = BallotRules("choose-1")
     elif vote_type == "cumulative":
-        ballots = [CumulativeBallot({"p1": Fraction(3), "p3": Fraction(2)}, 4),
-                   CumulativeBallot({"p2": Fraction(5)}, 3),
-                   CumulativeBallot({"p4": Fraction(1), "p1": Fraction(4)}, 1)]  # fmt: skip
+        ballots = [
+            CumulativeBallot({"p1": Fraction(3), "p3": Fraction(2)}, 4),
+            CumulativeBallot({"p2": Fraction(5)}, 3),
+            CumulativeBallot({"p4": Fraction(1), "p1": Fraction(4)}, 1),
+        ]
         rules = BallotRules("cumulative", max_sum_points=Fraction(5))
     else:
-        ballots = [OrdinalBallot(("p1", "p3", "p2"), 4), OrdinalBallot(("p2", "p4", "p1"), 3),
-                   OrdinalBallot(("p4", "p3", "p1"), 2)]  # fmt: skip
+        ballots = [
+            OrdinalBallot(("p1", "p3", "p2"), 4),
+            OrdinalBallot(("p2", "p4", "p1"), 3),
+            OrdinalBallot(("p4", "p3", "p1"), 2),
+        ]
         rules = BallotRules("ordinal", min_length=3, max_length=3)
     return make_instance(900, projects, ballots, rules), vote_type
 
@@ -170,6 +186,23 @@ def test_quoted_fields_decimals_and_line_numbers() -> None:
         (GOOD.replace("1;a,b", "1;a,a"), "line 13: voter 1: a project is approved twice"),
         (GOOD.replace("2;b", "1;b"), "line 14: voter_id 1 appears twice"),
         (GOOD.replace("budget;1000.50\n", ""), "META has no budget"),
+        (GOOD.replace("VOTES\n", "VOTES\nPROJECTS\n"), "line 12: section PROJECTS appears twice"),
+        (GOOD.replace("voter_id;vote", "voter_id;vote;vote"), "VOTES header repeats a column"),
+        (GOOD.replace("key;value", "name;value"), "the META header must be 'key;value'"),
+        (GOOD.replace("rule;greedy", "rule;greedy\nrule;x"), "line 7: META key rule appears twice"),
+        (GOOD.replace("rule;greedy", "rule;greedy\nmax_length;x"), "max_length: not a whole"),
+        (
+            GOOD.replace("vote_type;approval", "vote_type;cumulative"),
+            "META: cumulative ballots need",
+        ),
+        (GOOD.replace("project_id;cost", "id;cost").replace("a;500", "a;500"), "no project_id"),
+        (GOOD.replace("voter_id;vote", "voter;vote"), "VOTES has no voter_id column"),
+        (GOOD.replace('"Park; phase ""two"""', '"Park'), "bad CSV quoting"),
+        (GOOD.replace("voter_id;vote\n1;a,b", "voter_id;vote;points\n1;a,b;1"), "header 3"),
+        (
+            GOOD.replace("vote_type;approval", "vote_type;cumulative\nmax_sum_points;5"),
+            "VOTES has no points column",
+        ),
     ],
 )
 def test_bad_files_name_the_line_and_key(text: str, message: str) -> None:
@@ -177,6 +210,28 @@ def test_bad_files_name_the_line_and_key(text: str, message: str) -> None:
         read_pabulib(text, path="x.pb")
     assert str(caught.value).startswith("x.pb:")
     assert message in str(caught.value)
+
+
+def test_blank_lines_and_lenient_unknown_projects(tmp_path: Path) -> None:
+    spaced = GOOD.replace("PROJECTS", "\nPROJECTS")
+    assert read_pabulib(spaced).instance.voters == 2
+    with pytest.raises(InputFormatError, match="unknown projects"):
+        read_pabulib(GOOD.replace("2;b", "2;q"), validate=False)
+    binary = tmp_path / "latin1.pb"
+    binary.write_bytes(GOOD.replace("Library", "Biblioth\u00e8que").encode("latin-1"))
+    with pytest.raises(InputFormatError, match="latin1.pb: not UTF-8"):
+        read_pabulib_file(binary)
+
+
+def test_points_on_approval_ballots_and_repeated_cumulative_projects() -> None:
+    with_points = GOOD.replace(
+        "voter_id;vote\n1;a,b\n2;b", "voter_id;vote;points\n1;a,b;1,1\n2;b;1"
+    )
+    with pytest.raises(InputFormatError, match="approval ballots take no points"):
+        read_pabulib(with_points)
+    cumulative = with_points.replace("vote_type;approval", "vote_type;cumulative\nmax_sum_points;5")
+    with pytest.raises(InputFormatError, match="a project is listed twice"):
+        read_pabulib(cumulative.replace("1;a,b;1,1", "1;a,a;1,1"))
 
 
 def test_ballot_limits_are_enforced_unless_told_otherwise() -> None:
@@ -212,7 +267,7 @@ def test_cumulative_and_ordinal_points() -> None:
         (Fraction(1, 2), "0.5"),
         (Fraction(-3, 40), "-0.075"),
         (Fraction(173435554, 100), "1734355.54"),
-    ],  # fmt: skip
+    ],
 )
 def test_format_amount_is_exact(value: Fraction, text: str) -> None:
     assert format_amount(value) == text
