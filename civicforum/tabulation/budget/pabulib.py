@@ -75,8 +75,8 @@ def read_pabulib(text: str, *, path: str | None = None, validate: bool = True) -
     current: str | None = None
     header: list[str] | None = None
     reader = csv.reader(io.StringIO(text), delimiter=";", quotechar='"', strict=True)
-    for line, row in _rows(reader, path):
-        cells = [cell.strip() for cell in row]
+    for line, raw in _rows(reader, path):
+        cells = [cell.strip() for cell in raw]
         if not any(cells):
             continue
         title = cells[0].upper()

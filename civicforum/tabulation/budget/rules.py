@@ -94,7 +94,7 @@ def _picker(indices: list[int]) -> Callable[[list[int]], tuple[int, ...]]:
     if len(indices) == 1:
         only = indices[0]
         return lambda seq: (seq[only],)
-    return itemgetter(*indices)  # type: ignore[return-value]
+    return itemgetter(*indices)
 
 
 def _named(ballot: Ballot) -> Collection[str]:
@@ -181,18 +181,17 @@ class _Profile(_Tally):
     def __init__(self, instance: BudgetInstance, tie_order: Sequence[str] | None) -> None:
         super().__init__(instance, tie_order)
         self.cost_unit = math.lcm(*(c.denominator for c in self.cost))
-        grouped: dict[object, list[Ballot | int]] = {}
+        first: dict[object, Ballot] = {}
+        voters: dict[object, int] = {}
         for ballot in instance.ballots:
             key = _identity(ballot)
-            seen = grouped.get(key)
-            if seen is None:
-                grouped[key] = [ballot, ballot.count]
+            if key in voters:
+                voters[key] += ballot.count
             else:
-                seen[1] += ballot.count  # type: ignore[operator]
+                first[key], voters[key] = ballot, ballot.count
         index = self.index
         distinct = [
-            ({index[p]: w for p, w in _weights(b).items()}, c)  # type: ignore[arg-type]
-            for b, c in grouped.values()
+            ({index[p]: w for p, w in _weights(b).items()}, voters[key]) for key, b in first.items()
         ]
         self.counts = counts = [count for _, count in distinct]
         self.weight_unit = unit = math.lcm(
@@ -203,7 +202,7 @@ class _Profile(_Tally):
             for ws, _ in distinct
         ]
         n = len(self.ids)
-        self.approval = all(isinstance(b, ApprovalBallot) for b, _ in grouped.values())
+        self.approval = all(isinstance(b, ApprovalBallot) for b in first.values())
         # Project -> weight -> the distinct ballots naming it with that weight.
         supporters: list[dict[int, list[int]]] = [{} for _ in range(n)]
         for i, ws in enumerate(self.ballot_weights):
@@ -503,7 +502,7 @@ def allocate(
     """
     if rule not in RULES:
         raise InvalidElectionError(f"unknown rule {rule!r}; expected one of {RULES}")
-    name: RuleName = rule  # type: ignore[assignment]
+    name: RuleName = rule
     limit = None if threshold is None else Fraction(threshold)
     if name == "greedy-threshold" and limit is None:
         raise InvalidElectionError("greedy-threshold needs a threshold")
