@@ -218,6 +218,7 @@ class _Profile(_Tally):
         self.by_weight: list[dict[int, list[int]]] = []
         self.distinct_by_weight = supporters
         self.scaled_score: list[int] = []
+        self.overlaps: dict[int, list[int]] = {}
         for groups in supporters:
             if not single:
                 groups = {
@@ -229,6 +230,27 @@ class _Profile(_Tally):
         # itemgetters: one C call reads the share classes of a project's voters (ballots).
         self.voters_of = [{w: _picker(ids) for w, ids in g.items()} for g in self.by_weight]
         self.ballots_of = [{w: _picker(ids) for w, ids in g.items()} for g in supporters]
+
+    def overlap(self, w: int) -> list[int]:
+        """Project j -> the weight that w's voters who also support j give w (scaled).
+
+        Computed once per funded project and kept for the other runs of add1.
+        """
+        row = self.overlaps.get(w)
+        if row is None:
+            row = [0] * len(self.ids)
+            if self.approval:
+                ballots = map(self.ballot_weights.__getitem__, self.by_weight[w][1])
+                for j, voters in Counter(chain.from_iterable(ballots)).items():
+                    row[j] = voters
+            else:
+                for members in self.distinct_by_weight[w].values():
+                    for i in members:
+                        weight = self.ballot_weights[i][w] * self.counts[i]
+                        for j in self.ballot_weights[i]:
+                            row[j] += weight
+            self.overlaps[w] = row
+        return row
 
     def covered(self, selected: Sequence[int]) -> int:
         chosen = set(selected)
@@ -325,6 +347,10 @@ def _equal_shares_run(
     rounds: list[EqualSharesRound] = []
     ties: list[TieBreak] = []
     spent = _ZERO
+    # Project -> a lower bound of what its supporters have paid so far (in 1/scale units):
+    # their money is at most votes x share minus that, which proves most projects
+    # unaffordable without counting their supporters (shares only shrink).
+    paid_low = [0] * len(costs)
 
     def examine(j: int) -> tuple[int, int] | None:
         """(rest, weight): the poorer supporters pay all they have, the others pay
@@ -374,6 +400,9 @@ def _equal_shares_run(
         for j in sorted(bound, key=bound.__getitem__, reverse=True):
             if best and bound[j] < top_float * (1 - 1e-9):
                 break
+            if prof.votes[j] * left[0] - paid_low[j] < costs[j]:
+                del bound[j]  # left[0] is the untouched share: nobody has more
+                continue
             outcome = examine(j)
             if outcome is None:
                 del bound[j]  # unaffordable now, and shares only shrink
@@ -407,6 +436,13 @@ def _equal_shares_run(
             scale *= factor
             left[:] = [b * factor for b in left]
             costs[:] = [c * factor for c in costs]
+            paid_low[:] = [x * factor for x in paid_low]
+        # Supporters of j who also back the winner paid unit_due per unit of weight, except
+        # the winner's poorer and empty-handed ones, who may all be among them.
+        short = prof.scaled_score[winner] - weight
+        for j, shared in enumerate(prof.overlap(winner)):
+            if shared > short and j in bound:
+                paid_low[j] += unit_due * (shared - short)
         paid: dict[tuple[int, bool], int] = {}
         for w, distinct in prof.distinct_by_weight[winner].items():
             # Each share class among these supporters moves, as a whole, to a new class.

@@ -5,8 +5,10 @@ Small costs and few voters make ties frequent, so the tie-break chain is exercis
 
 from __future__ import annotations
 
+import random
 from fractions import Fraction
 
+import pytest
 from budget_reference import pabutools_greedy, pabutools_mes
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -153,3 +155,33 @@ def test_add1_comparison_keeps_the_outcome_more_voters_prefer(
         prefer_mes,
         prefer_greedy,
     )
+
+
+@pytest.mark.parametrize("vote_type", ["approval", "cumulative", "ordinal"])
+def test_medium_budgets_match_pabutools(vote_type: str) -> None:
+    """A few hundred voters: enough share classes and unaffordable projects to exercise the
+    shortcuts of the equal-shares runs (class counting, money bounds) on every rule."""
+    rng = random.Random(f"pabutools {vote_type}")
+    ids = [f"p{k:02d}" for k in range(18)]
+    projects = [Project(pid, Fraction(rng.randrange(20, 400, 10))) for pid in ids]
+    ballots: list[Ballot] = []
+    for _ in range(150):
+        chosen = rng.sample(ids, rng.randint(1, 5))
+        count = rng.choice([1, 1, 1, 2, 3])
+        if vote_type == "approval":
+            ballots.append(ApprovalBallot(frozenset(chosen), count))
+        elif vote_type == "cumulative":
+            points = {p: Fraction(rng.randint(1, 3)) for p in chosen}
+            ballots.append(CumulativeBallot(points, count))
+        else:
+            ballots.append(OrdinalBallot(tuple(chosen), count))
+    voters = sum(b.count for b in ballots)
+    rules = BallotRules(vote_type, max_sum_points=Fraction(15)) if vote_type == "cumulative" \
+        else BallotRules(vote_type)  # fmt: skip
+    instance = make_instance(voters * 4, projects, ballots, rules)
+    assert sum(p.cost for p in projects) > instance.budget
+    assert _selected(instance, "greedy") == pabutools_greedy(instance)
+    assert _selected(instance, "equalshares") == pabutools_mes(instance, add1=False)
+    add1 = allocate(instance, "equalshares/add1")
+    assert add1.add1_steps > 0
+    assert set(add1.selected) == pabutools_mes(instance, add1=True)
