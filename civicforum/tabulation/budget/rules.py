@@ -204,14 +204,19 @@ class _Profile(_Tally):
         n = len(self.ids)
         self.approval = all(isinstance(b, ApprovalBallot) for b in first.values())
         # Project -> weight -> the distinct ballots naming it with that weight.
-        supporters: list[dict[int, list[int]]] = [{} for _ in range(n)]
-        for i, ws in enumerate(self.ballot_weights):
-            for j, w in ws.items():
-                members = supporters[j].get(w)
-                if members is None:
-                    supporters[j][w] = [i]
-                else:
-                    members.append(i)
+        supporters: list[dict[int, list[int]]]
+        if self.approval:
+            lists: list[list[int]] = [[] for _ in range(n)]
+            appends = [members.append for members in lists]
+            for i, ws in enumerate(self.ballot_weights):
+                for j in ws:
+                    appends[j](i)
+            supporters = [{1: members} if members else {} for members in lists]
+        else:
+            supporters = [{} for _ in range(n)]
+            for i, ws in enumerate(self.ballot_weights):
+                for j, w in ws.items():
+                    supporters[j].setdefault(w, []).append(i)
         # The same, with each ballot repeated once per voter who cast it: a Counter over
         # these gives voters per share class at C speed.
         single = all(c == 1 for c in counts)
@@ -222,7 +227,7 @@ class _Profile(_Tally):
         for groups in supporters:
             if not single:
                 groups = {
-                    w: list(chain.from_iterable(repeat(i, counts[i]) for i in ids))
+                    w: list(chain.from_iterable(map(repeat, ids, map(counts.__getitem__, ids))))
                     for w, ids in groups.items()
                 }
             self.by_weight.append(groups)
