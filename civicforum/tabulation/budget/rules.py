@@ -32,8 +32,10 @@ order of the projects: ``tie_order`` if given (civicforum draws it by lot from a
 seed: ``SeededLot.order``), else the order in which the instance lists them. The same order
 serves every run of the add1 completion. Each tie that changed an outcome is recorded.
 
-All arithmetic is exact (``fractions.Fraction``). Equal-shares runs group voters by their
-remaining share, so a run costs a few operations per supporter of each project it examines.
+All arithmetic is exact: results are ``fractions.Fraction``; inside an equal-shares run money is
+an integer count of a common unit (see ``_equal_shares_run``). A run groups voters by their
+remaining share and proves most projects unaffordable from what their supporters have paid,
+so it costs a few C-level operations per supporter of the projects it funds or examines.
 """
 
 from __future__ import annotations
