@@ -185,3 +185,26 @@ def test_medium_budgets_match_pabutools(vote_type: str) -> None:
     add1 = allocate(instance, "equalshares/add1")
     assert add1.add1_steps > 0
     assert set(add1.selected) == pabutools_mes(instance, add1=True)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), vote_type=VOTE_TYPES, divisor=st.sampled_from([3, 10, 1000]))
+def test_equal_shares_and_greedy_do_not_depend_on_the_currency_unit(
+    data: st.DataObject, vote_type: str, divisor: int
+) -> None:
+    """Dividing every cost and the budget by the same number (decimal or repeating) changes
+    no selection and scales every payment: the integer money units stay exact."""
+    instance = data.draw(instances(vote_type))
+    scaled = make_instance(
+        instance.budget / divisor,
+        [Project(p.id, p.cost / divisor) for p in instance.projects],
+        instance.ballots,
+        instance.rules,
+    )
+    for rule in ("greedy", "equalshares"):
+        before, after = allocate(instance, rule), allocate(scaled, rule)
+        assert after.selected == before.selected
+        assert after.spent * divisor == before.spent
+    mes_before, mes_after = allocate(instance, "equalshares"), allocate(scaled, "equalshares")
+    for a, b in zip(mes_before.rounds, mes_after.rounds, strict=True):
+        assert [p.amount for p in a.payments] == [p.amount * divisor for p in b.payments]  # type: ignore[union-attr]
