@@ -131,6 +131,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--submit", action="store_true", help="POST the cosignature to the server")
 
     sub.add_parser("tabulate", help="re-tabulate an election JSON (civicforum.tabulation)")
+    sub.add_parser("budget", help="recount a participatory budget from a Pabulib .pb file")
     return parser
 
 
@@ -141,6 +142,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from civicforum.tabulation.cli import main as tabulate_main
 
         return int(tabulate_main(args_list[1:]))
+    if args_list[:1] == ["budget"]:
+        from civicforum.audit_tool.budget import main as budget_main
+
+        return budget_main(args_list[1:])
     args = _parser().parse_args(args_list)
     if args.command == "verify":
         return _verify(args)
