@@ -15,6 +15,7 @@ from civicforum.web import nav
 
 class Anonymous(AnonymousUserMixin):
     role_names: frozenset[str] = frozenset()
+    active_role_names: frozenset[str] = frozenset()
     locale = None
     timezone = None
     is_email_verified = False
@@ -36,6 +37,8 @@ def load_user(user_id: str) -> User | None:
     # even if their record survived (e.g. a Redis outage during the bump).
     if session.get("_sv") != user.session_version:
         return None
+    # Set on every load: the same object may come back from the identity map.
+    user.set_second_factor(bool(session.get("mfa")))
     return user
 
 

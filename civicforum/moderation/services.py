@@ -68,7 +68,7 @@ class TooLongError(ModerationError):
 
 
 def is_moderator(user: Any) -> bool:
-    return bool(MODERATOR_ROLES & set(getattr(user, "role_names", ())))
+    return bool(MODERATOR_ROLES & set(getattr(user, "active_role_names", ())))
 
 
 def _check_text(text: str, limit: int) -> str:
