@@ -171,8 +171,10 @@ def verify_email(token: str) -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             services.verify_email(db.session, token=token)
-        except InvalidTokenError:
-            return render_page("accounts/verify.html", form=form, invalid=True), 400
+        except InvalidTokenError as error:
+            return render_page(
+                "accounts/verify.html", form=form, invalid=True, message=error.message
+            ), 400
         db.session.commit()
         flash(_("Thank you, your email address is confirmed."), "success")
         target = "accounts.account" if current_user.is_authenticated else "accounts.login"
@@ -370,6 +372,8 @@ def reset_password(token: str) -> ResponseReturnValue:
             user = services.reset_password(db.session, token=token, password=form.password.data)
         except FieldError as error:
             _field_error(form, error)
+        except InvalidTokenError:  # used meanwhile, by a request that committed first
+            return render_page("accounts/reset_password.html", form=form, invalid=True), 400
         else:
             db.session.commit()
             current_store(current_app).delete_for_user(user.id)

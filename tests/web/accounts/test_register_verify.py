@@ -181,3 +181,13 @@ def test_without_smtp_the_mail_is_written_to_the_log(
         client.post("/account/register", data={**GOOD, "email": "logged@example.test"})
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "MAIL_SERVER is not set" in logged and "/account/verify/" in logged
+
+
+def test_a_verification_link_works_once(app: Flask, client: FlaskClient, db_session: Any) -> None:
+    user = make_user(db_session, verified=False)
+    path = _token_path(app, db_session, user)
+    assert client.post(path).status_code == 303
+    again = client.post(path)
+    assert again.status_code == 400 and "already used" in again.text
+    kinds = db_session.scalars(select(AuditEvent.kind).where(AuditEvent.subject_id == user.id))
+    assert list(kinds).count("accounts:email:verify") == 1
