@@ -6,6 +6,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -14,6 +15,12 @@ class Defaults:
     """Safe, non-secret defaults. Everything can be overridden by CIVICFORUM_<NAME>."""
 
     DATABASE_URL: str | None = None  # None: a SQLite file in the instance folder
+    # The public address: every absolute URL (mail links, digests) is built on it, never on
+    # the Host header a client sent. None: the local development server.
+    BASE_URL: str | None = None
+    # Host names requests may carry (Flask answers 400 to others). None: BASE_URL's host
+    # (and localhost beside 127.0.0.1 for the local default).
+    TRUSTED_HOSTS: list[str] | None = None
     REDIS_URL: str | None = None
     SECRET_KEY: str | None = None  # None: generated once into the instance folder (0600)
     SESSION_COOKIE_NAME = "civicforum_session"
@@ -101,10 +108,44 @@ def owner_only(database: Path) -> None:
         pass  # its folder is missing: SQLite will say so when it opens the database
 
 
+LOCAL_BASE_URL = "http://127.0.0.1:5000"
+_LOCAL_HOSTS = ("127.0.0.1", "localhost")
+
+
+def _public_address(cfg: Any) -> None:
+    """BASE_URL and TRUSTED_HOSTS, checked: a reset link built from a client's Host header
+    carried its token to whoever sent that header (issue #14 item 1)."""
+    base = str(cfg.get("BASE_URL") or LOCAL_BASE_URL).strip().rstrip("/")
+    parts = urlsplit(base)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or "@" in parts.netloc
+    ):
+        raise RuntimeError(
+            f"CIVICFORUM_BASE_URL must be the public address, like https://vote.example.org "
+            f"(a path prefix is allowed), got {base!r}"
+        )
+    cfg["BASE_URL"] = base
+    hosts = cfg.get("TRUSTED_HOSTS")
+    if hosts is None:
+        hosts = list(_LOCAL_HOSTS) if parts.hostname in _LOCAL_HOSTS else [parts.hostname]
+    elif isinstance(hosts, str):  # CIVICFORUM_TRUSTED_HOSTS=a.example,b.example
+        hosts = [h.strip() for h in hosts.split(",")]
+    hosts = [str(h).strip().lower() for h in hosts if str(h).strip()]
+    if not hosts:
+        # Werkzeug reads an empty list as "every host": never that by accident.
+        raise RuntimeError("CIVICFORUM_TRUSTED_HOSTS must name at least one host")
+    cfg["TRUSTED_HOSTS"] = hosts
+
+
 def finish_config(app: Flask) -> None:
     """Derive dependent settings and stop with a clear message on unusable ones."""
     _coerce(app)
     cfg = app.config
+    _public_address(cfg)
     if not cfg.get("DATABASE_URL"):
         Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
         cfg["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'civicforum.sqlite'}"

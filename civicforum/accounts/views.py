@@ -37,6 +37,7 @@ from civicforum.extensions import config_limit, db, limiter
 from civicforum.mail import send_mail
 from civicforum.web import safe_next
 from civicforum.web.htmx import render_page
+from civicforum.web.urls import external_url
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
 auth_log = logging.getLogger("civicforum.auth")
@@ -104,7 +105,7 @@ def _user_key() -> str:
 
 
 def _send_verification(user: User) -> bool:
-    link = url_for("accounts.verify_email", token=services.verification_token(user), _external=True)
+    link = external_url("accounts.verify_email", token=services.verification_token(user))
     return send_mail(
         to=user.email,
         subject=_("Confirm your email address for %(site)s", site=current_app.config["SITE_NAME"]),
@@ -335,9 +336,7 @@ def reset_request() -> ResponseReturnValue:
     if form.validate_on_submit():
         user = services.find_user_by_email(db.session, form.email.data)
         if user is not None:
-            link = url_for(
-                "accounts.reset_password", token=services.reset_token(user), _external=True
-            )
+            link = external_url("accounts.reset_password", token=services.reset_token(user))
             send_mail(
                 to=user.email,
                 subject=_(

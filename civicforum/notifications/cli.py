@@ -14,10 +14,9 @@ notifications_cli = AppGroup("notifications", help="Notification e-mail.")
 def send_digests() -> None:
     """Mail each opted-in user their unread notifications not mailed before (run daily)."""
     sent = failed = 0
-    base_url = current_app.config.get("BASE_URL", "http://localhost")
     for item in digest.collect(db.session):
-        # A request context gives the mail its language and absolute links.
-        with current_app.test_request_context(base_url=base_url):
+        # A request context gives the mail its language (links come from BASE_URL).
+        with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
             delivered = digest.send(item)
         if delivered:
             digest.mark_sent(db.session, item)

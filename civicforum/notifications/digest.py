@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask import url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
@@ -10,6 +9,7 @@ from sqlalchemy.orm import Session
 from civicforum.mail import send_mail
 from civicforum.notifications import services
 from civicforum.notifications.services import Digest
+from civicforum.web.urls import external_url
 
 
 def collect(session: Session) -> list[Digest]:
@@ -25,13 +25,13 @@ def render(item: Digest) -> tuple[str, str]:
         for n in item.notifications:
             lines.append(f"- {describe(n)}")
             if n.proposal_id:
-                link = url_for("proposals.detail", proposal_id=n.proposal_id, _external=True)
+                link = external_url("proposals.detail", proposal_id=n.proposal_id)
                 lines.append(f"  {link}")
         lines += [
             "",
             _(
                 "Change what you receive: %(url)s",
-                url=url_for("notifications.settings", _external=True),
+                url=external_url("notifications.settings"),
             ),
         ]
         return _("Your civicforum notifications"), "\n".join(lines)

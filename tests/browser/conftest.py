@@ -121,9 +121,11 @@ def live_server(
     with app.app_context():
         flask_migrate.upgrade()
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    app.config["BASE_URL"] = url  # the mailed links: known once the port is
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
-    yield LiveServer(f"http://127.0.0.1:{server.server_port}", app, mailbox)
+    yield LiveServer(url, app, mailbox)
     server.shutdown()
     thread.join(timeout=10)
     with app.app_context():
