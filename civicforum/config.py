@@ -45,6 +45,9 @@ class Defaults:
     MAIL_USE_TLS = False  # STARTTLS
     MAIL_USE_SSL = False  # implicit TLS
     MAIL_SENDER = "civicforum <no-reply@localhost>"
+    # A sender thread in each app process delivers queued mail right after the request;
+    # off: only `civicforum mail send` (cron or --watch) does.
+    MAIL_SEND_IN_PROCESS = True
     # argon2id RFC 9106 "low-memory" profile (argon2-cffi's default): t=3, 64 MiB, p=4,
     # about 100 ms per hash on this 2-core machine.
     ARGON2_TIME_COST = 3
@@ -64,6 +67,7 @@ _BOOL_KEYS = {
     "SESSION_COOKIE_SECURE",
     "MAIL_USE_TLS",
     "MAIL_USE_SSL",
+    "MAIL_SEND_IN_PROCESS",
     "DEMO_MODE",
     "TESTING",
 }

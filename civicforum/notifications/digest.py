@@ -1,4 +1,4 @@
-"""Email digests of unread notifications, through civicforum.mail (SMTP settings)."""
+"""Email digests of unread notifications, queued through civicforum.mail."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from civicforum.mail import send_mail
+from civicforum.mail import queue_mail
 from civicforum.notifications import services
 from civicforum.notifications.services import Digest
 from civicforum.web.urls import external_url
@@ -48,10 +48,8 @@ def describe(n: object) -> str:
     return _("“%(title)s” is now %(state)s", title=title, state=data.get("to", ""))
 
 
-def send(item: Digest) -> bool:
+def queue(session: Session, item: Digest) -> None:
+    """Queue the digest's mail and mark its notifications mailed, together; caller commits."""
     subject, body = render(item)
-    return send_mail(to=item.user.email, subject=subject, body=body)
-
-
-def mark_sent(session: Session, item: Digest) -> None:
+    queue_mail(session, to=item.user.email, subject=subject, body=body)
     services.mark_emailed(session, item)

@@ -112,6 +112,7 @@ def live_server(
         tmp,
         MAIL_SERVER=host,
         MAIL_PORT=port,
+        MAIL_SEND_IN_PROCESS=True,  # as deployed: a thread sends after the request
         # Many browser tests log in from 127.0.0.1; the throttles have their own tests.
         LOGIN_LIMIT_PER_ADDRESS="1000 per minute",
         LOGIN_LIMIT_PER_ACCOUNT="1000 per minute",

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from civicforum.accounts import services
 from tests.conftest import Mailbox, csrf_token_for
@@ -259,6 +260,36 @@ def test_reset_answers_alike_and_the_link_works_once(
     reused = client.post(path, data={"password": "another new password"})
     assert reused.status_code == 400 and "already used" in reused.text
     assert services.authenticate(db_session, email=user.email, password="my new long password")
+
+
+def test_reset_mail_leaves_outside_the_request_for_any_address(
+    app: Flask,
+    client: FlaskClient,
+    db_session: Any,
+    mailbox: Mailbox,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No SMTP inside the request, and the same database work for a registered address as
+    for an unknown one: the answer takes as long either way (issue #14 item 9)."""
+    from civicforum.mail import services as mail
+    from civicforum.mail.models import OutgoingMail
+
+    def no_smtp_in_a_request(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("SMTP was reached while answering the request")
+
+    user = make_user(db_session)
+    queued = []
+    with monkeypatch.context() as patch:
+        patch.setattr(mail, "_deliver", no_smtp_in_a_request)
+        for email in (user.email, "nobody@example.test"):
+            before = set(db_session.scalars(select(OutgoingMail.id)))
+            assert client.post("/account/reset", data={"email": email}).status_code == 303
+            queued.append(set(db_session.scalars(select(OutgoingMail.id))) - before)
+    assert [len(ids) for ids in queued] == [1, 1]
+    assert mailbox.messages == []
+    # The sender delivers after the request: one mail, to the owner; the placeholder is dropped.
+    assert mailbox.link(mailbox.wait_for(to=user.email), "/account/reset/")
+    assert [str(m["To"]) for m in mailbox.messages] == [user.email]
 
 
 def test_tampered_reset_token_is_refused(app: Flask, client: FlaskClient, db_session: Any) -> None:
