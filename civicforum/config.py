@@ -53,8 +53,12 @@ class Defaults:
     ARGON2_TIME_COST = 3
     ARGON2_MEMORY_COST = 65536
     ARGON2_PARALLELISM = 4
-    LOGIN_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
+    # Failed logins: a wall per (account, client address) and per address; past the
+    # per-account count, attempts on the account only wait (accounts.throttle).
+    LOGIN_LIMIT_PER_ACCOUNT_ADDRESS = "10 per 15 minutes"
     LOGIN_LIMIT_PER_ADDRESS = "30 per 15 minutes"
+    LOGIN_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
+    LOGIN_DELAY_MAX_SECONDS = 5
     TOKEN_MAX_AGE_SECONDS = 24 * 3600
     LEDGER_KEY_FILE: str | None = None
     LEDGER_ORIGIN_HOST: str | None = None  # None: as the key file says (logstore.keys)

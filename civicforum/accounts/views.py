@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
+    make_response,
     redirect,
     request,
     session,
@@ -15,10 +18,11 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_limiter import RequestLimit
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 
-from civicforum.accounts import sealing, services
+from civicforum.accounts import sealing, services, throttle
 from civicforum.accounts.errors import FieldError, InvalidCodeError, InvalidTokenError
 from civicforum.accounts.forms import (
     ChangePasswordForm,
@@ -95,6 +99,31 @@ def _deduct_on_failure(response: object) -> bool:
 
 def _account_key() -> str:
     return "login-account:" + services.normalise_email(request.form.get("email", ""))[:254]
+
+
+def _account_address_key() -> str:
+    return throttle.account_address_key(request.form.get("email", ""))
+
+
+def _refused(limit: RequestLimit, template: str, fragment: str, form: FlaskForm) -> Response:
+    """A throttle's 429 as the form's own page, saying when and what else to do."""
+    seconds = max(1, math.ceil(limit.reset_at - time.time()))
+    page = render_page(
+        template, fragment=fragment, form=form, refused_minutes=math.ceil(seconds / 60)
+    )
+    response = make_response(page, 429)
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+def _login_refused(limit: RequestLimit) -> Response:
+    # Shows the owner a way in, should she share the guesser's connection: a reset mail.
+    return _refused(limit, "accounts/login.html", "login_form", LoginForm())
+
+
+def _reset_refused(limit: RequestLimit) -> Response:
+    # For any address alike: the links mailed within the hour still work, whoever asked.
+    return _refused(limit, "accounts/reset_request.html", "reset_form", EmailForm())
 
 
 def _user_key() -> str:
@@ -198,25 +227,31 @@ def resend_verification() -> ResponseReturnValue:
 # --- login, second factor, logout ---------------------------------------------------------
 
 
+# Walls per (account, client address) and per client address; the account alone only
+# delays (accounts.throttle), so nobody can lock its owner out.
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(
-    lambda: config_limit("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes"),
-    key_func=_account_key,
+    lambda: config_limit(*throttle.ACCOUNT_ADDRESS_LIMIT),
+    key_func=_account_address_key,
     methods=["POST"],
-    scope="login-account",
+    scope="login-account-address",
     deduct_when=_deduct_on_failure,
+    on_breach=_login_refused,
 )
 @limiter.limit(
     lambda: config_limit("LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes"),
     methods=["POST"],
     scope="login-address",
     deduct_when=_deduct_on_failure,
+    on_breach=_login_refused,
 )
 def login() -> ResponseReturnValue:
     form = LoginForm()
     if form.validate_on_submit():
+        throttle.wait_before_checking(form.email.data)
         user = services.authenticate(db.session, email=form.email.data, password=form.password.data)
         if user is None:
+            throttle.record_failure(form.email.data)
             auth_log.warning(
                 "login failed email=%s ip=%s", _safe_log(form.email.data), request.remote_addr
             )
@@ -328,6 +363,7 @@ RESET_SENT = "If an account exists for this address, we sent it a link to choose
     key_func=_account_key,
     methods=["POST"],
     scope="reset-account",
+    on_breach=_reset_refused,
 )
 def reset_request() -> ResponseReturnValue:
     form = EmailForm()

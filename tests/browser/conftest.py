@@ -116,6 +116,7 @@ def live_server(
         # Many browser tests log in from 127.0.0.1; the throttles have their own tests.
         LOGIN_LIMIT_PER_ADDRESS="1000 per minute",
         LOGIN_LIMIT_PER_ACCOUNT="1000 per minute",
+        LOGIN_LIMIT_PER_ACCOUNT_ADDRESS="1000 per minute",
         REGISTER_LIMIT_PER_ADDRESS="1000 per minute",
         RESET_LIMIT_PER_ADDRESS="1000 per minute",
     )

@@ -98,6 +98,49 @@ def test_fifty_rapid_failed_logins_are_throttled_with_retry_after(
     assert password_login(client, user.email).status_code == 429
 
 
+def test_an_attacker_elsewhere_delays_the_owner_but_never_locks_her_out(
+    app: Flask, client: FlaskClient, db_session: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue #14 item 3: ten wrong passwords from elsewhere once locked the owner out."""
+    from civicforum.accounts import throttle
+
+    waited: list[float] = []
+    monkeypatch.setattr(throttle, "sleep", waited.append)
+    user = make_user(db_session)
+    attacker = new_client(app, address="203.0.113.9")
+    statuses = [password_login(attacker, user.email, f"guess {n}").status_code for n in range(12)]
+    assert statuses == [422] * 10 + [429] * 2  # the wall stands for the attacker's connection
+    refused = password_login(attacker, user.email, "guess again")
+    assert int(refused.headers["Retry-After"]) > 0
+    assert 'href="/account/reset"' in refused.text  # the way in for an owner behind it
+    assert waited == []
+    # A second connection keeps guessing: every attempt on the account now waits, longer
+    # each time, the right password too, so the delay tells nothing.
+    second = new_client(app, address="198.51.100.7")
+    for n in range(3):
+        assert password_login(second, user.email, f"other guess {n}").status_code == 422
+    assert waited == [1.0, 2.0, 4.0]
+    # The owner, from her own connection, gets in with her password.
+    assert password_login(client, user.email).status_code == 303
+    assert waited[-1] == app.config["LOGIN_DELAY_MAX_SECONDS"]
+    assert whoami(client) == 200
+
+
+def test_reset_requests_by_someone_else_leave_the_owner_a_working_link(
+    app: Flask, client: FlaskClient, db_session: Any, mailbox: Mailbox
+) -> None:
+    user = make_user(db_session)
+    attacker = new_client(app, address="203.0.113.9")
+    for _ in range(3):
+        assert attacker.post("/account/reset", data={"email": user.email}).status_code == 303
+    refused = client.post("/account/reset", data={"email": user.email})
+    assert refused.status_code == 429 and "open the newest one" in refused.text
+    # The mails the attacker caused reached the owner, and their links work.
+    link = mailbox.link(mailbox.wait_for(to=user.email), "/account/reset/")
+    path = "/" + link.split("/", 3)[3]
+    assert client.post(path, data={"password": "my new long password"}).status_code == 303
+
+
 def test_failures_across_many_accounts_are_throttled_per_address(
     client: FlaskClient, db_session: Any
 ) -> None:
