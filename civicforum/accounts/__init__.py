@@ -6,11 +6,11 @@ from flask import Flask, session
 from flask_babel import lazy_gettext as _l
 from flask_login import AnonymousUserMixin
 
-from civicforum.accounts import cli, facts, views
-from civicforum.accounts.models import User
+from civicforum.accounts import cli, facts, names, views
+from civicforum.accounts.models import RoleChange, User
 from civicforum.accounts.sessions import ServerSessionInterface, make_store
 from civicforum.extensions import db, login_manager
-from civicforum.web import nav
+from civicforum.web import cache, nav
 
 
 class Anonymous(AnonymousUserMixin):
@@ -42,6 +42,12 @@ def load_user(user_id: str) -> User | None:
     return user
 
 
+def _staff_badges(user: object) -> list[tuple[str, str]]:
+    """(role, label) of each staff badge for `user` (templates: beside a shown name)."""
+    labels = {"admin": _l("Admin"), "moderator": _l("Moderator"), "auditor": _l("Auditor")}
+    return [(role, str(labels[role])) for role in names.staff_badges(db.session, user)]
+
+
 def init_app(app: Flask) -> None:
     app.session_interface = ServerSessionInterface(make_store(app))
     login_manager.init_app(app)
@@ -50,6 +56,10 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "accounts.login"
     login_manager.session_protection = "strong"
     app.register_blueprint(views.bp)
+    app.jinja_env.globals["staff_badges"] = _staff_badges
+    # A granted or revoked role changes the staff badges on public pages (every change
+    # writes a RoleChange; a new account's citizen role does not, nor need to).
+    cache.watch(RoleChange)
     app.cli.add_command(cli.create_admin)
     app.cli.add_command(cli.totp_code)
     app.cli.add_command(cli.sessions_cli)

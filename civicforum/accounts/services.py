@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from civicforum.accounts import tokens
+from civicforum.accounts import names, tokens
 from civicforum.accounts.errors import (
     FieldError,
     InvalidCodeError,
@@ -107,6 +107,26 @@ def check_password_policy(password: str, *, email: str, display_name: str) -> No
         )
 
 
+def check_display_name(session: Session, name: str, *, user: User | None = None) -> None:
+    """Raise FieldError("display_name") for a name that reads as a staff role or imitates a
+    staff member's name (by UTS #39 skeleton: look-alike letters count)."""
+    word = names.reserved_word_in(name)
+    if word is not None:
+        raise FieldError(
+            _(
+                "Names that read as a staff role (“%(word)s”) are kept for nobody: staff are "
+                "marked by a badge. Choose another name.",
+                word=word,
+            ),
+            field="display_name",
+        )
+    if names.imitates_staff(session, name, user_id=user.id if user else None):
+        raise FieldError(
+            _("This name looks like the name of a staff member. Choose another one."),
+            field="display_name",
+        )
+
+
 def create_user(
     session: Session,
     *,
@@ -131,6 +151,7 @@ def create_user(
 def register_user(session: Session, *, email: str, display_name: str, password: str) -> User:
     """Create a citizen account (email not yet verified); the caller commits and sends mail."""
     check_password_policy(password, email=email, display_name=display_name)
+    check_display_name(session, display_name)
     if find_user_by_email(session, email) is not None:
         # Registration necessarily tells that an address is taken; login and reset never do.
         raise FieldError(_("An account with this email already exists."), field="email")
@@ -237,7 +258,9 @@ def update_settings(
     timezone: str | None,
     notify_email_digest: bool,
 ) -> None:
-    """Store the account settings; the caller commits."""
+    """Store the account settings; the caller commits. FieldError for a reserved name."""
+    if display_name.strip() != user.display_name:
+        check_display_name(session, display_name.strip(), user=user)
     changed = {}
     for field, value in (
         ("display_name", display_name.strip()),

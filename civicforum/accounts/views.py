@@ -487,17 +487,21 @@ def settings() -> ResponseReturnValue:
         form.locale.data = user.locale or ""
         form.timezone.data = user.timezone or ""
     if form.validate_on_submit():
-        services.update_settings(
-            db.session,
-            user=user,
-            display_name=form.display_name.data,
-            locale=form.locale.data or None,
-            timezone=form.timezone.data or None,
-            notify_email_digest=bool(form.notify_email_digest.data),
-        )
-        db.session.commit()
-        flash(_("Your settings were saved."), "success")
-        return redirect(url_for("accounts.settings"), code=303)
+        try:
+            services.update_settings(
+                db.session,
+                user=user,
+                display_name=form.display_name.data,
+                locale=form.locale.data or None,
+                timezone=form.timezone.data or None,
+                notify_email_digest=bool(form.notify_email_digest.data),
+            )
+        except FieldError as error:
+            _field_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Your settings were saved."), "success")
+            return redirect(url_for("accounts.settings"), code=303)
     return render_page("accounts/settings.html", fragment="settings_form", form=form), _status(form)
 
 
