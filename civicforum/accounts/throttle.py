@@ -17,6 +17,7 @@ from flask import current_app
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse
 
+from civicforum.accounts.services import normalise_email
 from civicforum.extensions import config_limit, limiter
 
 ACCOUNT_LIMIT = ("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes")
@@ -28,7 +29,7 @@ sleep = time.sleep  # patched in tests
 
 
 def normalised(email: str) -> str:
-    return email.strip().lower()[:254]
+    return normalise_email(email)[:254]
 
 
 def account_address_key(email: str) -> str:
