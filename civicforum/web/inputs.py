@@ -18,20 +18,13 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import Field, Form, ValidationError
 
 from civicforum.markup import TextProblem, normalise_text, text_problem_message
-from civicforum.web import MAX_DB_ID, MAX_DB_INT, db_int
+from civicforum.web import MAX_DB_ID, db_int
 
-# Query arguments whose values are whole numbers, and the largest the database takes for
-# them: pages, offsets and ids meet INTEGER parameters, log positions BIGINT columns. A
-# larger one is refused here, before any view does arithmetic or SQL on it.
-INTEGER_ARGS = {
-    "page": MAX_DB_ID,
-    "offset": MAX_DB_ID,
-    "edit": MAX_DB_ID,
-    "index": MAX_DB_INT,
-    "size": MAX_DB_INT,
-    "from": MAX_DB_INT,
-    "to": MAX_DB_INT,
-}
+# Query arguments that views hand to SQL as given, and the largest the database takes for
+# them (PostgreSQL's INTEGER, which SQLAlchemy casts LIMIT/OFFSET and ids to): a larger one
+# is refused here. Pages are clamped to the last page by the views (Page, clamp_page), and
+# log positions are checked by the ledger's JSON endpoints themselves (`db_int`).
+INTEGER_ARGS = {"offset": MAX_DB_ID, "edit": MAX_DB_ID}
 # Control characters a form may carry: tab and line breaks in texts; nothing else (NUL ends
 # strings in C and is refused by PostgreSQL; the others are invisible).
 _ALLOWED_CONTROLS = frozenset("\t\n\r")
@@ -84,12 +77,8 @@ def check_request_input() -> None:
     _count(len(query))
     for key, value in query:
         check_text(key + value)
-        too_large = (
-            value.isascii()
-            and value.isdigit()
-            and db_int(value, maximum=INTEGER_ARGS.get(key, MAX_DB_INT)) is None
-        )
-        if key in INTEGER_ARGS and too_large:
+        limit = INTEGER_ARGS.get(key)
+        if limit and value.isascii() and value.isdigit() and db_int(value, maximum=limit) is None:
             _bad(_("The number given for “%(name)s” is too large.", name=key))
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
