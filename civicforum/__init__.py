@@ -17,7 +17,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from werkzeug.middleware.proxy_fix import ProxyFix
 
     from civicforum import config as cfg
-    from civicforum import extensions, i18n, jobs, web
+    from civicforum import extensions, i18n, jobs, mail, web
     from civicforum.features import FEATURES
 
     instance = (config or {}).get("INSTANCE_PATH") or os.environ.get("CIVICFORUM_INSTANCE_PATH")
@@ -46,6 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     web.init_app(app)
     jobs.init_app(app)
+    mail.init_app(app)
     for feature in FEATURES:
         feature.init_app(app)
     return app

@@ -7,6 +7,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -15,6 +16,12 @@ class Defaults:
     """Safe, non-secret defaults. Everything can be overridden by CIVICFORUM_<NAME>."""
 
     DATABASE_URL: str | None = None  # None: a SQLite file in the instance folder
+    # The public address: every absolute URL (mail links, digests) is built on it, never on
+    # the Host header a client sent. None: the local development server.
+    BASE_URL: str | None = None
+    # Host names requests may carry (Flask answers 400 to others). None: BASE_URL's host
+    # (and localhost beside 127.0.0.1 for the local default).
+    TRUSTED_HOSTS: list[str] | None = None
     REDIS_URL: str | None = None
     SECRET_KEY: str | None = None  # None: generated once into the instance folder (0600)
     SESSION_COOKIE_NAME = "civicforum_session"
@@ -39,13 +46,20 @@ class Defaults:
     MAIL_USE_TLS = False  # STARTTLS
     MAIL_USE_SSL = False  # implicit TLS
     MAIL_SENDER = "civicforum <no-reply@localhost>"
+    # A sender thread in each app process delivers queued mail right after the request;
+    # off: only `civicforum mail send` (cron or --watch) does.
+    MAIL_SEND_IN_PROCESS = True
     # argon2id RFC 9106 "low-memory" profile (argon2-cffi's default): t=3, 64 MiB, p=4,
     # about 100 ms per hash on this 2-core machine.
     ARGON2_TIME_COST = 3
     ARGON2_MEMORY_COST = 65536
     ARGON2_PARALLELISM = 4
-    LOGIN_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
+    # Failed logins: a wall per (account, client address) and per address; past the
+    # per-account count, attempts on the account only wait (accounts.throttle).
+    LOGIN_LIMIT_PER_ACCOUNT_ADDRESS = "10 per 15 minutes"
     LOGIN_LIMIT_PER_ADDRESS = "30 per 15 minutes"
+    LOGIN_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
+    LOGIN_DELAY_MAX_SECONDS = 5
     TOKEN_MAX_AGE_SECONDS = 24 * 3600
     LEDGER_KEY_FILE: str | None = None
     LEDGER_ORIGIN_HOST: str | None = None  # None: as the key file says (logstore.keys)
@@ -62,6 +76,7 @@ _BOOL_KEYS = {
     "SESSION_COOKIE_SECURE",
     "MAIL_USE_TLS",
     "MAIL_USE_SSL",
+    "MAIL_SEND_IN_PROCESS",
     "DEMO_MODE",
     "TESTING",
 }
@@ -106,10 +121,44 @@ def owner_only(database: Path) -> None:
         pass  # its folder is missing: SQLite will say so when it opens the database
 
 
+LOCAL_BASE_URL = "http://127.0.0.1:5000"
+_LOCAL_HOSTS = ("127.0.0.1", "localhost")
+
+
+def _public_address(cfg: Any) -> None:
+    """BASE_URL and TRUSTED_HOSTS, checked: a reset link built from a client's Host header
+    carried its token to whoever sent that header (issue #14 item 1)."""
+    base = str(cfg.get("BASE_URL") or LOCAL_BASE_URL).strip().rstrip("/")
+    parts = urlsplit(base)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or "@" in parts.netloc
+    ):
+        raise RuntimeError(
+            f"CIVICFORUM_BASE_URL must be the public address, like https://vote.example.org "
+            f"(a path prefix is allowed), got {base!r}"
+        )
+    cfg["BASE_URL"] = base
+    hosts = cfg.get("TRUSTED_HOSTS")
+    if hosts is None:
+        hosts = list(_LOCAL_HOSTS) if parts.hostname in _LOCAL_HOSTS else [parts.hostname]
+    elif isinstance(hosts, str):  # CIVICFORUM_TRUSTED_HOSTS=a.example,b.example
+        hosts = [h.strip() for h in hosts.split(",")]
+    hosts = [str(h).strip().lower() for h in hosts if str(h).strip()]
+    if not hosts:
+        # Werkzeug reads an empty list as "every host": never that by accident.
+        raise RuntimeError("CIVICFORUM_TRUSTED_HOSTS must name at least one host")
+    cfg["TRUSTED_HOSTS"] = hosts
+
+
 def finish_config(app: Flask) -> None:
     """Derive dependent settings and stop with a clear message on unusable ones."""
     _coerce(app)
     cfg = app.config
+    _public_address(cfg)
     if not cfg.get("DATABASE_URL"):
         Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
         cfg["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'civicforum.sqlite'}"

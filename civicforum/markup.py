@@ -19,6 +19,7 @@ from typing import Any
 
 import bleach
 from bleach.linkifier import LinkifyFilter
+from flask_babel import lazy_gettext as _l
 from markdown_it import MarkdownIt
 
 ALLOWED_TAGS = frozenset(
@@ -109,6 +110,15 @@ class TextProblem(ValueError):
         super().__init__(f"{kind}: U+{ord(char):04X}")
         self.kind = kind  # "control" | "bidi" | "zero_width"
         self.char = char
+
+
+def text_problem_message(problem: TextProblem) -> str:
+    messages = {
+        "control": _l("Remove the invisible control character (%(code)s)."),
+        "bidi": _l("Remove the text-direction override character (%(code)s)."),
+        "zero_width": _l("Remove the zero-width character (%(code)s)."),
+    }
+    return str(messages[problem.kind]) % {"code": f"U+{ord(problem.char):04X}"}
 
 
 def normalise_text(value: str, *, multiline: bool = False) -> str:

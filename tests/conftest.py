@@ -59,6 +59,8 @@ def make_test_app(url: str, instance: Path, **extra: Any) -> Flask:
             # Batches of one: most tests want a cast in the log at once. The pool's real
             # thresholds are tested on their own (tests/integration/ballots/test_secrecy.py).
             "LEDGER_MIX_MIN": 1,
+            # Tests send queued mail themselves (Mailbox.wait_for), inside their transaction.
+            "MAIL_SEND_IN_PROCESS": False,
             **extra,
         }
     )
@@ -259,6 +261,9 @@ class Mailbox:
 
         self.messages: list[EmailMessage] = []
         self._cond = threading.Condition()
+        # Sends the queued mail first (the test app has no sender thread); None: a live
+        # server's sender thread does.
+        self.drain: Callable[[], object] | None = None
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         from email import message_from_bytes, policy
@@ -275,6 +280,8 @@ class Mailbox:
 
     def wait_for(self, to: str, *, timeout: float = 10.0) -> Any:
         """The latest message to `to`, waiting up to `timeout` seconds for it to arrive."""
+        if self.drain is not None:
+            self.drain()
         with self._cond:
             found = self._cond.wait_for(
                 lambda: [m for m in self.messages if to.lower() in str(m["To"]).lower()],
@@ -323,4 +330,13 @@ def mailbox(
     monkeypatch.setitem(app.config, "MAIL_SERVER", host)
     monkeypatch.setitem(app.config, "MAIL_PORT", port)
     box.clear()
+    monkeypatch.setattr(box, "drain", lambda: send_queued_mail(app))
     return box
+
+
+def send_queued_mail(app: Flask) -> tuple[int, int]:
+    """What the sender thread or `civicforum mail send` does: deliver the queued mail."""
+    from civicforum.mail.cli import send_due
+
+    with app.app_context():
+        return send_due()

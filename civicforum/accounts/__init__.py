@@ -7,15 +7,16 @@ from flask_babel import lazy_gettext as _l
 from flask_login import AnonymousUserMixin
 
 from civicforum import jobs
-from civicforum.accounts import cli, facts, views
-from civicforum.accounts.models import User
+from civicforum.accounts import cli, facts, names, views
+from civicforum.accounts.models import RoleChange, User
 from civicforum.accounts.sessions import ServerSessionInterface, make_store
 from civicforum.extensions import db, login_manager
-from civicforum.web import nav
+from civicforum.web import cache, nav
 
 
 class Anonymous(AnonymousUserMixin):
     role_names: frozenset[str] = frozenset()
+    active_role_names: frozenset[str] = frozenset()
     locale = None
     timezone = None
     is_email_verified = False
@@ -37,7 +38,15 @@ def load_user(user_id: str) -> User | None:
     # even if their record survived (e.g. a Redis outage during the bump).
     if session.get("_sv") != user.session_version:
         return None
+    # Set on every load: the same object may come back from the identity map.
+    user.set_second_factor(bool(session.get("mfa")))
     return user
+
+
+def _staff_badges(user: object) -> list[tuple[str, str]]:
+    """(role, label) of each staff badge for `user` (templates: beside a shown name)."""
+    labels = {"admin": _l("Admin"), "moderator": _l("Moderator"), "auditor": _l("Auditor")}
+    return [(role, str(labels[role])) for role in names.staff_badges(db.session, user)]
 
 
 def init_app(app: Flask) -> None:
@@ -48,6 +57,10 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "accounts.login"
     login_manager.session_protection = "strong"
     app.register_blueprint(views.bp)
+    app.jinja_env.globals["staff_badges"] = _staff_badges
+    # A granted or revoked role changes the staff badges on public pages (every change
+    # writes a RoleChange; a new account's citizen role does not, nor need to).
+    cache.watch(RoleChange)
     app.cli.add_command(cli.create_admin)
     app.cli.add_command(cli.totp_code)
     app.cli.add_command(cli.sessions_cli)

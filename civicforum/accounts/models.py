@@ -72,8 +72,23 @@ class User(UserMixin, db.Model):
     def preload_role_names(self, names: frozenset[str]) -> None:
         self.__dict__["_role_names"] = names
 
+    def set_second_factor(self, passed: bool) -> None:
+        """Whether this request's session passed the second factor (the user's load says)."""
+        self.__dict__["_second_factor"] = passed
+
+    @property
+    def active_role_names(self) -> frozenset[str]:
+        """The roles this request acts with: `role_names`, less the privileged ones until
+        the session passed the second factor. A role granted to someone who has not set up
+        TOTP, or who signed in with the password alone, must not open what it guards on
+        public pages either (removed proposals, pending comments: issue #14 item 6)."""
+        if self.__dict__.get("_second_factor", True):
+            return self.role_names
+        return self.role_names - PRIVILEGED_ROLES
+
     def has_role(self, role: Role | str) -> bool:
-        return str(role) in self.role_names
+        """Acting with `role` in this request (see `active_role_names`)."""
+        return str(role) in self.active_role_names
 
     @property
     def is_email_verified(self) -> bool:

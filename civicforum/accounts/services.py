@@ -7,14 +7,16 @@ import hmac
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import pyotp
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
-from civicforum.accounts import tokens
+from civicforum.accounts import names, tokens
 from civicforum.accounts.errors import (
     FieldError,
     InvalidCodeError,
@@ -43,6 +45,27 @@ from civicforum.web.pagination import Page, paginate
 
 MIN_PASSWORD_LENGTH = 12
 RECOVERY_CODE_COUNT = 10
+
+
+def _update_if(session: Session, user: User, condition: ColumnElement[bool], **values: Any) -> bool:
+    """Store `values` in the user's row only if `condition` still holds there; the object
+    gets the stored values. The one way to spend a one-time code (issue #14 item 2): of
+    concurrent transactions, one wins; on PostgreSQL the others wait for its commit, then
+    find the condition false (SQLite runs one writer at a time). A read, a check and an
+    ORM write instead let six requests with one TOTP code open six sessions."""
+    columns = [getattr(User, name) for name in values]
+    row = session.execute(
+        update(User)
+        .where(User.id == user.id, condition)
+        .values(**values)
+        .returning(*columns)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if row is None:
+        return False
+    for name, value in zip(values, row, strict=True):
+        set_committed_value(user, name, value)
+    return True
 
 
 def normalise_email(email: str) -> str:
@@ -84,6 +107,26 @@ def check_password_policy(password: str, *, email: str, display_name: str) -> No
         )
 
 
+def check_display_name(session: Session, name: str, *, user: User | None = None) -> None:
+    """Raise FieldError("display_name") for a name that reads as a staff role or imitates a
+    staff member's name (by UTS #39 skeleton: look-alike letters count)."""
+    word = names.reserved_word_in(name)
+    if word is not None:
+        raise FieldError(
+            _(
+                "Names that read as a staff role (“%(word)s”) are kept for nobody: staff are "
+                "marked by a badge. Choose another name.",
+                word=word,
+            ),
+            field="display_name",
+        )
+    if names.imitates_staff(session, name, user_id=user.id if user else None):
+        raise FieldError(
+            _("This name looks like the name of a staff member. Choose another one."),
+            field="display_name",
+        )
+
+
 def create_user(
     session: Session,
     *,
@@ -108,6 +151,7 @@ def create_user(
 def register_user(session: Session, *, email: str, display_name: str, password: str) -> User:
     """Create a citizen account (email not yet verified); the caller commits and sends mail."""
     check_password_policy(password, email=email, display_name=display_name)
+    check_display_name(session, display_name)
     if find_user_by_email(session, email) is not None:
         # Registration necessarily tells that an address is taken; login and reset never do.
         raise FieldError(_("An account with this email already exists."), field="email")
@@ -121,14 +165,15 @@ def verification_token(user: User) -> str:
 
 
 def verify_email(session: Session, *, token: str) -> User:
-    """Mark the email of the token's account verified; InvalidTokenError otherwise."""
+    """Mark the email of the token's account verified, once; InvalidTokenError otherwise
+    (a used link too)."""
     payload = tokens.read_token(tokens.VERIFY_EMAIL, token, max_age=tokens.verify_max_age())
     user = session.get(User, payload.get("uid"))
     if user is None or user.email != payload.get("email"):
         raise InvalidTokenError()
-    if user.email_verified_at is None:
-        user.email_verified_at = utcnow()
-        record_event(session, "accounts:email:verify", actor=user, subject=user)
+    if not _update_if(session, user, User.email_verified_at.is_(None), email_verified_at=utcnow()):
+        raise InvalidTokenError(_("This link was already used: your address is confirmed."))
+    record_event(session, "accounts:email:verify", actor=user, subject=user)
     return user
 
 
@@ -143,12 +188,21 @@ def authenticate(session: Session, *, email: str, password: str) -> User | None:
     return user
 
 
-def _set_password(session: Session, user: User, password: str, kind: str) -> None:
+def _set_password(session: Session, user: User, password: str, kind: str) -> bool:
+    """Replace the password the caller checked; False if another request replaced it since
+    (two uses of one reset link at once: only one wins)."""
     check_password_policy(password, email=user.email, display_name=user.display_name)
-    user.password_hash = hash_password(password)
-    # Every other session of this user stops working (load_user compares the version).
-    user.session_version += 1
+    if not _update_if(
+        session,
+        user,
+        User.password_hash == user.password_hash,
+        password_hash=hash_password(password),
+        # Every other session of this user stops working (load_user compares the version).
+        session_version=User.session_version + 1,
+    ):
+        return False
     record_event(session, kind, actor=user, subject=user)
+    return True
 
 
 def reset_token(user: User) -> str:
@@ -172,7 +226,8 @@ def user_for_reset_token(session: Session, *, token: str) -> User:
 def reset_password(session: Session, *, token: str, password: str) -> User:
     """Set a new password from a reset link (which then stops working); the caller commits."""
     user = user_for_reset_token(session, token=token)
-    _set_password(session, user, password, "accounts:password:reset")
+    if not _set_password(session, user, password, "accounts:password:reset"):
+        raise InvalidTokenError()  # used by a request that committed meanwhile
     if user.email_verified_at is None:
         # The reset link arrived by mail, which proves the address.
         user.email_verified_at = utcnow()
@@ -181,9 +236,10 @@ def reset_password(session: Session, *, token: str, password: str) -> User:
 
 def change_password(session: Session, *, user: User, current: str, new: str) -> None:
     """Change the password after checking the current one; bumps the session version."""
-    if not verify_password(user.password_hash, current):
+    if not verify_password(user.password_hash, current) or not _set_password(
+        session, user, new, "accounts:password:change"
+    ):
         raise FieldError(_("The current password is not correct."), field="current_password")
-    _set_password(session, user, new, "accounts:password:change")
 
 
 def end_all_sessions(session: Session, *, user: User, actor: User | None = None) -> None:
@@ -202,7 +258,9 @@ def update_settings(
     timezone: str | None,
     notify_email_digest: bool,
 ) -> None:
-    """Store the account settings; the caller commits."""
+    """Store the account settings; the caller commits. FieldError for a reserved name."""
+    if display_name.strip() != user.display_name:
+        check_display_name(session, display_name.strip(), user=user)
     changed = {}
     for field, value in (
         ("display_name", display_name.strip()),
@@ -245,13 +303,15 @@ def _matching_step(secret: str, code: str) -> int | None:
     return None
 
 
-def _accept_totp(user: User, secret: str, code: str) -> bool:
+def _accept_totp(session: Session, user: User, secret: str, code: str) -> bool:
     step = _matching_step(secret, code)
     # RFC 6238 §5.2: a code is accepted once; anything at or before the last step is a replay.
-    if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
-        return False
-    user.totp_last_step = step
-    return True
+    return step is not None and _update_if(
+        session,
+        user,
+        or_(User.totp_last_step.is_(None), User.totp_last_step < step),
+        totp_last_step=step,
+    )
 
 
 def recovery_code_hash(code: str) -> str:
@@ -276,7 +336,7 @@ def _new_recovery_codes(session: Session, user: User) -> list[str]:
 
 def enable_totp(session: Session, *, user: User, secret: str, code: str) -> list[str]:
     """Turn on 2FA after a correct code; returns the recovery codes (shown once, stored hashed)."""
-    if not _accept_totp(user, secret, code.strip().replace(" ", "")):
+    if not _accept_totp(session, user, secret, code.strip().replace(" ", "")):
         raise InvalidCodeError()
     user.totp_secret = secret
     user.totp_enabled_at = utcnow()
@@ -300,19 +360,22 @@ def check_second_factor(session: Session, *, user: User, code: str) -> bool:
         return False
     cleaned = code.strip().replace(" ", "")
     if cleaned.isdigit() and len(cleaned) == 6:
-        return _accept_totp(user, user.totp_secret, cleaned)
+        return _accept_totp(session, user, user.totp_secret, cleaned)
     if len(_clean_code(code)) != 16:
         return False
-    recovery = session.scalar(
-        select(RecoveryCode).where(
+    # Spent by a conditional UPDATE, like a TOTP step (see _update_if): one request wins.
+    spent = session.execute(
+        update(RecoveryCode)
+        .where(
             RecoveryCode.user_id == user.id,
             RecoveryCode.code_hash == recovery_code_hash(code),
             RecoveryCode.used_at.is_(None),
         )
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
     )
-    if recovery is None:
+    if not spent.rowcount:  # type: ignore[attr-defined]
         return False
-    recovery.used_at = utcnow()
     record_event(session, "accounts:totp:recovery-code-used", actor=user, subject=user)
     return True
 
@@ -381,7 +444,7 @@ def _count_admins(session: Session) -> int:
 
 def grant_role(session: Session, *, actor: User | None, user: User, role: Role) -> bool:
     """Give `user` the role (recorded in RoleChange and audit); False if already held."""
-    if user.has_role(role):
+    if str(role) in user.role_names:  # granted, whether or not she acts with it now
         return False
     user.roles.append(UserRole(role=str(role)))
     session.add(

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
+    make_response,
     redirect,
     request,
     session,
@@ -15,10 +18,11 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_limiter import RequestLimit
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 
-from civicforum.accounts import sealing, services
+from civicforum.accounts import sealing, services, throttle
 from civicforum.accounts.errors import FieldError, InvalidCodeError, InvalidTokenError
 from civicforum.accounts.forms import (
     ChangePasswordForm,
@@ -34,9 +38,10 @@ from civicforum.accounts.forms import (
 from civicforum.accounts.models import User
 from civicforum.accounts.sessions import ServerSession, current_store
 from civicforum.extensions import config_limit, db, limiter
-from civicforum.mail import send_mail
+from civicforum.mail import queue_mail
 from civicforum.web import safe_next
 from civicforum.web.htmx import render_page
+from civicforum.web.urls import external_url
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
 auth_log = logging.getLogger("civicforum.auth")
@@ -96,6 +101,31 @@ def _account_key() -> str:
     return "login-account:" + services.normalise_email(request.form.get("email", ""))[:254]
 
 
+def _account_address_key() -> str:
+    return throttle.account_address_key(request.form.get("email", ""))
+
+
+def _refused(limit: RequestLimit, template: str, fragment: str, form: FlaskForm) -> Response:
+    """A throttle's 429 as the form's own page, saying when and what else to do."""
+    seconds = max(1, math.ceil(limit.reset_at - time.time()))
+    page = render_page(
+        template, fragment=fragment, form=form, refused_minutes=math.ceil(seconds / 60)
+    )
+    response = make_response(page, 429)
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+def _login_refused(limit: RequestLimit) -> Response:
+    # Shows the owner a way in, should she share the guesser's connection: a reset mail.
+    return _refused(limit, "accounts/login.html", "login_form", LoginForm())
+
+
+def _reset_refused(limit: RequestLimit) -> Response:
+    # For any address alike: the links mailed within the hour still work, whoever asked.
+    return _refused(limit, "accounts/reset_request.html", "reset_form", EmailForm())
+
+
 def _user_key() -> str:
     if current_user.is_authenticated:
         return f"user:{current_user.id}"
@@ -103,9 +133,10 @@ def _user_key() -> str:
     return f"pending-user:{pending.get('uid', '-')}"
 
 
-def _send_verification(user: User) -> bool:
-    link = url_for("accounts.verify_email", token=services.verification_token(user), _external=True)
-    return send_mail(
+def _queue_verification(user: User) -> None:
+    link = external_url("accounts.verify_email", token=services.verification_token(user))
+    queue_mail(
+        db.session,
         to=user.email,
         subject=_("Confirm your email address for %(site)s", site=current_app.config["SITE_NAME"]),
         body=_(
@@ -141,15 +172,11 @@ def register() -> ResponseReturnValue:
         except FieldError as error:
             _field_error(form, error)
         else:
+            _queue_verification(user)
             db.session.commit()
             auth_log.info("register user=%s", user.id)
             start_session(user)
-            if _send_verification(user):
-                flash(_("Welcome! We sent you a link to confirm your email address."), "success")
-            else:
-                flash(
-                    _("Welcome! We could not send the confirmation mail; try again later."), "error"
-                )
+            flash(_("Welcome! We sent you a link to confirm your email address."), "success")
             return redirect(url_for("accounts.account"), code=303)
     elif form.is_submitted() and not form.password.errors:
         # Every problem at once: the password's too, not only once the other fields pass.
@@ -171,8 +198,10 @@ def verify_email(token: str) -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             services.verify_email(db.session, token=token)
-        except InvalidTokenError:
-            return render_page("accounts/verify.html", form=form, invalid=True), 400
+        except InvalidTokenError as error:
+            return render_page(
+                "accounts/verify.html", form=form, invalid=True, message=error.message
+            ), 400
         db.session.commit()
         flash(_("Thank you, your email address is confirmed."), "success")
         target = "accounts.account" if current_user.is_authenticated else "accounts.login"
@@ -189,7 +218,8 @@ def verify_email(token: str) -> ResponseReturnValue:
 )
 def resend_verification() -> ResponseReturnValue:
     if not me().is_email_verified:
-        _send_verification(me())
+        _queue_verification(me())
+        db.session.commit()
         flash(_("We sent you a new confirmation link."), "info")
     return redirect(url_for("accounts.account"), code=303)
 
@@ -197,25 +227,31 @@ def resend_verification() -> ResponseReturnValue:
 # --- login, second factor, logout ---------------------------------------------------------
 
 
+# Walls per (account, client address) and per client address; the account alone only
+# delays (accounts.throttle), so nobody can lock its owner out.
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(
-    lambda: config_limit("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes"),
-    key_func=_account_key,
+    lambda: config_limit(*throttle.ACCOUNT_ADDRESS_LIMIT),
+    key_func=_account_address_key,
     methods=["POST"],
-    scope="login-account",
+    scope="login-account-address",
     deduct_when=_deduct_on_failure,
+    on_breach=_login_refused,
 )
 @limiter.limit(
     lambda: config_limit("LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes"),
     methods=["POST"],
     scope="login-address",
     deduct_when=_deduct_on_failure,
+    on_breach=_login_refused,
 )
 def login() -> ResponseReturnValue:
     form = LoginForm()
     if form.validate_on_submit():
+        throttle.wait_before_checking(form.email.data)
         user = services.authenticate(db.session, email=form.email.data, password=form.password.data)
         if user is None:
+            throttle.record_failure(form.email.data)
             auth_log.warning(
                 "login failed email=%s ip=%s", _safe_log(form.email.data), request.remote_addr
             )
@@ -327,16 +363,20 @@ RESET_SENT = "If an account exists for this address, we sent it a link to choose
     key_func=_account_key,
     methods=["POST"],
     scope="reset-account",
+    on_breach=_reset_refused,
 )
 def reset_request() -> ResponseReturnValue:
     form = EmailForm()
     if form.validate_on_submit():
         user = services.find_user_by_email(db.session, form.email.data)
-        if user is not None:
-            link = url_for(
-                "accounts.reset_password", token=services.reset_token(user), _external=True
-            )
-            send_mail(
+        if user is None:
+            # The same work as for an account (a queued row, a commit): the answer takes as
+            # long either way; the sender drops the placeholder.
+            queue_mail(db.session, to=None)
+        else:
+            link = external_url("accounts.reset_password", token=services.reset_token(user))
+            queue_mail(
+                db.session,
                 to=user.email,
                 subject=_(
                     "Choose a new password for %(site)s", site=current_app.config["SITE_NAME"]
@@ -349,6 +389,7 @@ def reset_request() -> ResponseReturnValue:
                     link=link,
                 ),
             )
+        db.session.commit()
         auth_log.info("reset requested email=%s", _safe_log(form.email.data))
         # Same answer whether or not the address is registered.
         flash(_(RESET_SENT), "info")
@@ -370,6 +411,8 @@ def reset_password(token: str) -> ResponseReturnValue:
             user = services.reset_password(db.session, token=token, password=form.password.data)
         except FieldError as error:
             _field_error(form, error)
+        except InvalidTokenError:  # used meanwhile, by a request that committed first
+            return render_page("accounts/reset_password.html", form=form, invalid=True), 400
         else:
             db.session.commit()
             current_store(current_app).delete_for_user(user.id)
@@ -444,17 +487,21 @@ def settings() -> ResponseReturnValue:
         form.locale.data = user.locale or ""
         form.timezone.data = user.timezone or ""
     if form.validate_on_submit():
-        services.update_settings(
-            db.session,
-            user=user,
-            display_name=form.display_name.data,
-            locale=form.locale.data or None,
-            timezone=form.timezone.data or None,
-            notify_email_digest=bool(form.notify_email_digest.data),
-        )
-        db.session.commit()
-        flash(_("Your settings were saved."), "success")
-        return redirect(url_for("accounts.settings"), code=303)
+        try:
+            services.update_settings(
+                db.session,
+                user=user,
+                display_name=form.display_name.data,
+                locale=form.locale.data or None,
+                timezone=form.timezone.data or None,
+                notify_email_digest=bool(form.notify_email_digest.data),
+            )
+        except FieldError as error:
+            _field_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Your settings were saved."), "success")
+            return redirect(url_for("accounts.settings"), code=303)
     return render_page("accounts/settings.html", fragment="settings_form", form=form), _status(form)
 
 

@@ -13,7 +13,7 @@ from civicforum.extensions import db
 from civicforum.proposals import services as proposals
 from civicforum.proposals.errors import FieldError
 from civicforum.proposals.models import Proposal, ProposalState
-from civicforum.web import db_int
+from civicforum.web import db_id
 from civicforum.web.cache import cached_page, valid_until
 from civicforum.web.htmx import render_page, wants_fragment
 
@@ -140,7 +140,7 @@ def create(proposal_id: int) -> ResponseReturnValue:
     form = CommentForm()
     parent_id = None
     if form.parent_id.data:
-        parent_id = db_int(form.parent_id.data.strip())
+        parent_id = db_id(form.parent_id.data.strip())
         if not parent_id:
             abort(400)
     parent = None

@@ -6,6 +6,10 @@ The origin is `<host>/ledger/<log>`: with CIVICFORUM_LEDGER_ORIGIN_HOST set to t
 host name, that is the URL prefix the log is served under, scheme removed (C2SP tlog-tiles).
 Unset, the host is the one the key file names, or for a new file a random one: no two
 installations may share an origin, the name witnesses keep their state under.
+
+A key is generated only for logs that have no signed checkpoint yet. Once they have one, a
+missing key file, or one whose keys did not sign the latest checkpoints, stops start-up
+naming the file: a new key would make every later checkpoint fail verification.
 """
 
 from __future__ import annotations
@@ -13,12 +17,16 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask, current_app
+from sqlalchemy import func, inspect, select
+from sqlalchemy.exc import SQLAlchemyError
 
+from civicforum.db import db
 from civicforum.ledger.entry import LOGS
 from civicforum.ledger.note import (
     SIG_ED25519,
@@ -26,8 +34,11 @@ from civicforum.ledger.note import (
     Signer,
     Verifier,
     generate_key,
+    parse_note,
     parse_signer_key,
+    verified_signers,
 )
+from civicforum.logstore.models import LedgerCheckpoint
 
 DEFAULT_FILE = "ledger_signing_keys"
 EXTENSION = "civicforum_logstore_keys"
@@ -100,13 +111,27 @@ def _create(path: Path, text: str) -> None:
         os.unlink(tmp)
 
 
-def load_keys(app: Flask) -> LogKeys:
-    """Read (or create on first run) the signing keys; stop start-up on an unusable file."""
+class MissingKeyError(RuntimeError):
+    """The logs hold signed checkpoints, and the key that signed them is not there."""
+
+
+def load_keys(app: Flask, *, stored: Mapping[str, str] | None = None) -> LogKeys:
+    """Read (or create on first run) the signing keys; stop start-up on an unusable file.
+
+    `stored` maps a log to its latest signed checkpoint note (`stored_checkpoints`): with
+    one, the file must exist and hold the key that signed it."""
     configured = app.config.get("LEDGER_ORIGIN_HOST")
     path = key_file(app)
     if not path.exists():
         if app.config.get("LEDGER_KEY_FILE"):
             raise RuntimeError(f"CIVICFORUM_LEDGER_KEY_FILE {path} does not exist")
+        if stored:
+            raise MissingKeyError(
+                f"ledger key file {path} is missing, but the logs hold signed checkpoints "
+                f"({', '.join(sorted(stored))}): restore that file from a backup (or point "
+                "CIVICFORUM_LEDGER_KEY_FILE at it). A new key would make every later "
+                "checkpoint fail verification, so none is generated."
+            )
         new_host = configured or f"{secrets.token_hex(6)}.civicforum.localhost"
         text = "".join(generate_key(origin_for(new_host, log))[0].decode() + "\n" for log in LOGS)
         _create(path, text)
@@ -132,11 +157,48 @@ def load_keys(app: Flask) -> LogKeys:
             "<host>/ledger/<log> are named <host>/civicforum/<log>: such a development "
             "instance starts afresh once its instance folder is moved away)"
         )
+    for log, note in (stored or {}).items():
+        if log in signers and not _signed_by(note, signers[log].verifier):
+            raise MissingKeyError(
+                f"ledger key file {path}: its key {signers[log].name} did not sign the latest "
+                f"stored checkpoint of the {log} log. Restore the key file that signed it; "
+                "checkpoints signed with another key would fail verification."
+            )
     return LogKeys(signers)
 
 
+def _signed_by(note: str, verifier: Verifier) -> bool:
+    try:
+        return bool(verified_signers(parse_note(note), [verifier]))
+    except NoteError:
+        return False  # a stored note that does not even parse: `ledger verify` says more
+
+
+def stored_checkpoints(app: Flask) -> dict[str, str] | None:
+    """The latest signed checkpoint note of each log that has one; {} before the schema
+    exists (`db upgrade` starts the app too); None when the database cannot be read."""
+    table = LedgerCheckpoint.__table__
+    latest = select(func.max(table.c.id)).group_by(table.c.log).scalar_subquery()
+    try:
+        with app.app_context(), db.engine.connect() as conn:
+            if not inspect(conn).has_table(table.name):
+                return {}
+            rows = conn.execute(select(table.c.log, table.c.note).where(table.c.id.in_(latest)))
+            return {log: note for log, note in rows}
+    except SQLAlchemyError as exc:
+        app.logger.warning("could not compare the ledger keys with the stored checkpoints: %s", exc)
+        return None
+
+
 def init_app(app: Flask) -> None:
-    app.extensions[EXTENSION] = load_keys(app)
+    stored = stored_checkpoints(app)
+    if stored is None and not key_file(app).exists():
+        # Without the database we cannot tell a first run from a lost key: generate nothing.
+        raise MissingKeyError(
+            f"ledger key file {key_file(app)} is missing and the database cannot be read to "
+            "tell whether the logs hold signed checkpoints; start again once it can be"
+        )
+    app.extensions[EXTENSION] = load_keys(app, stored=stored)
 
 
 def current_keys() -> LogKeys:

@@ -25,6 +25,7 @@ from wtforms.validators import (
 )
 
 from civicforum.moderation.models import APPEAL_MAX, REASON_MAX, FlagReason
+from civicforum.web.inputs import PlainText
 
 
 def choices(pairs: list[tuple[str, Any]]) -> list[SelectChoice]:
@@ -67,7 +68,7 @@ class FlagForm(FlaskForm):
     reason = RadioField(_l("Why are you reporting this?"), validators=[InputRequired()])
     details = TextAreaField(
         _l("Details (required for “Something else”)"),
-        validators=[Optional(), Length(max=REASON_MAX)],
+        validators=[Optional(), Length(max=REASON_MAX), PlainText(multiline=True)],
     )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -87,7 +88,9 @@ class DecisionForm(FlaskForm):
         validators=[DataRequired(), AnyOf(["approve", "hide", "remove", "restore"])]
     )
     reason_code = SelectField(_l("Reason"), validators=[Optional()])
-    reason = StringField(_l("Public reason"), validators=[Optional(), Length(max=REASON_MAX)])
+    reason = StringField(
+        _l("Public reason"), validators=[Optional(), Length(max=REASON_MAX), PlainText()]
+    )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -106,7 +109,9 @@ class BulkForm(FlaskForm):
     )
     action = SelectField(_l("Action"), validators=[DataRequired()])
     reason_code = SelectField(_l("Reason"), validators=[Optional()])
-    reason = StringField(_l("Public reason"), validators=[Optional(), Length(max=REASON_MAX)])
+    reason = StringField(
+        _l("Public reason"), validators=[Optional(), Length(max=REASON_MAX), PlainText()]
+    )
 
     validate_reason = DecisionForm.validate_reason
 
@@ -127,7 +132,8 @@ class SanctionForm(FlaskForm):
     kind = RadioField(_l("Sanction"), validators=[InputRequired()])
     days = IntegerField(_l("Days (suspension only)"), validators=[Optional(), NumberRange(1, 365)])
     reason = TextAreaField(
-        _l("Reason (shown to the member)"), validators=[DataRequired(), Length(max=REASON_MAX)]
+        _l("Reason (shown to the member)"),
+        validators=[DataRequired(), Length(max=REASON_MAX), PlainText(multiline=True)],
     )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -150,20 +156,23 @@ class SanctionForm(FlaskForm):
 
 
 class LiftForm(FlaskForm):
-    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=REASON_MAX)])
+    reason = StringField(
+        _l("Reason"), validators=[DataRequired(), Length(max=REASON_MAX), PlainText()]
+    )
 
 
 class AppealForm(FlaskForm):
     text = TextAreaField(
         _l("Why should the decision change?"),
-        validators=[DataRequired(), Length(max=APPEAL_MAX)],
+        validators=[DataRequired(), Length(max=APPEAL_MAX), PlainText(multiline=True)],
     )
 
 
 class AppealDecisionForm(FlaskForm):
     decision = RadioField(_l("Decision"), validators=[InputRequired()])
     reason = TextAreaField(
-        _l("Reason (shown to the author)"), validators=[DataRequired(), Length(max=REASON_MAX)]
+        _l("Reason (shown to the author)"),
+        validators=[DataRequired(), Length(max=REASON_MAX), PlainText(multiline=True)],
     )
 
     def __init__(self, *args: object, **kwargs: object) -> None:

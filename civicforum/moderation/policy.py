@@ -185,7 +185,7 @@ def ensure_can_participate(session: Session, user: Any) -> None:
 def needs_premoderation(session: Session, user: Any) -> bool:
     """True when a new comment by `user` must wait for a moderator before others see it."""
     mode = get_setting(session, PREMODERATION.key)
-    if mode == "off" or TRUSTED_ROLES & set(getattr(user, "role_names", ())):
+    if mode == "off" or TRUSTED_ROLES & set(getattr(user, "active_role_names", ())):
         return False
     if mode == "all":
         return True

@@ -68,7 +68,7 @@ class TooLongError(ModerationError):
 
 
 def is_moderator(user: Any) -> bool:
-    return bool(MODERATOR_ROLES & set(getattr(user, "role_names", ())))
+    return bool(MODERATOR_ROLES & set(getattr(user, "active_role_names", ())))
 
 
 def _check_text(text: str, limit: int) -> str:
@@ -533,9 +533,11 @@ def file_appeal(session: Session, *, item: Any, appellant: Any, text: str) -> Ap
 
 
 def can_decide_appeal(actor: Any, appeal: Appeal) -> bool:
+    # A second pair of eyes for everyone: an admin's own decision is reviewed by someone
+    # else too, or an appeal against her would be no appeal at all (issue #14 item 10).
     if not is_moderator(actor) or appeal.appellant_id == actor.id:
         return False
-    return actor.has_role("admin") or appeal.action.actor_id != actor.id
+    return appeal.action.actor_id != actor.id
 
 
 def decide_appeal(
@@ -543,12 +545,12 @@ def decide_appeal(
 ) -> ModerationAction:
     """Grant (restore a hidden item) or reject an appeal, with a reason shown to the author.
 
-    Decided by someone other than the moderator who acted, or by an admin; caller commits.
+    Decided by someone other than the moderator or admin who acted; caller commits.
     """
     _ensure_moderator(session, actor)
     if not can_decide_appeal(actor, appeal):
         raise NotAllowedError(
-            _("An appeal is decided by a different moderator than the one who acted, or an admin.")
+            _("An appeal is decided by a different moderator than the one who acted.")
         )
     reason = _check_text(reason, REASON_MAX)
     if not reason:

@@ -30,7 +30,7 @@ from civicforum.moderation.forms import (
     reason_labels,
 )
 from civicforum.moderation.models import Appeal, ItemType, Sanction
-from civicforum.web import db_int, nav, safe_next
+from civicforum.web import db_id, nav, safe_next
 from civicforum.web.htmx import render_page, wants_fragment
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
@@ -148,7 +148,7 @@ def _parse_selection(values: list[str]) -> list[tuple[Any, int]]:
     for value in values:
         kind, _sep, rest = value.partition(":")
         item_id, _sep, version = rest.partition(":")
-        number, seen = db_int(item_id), db_int(version)
+        number, seen = db_id(item_id), db_id(version)  # both INTEGER columns
         if kind not in (ItemType.COMMENT, ItemType.PROPOSAL) or number is None or seen is None:
             abort(400)
         selection.append((_load(kind, number), seen))

@@ -1,15 +1,15 @@
-"""Email digests of unread notifications, through civicforum.mail (SMTP settings)."""
+"""Email digests of unread notifications, queued through civicforum.mail."""
 
 from __future__ import annotations
 
-from flask import url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from civicforum.mail import send_mail
+from civicforum.mail import queue_mail
 from civicforum.notifications import services
 from civicforum.notifications.services import Digest
+from civicforum.web.urls import external_url
 
 
 def collect(session: Session) -> list[Digest]:
@@ -25,13 +25,13 @@ def render(item: Digest) -> tuple[str, str]:
         for n in item.notifications:
             lines.append(f"- {describe(n)}")
             if n.proposal_id:
-                link = url_for("proposals.detail", proposal_id=n.proposal_id, _external=True)
+                link = external_url("proposals.detail", proposal_id=n.proposal_id)
                 lines.append(f"  {link}")
         lines += [
             "",
             _(
                 "Change what you receive: %(url)s",
-                url=url_for("notifications.settings", _external=True),
+                url=external_url("notifications.settings"),
             ),
         ]
         return _("Your civicforum notifications"), "\n".join(lines)
@@ -48,10 +48,8 @@ def describe(n: object) -> str:
     return _("“%(title)s” is now %(state)s", title=title, state=data.get("to", ""))
 
 
-def send(item: Digest) -> bool:
+def queue(session: Session, item: Digest) -> None:
+    """Queue the digest's mail and mark its notifications mailed, together; caller commits."""
     subject, body = render(item)
-    return send_mail(to=item.user.email, subject=subject, body=body)
-
-
-def mark_sent(session: Session, item: Digest) -> None:
+    queue_mail(session, to=item.user.email, subject=subject, body=body)
     services.mark_emailed(session, item)

@@ -19,7 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from civicforum.accounts.models import Role, User
 from civicforum.audit.services import record_event
 from civicforum.db import utcnow
-from civicforum.markup import TextProblem, normalise_text, render_markdown
+from civicforum.markup import TextProblem, normalise_text, render_markdown, text_problem_message
 from civicforum.moderation import policy
 from civicforum.proposals import lifecycle
 from civicforum.proposals.errors import (
@@ -61,15 +61,6 @@ def shown_user(relationship: Any) -> Any:
     """Load option for a user shown by name: joined, without the roles that User loads
     eagerly (a SELECT ... IN per page that only the signed-in user's checks need)."""
     return joinedload(relationship).options(lazyload(User.roles))
-
-
-def text_problem_message(problem: TextProblem) -> str:
-    messages = {
-        "control": _l("Remove the invisible control character (%(code)s)."),
-        "bidi": _l("Remove the text-direction override character (%(code)s)."),
-        "zero_width": _l("Remove the zero-width character (%(code)s)."),
-    }
-    return str(messages[problem.kind]) % {"code": f"U+{ord(problem.char):04X}"}
 
 
 def clean_field(

@@ -159,6 +159,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> ResponseReturnValue:
+        if error.response is not None:  # the raiser built its own page (a login wall's 429)
+            return error.response
         code = error.code or 500
         if code in (401, 403):
             security_event("forbidden", status=code)

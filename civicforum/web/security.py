@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, request
+from werkzeug.exceptions import SecurityError
+
+from civicforum.web.logs import security_event
 
 CSP = "; ".join(
     [
@@ -33,7 +36,22 @@ def add_security_headers(response: Response) -> Response:
     return response
 
 
+def refuse_untrusted_host() -> Response | None:
+    """400 for a Host header outside TRUSTED_HOSTS, before any other hook runs.
+
+    Flask records it as the routing error, which would only be raised after every
+    before_request hook; and the usual error page cannot be rendered, since no URL can be
+    built for that request. Plain text, then."""
+    if not isinstance(request.routing_exception, SecurityError):
+        return None
+    security_event("untrusted-host", host=request.headers.get("Host", "")[:100])
+    return Response(
+        "Bad request: this server does not answer for that host name.\n", 400, mimetype="text/plain"
+    )
+
+
 def init_app(app: Flask) -> None:
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_untrusted_host)
     app.after_request(add_security_headers)
     if app.config.get("SESSION_COOKIE_SECURE"):
 

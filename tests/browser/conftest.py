@@ -112,18 +112,22 @@ def live_server(
         tmp,
         MAIL_SERVER=host,
         MAIL_PORT=port,
+        MAIL_SEND_IN_PROCESS=True,  # as deployed: a thread sends after the request
         # Many browser tests log in from 127.0.0.1; the throttles have their own tests.
         LOGIN_LIMIT_PER_ADDRESS="1000 per minute",
         LOGIN_LIMIT_PER_ACCOUNT="1000 per minute",
+        LOGIN_LIMIT_PER_ACCOUNT_ADDRESS="1000 per minute",
         REGISTER_LIMIT_PER_ADDRESS="1000 per minute",
         RESET_LIMIT_PER_ADDRESS="1000 per minute",
     )
     with app.app_context():
         flask_migrate.upgrade()
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    app.config["BASE_URL"] = url  # the mailed links: known once the port is
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
-    yield LiveServer(f"http://127.0.0.1:{server.server_port}", app, mailbox)
+    yield LiveServer(url, app, mailbox)
     server.shutdown()
     thread.join(timeout=10)
     with app.app_context():

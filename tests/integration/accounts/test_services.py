@@ -22,7 +22,6 @@ from civicforum.accounts.errors import (
 )
 from civicforum.accounts.models import RecoveryCode, Role, RollEntry
 from civicforum.db import utcnow
-from tests.conftest import Mailbox
 from tests.factories import TEST_TOTP_SECRET, make_user
 
 
@@ -174,27 +173,6 @@ def test_demo_seed_creates_documented_accounts(app: Flask, db_session: Any) -> N
             assert user.is_roll_verified == bool(spec.roll_identifier)
         admin = demo.demo_user(db_session, "admin")
         assert services.check_second_factor(db_session, user=admin, code=demo.DEMO_RECOVERY)
-
-
-def test_mail_goes_over_smtp(app: Flask, mailbox: Mailbox) -> None:
-    from civicforum.mail import send_mail
-
-    with app.test_request_context():
-        assert send_mail(to="smtp@example.test", subject="Hello", body="Body with a link")
-    message = mailbox.wait_for(to="smtp@example.test")
-    assert message["Subject"] == "Hello" and "Body with a link" in mailbox.body(message)
-
-
-def test_mail_failure_is_reported_not_raised(
-    app: Flask, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    from civicforum.mail import send_mail
-
-    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
-    monkeypatch.setitem(app.config, "MAIL_PORT", 9)  # discard port: connection refused
-    with app.test_request_context():
-        assert not send_mail(to="x@example.test", subject="S", body="secret token")
-    assert "secret token" not in caplog.text
 
 
 # --- session stores ---------------------------------------------------------------------

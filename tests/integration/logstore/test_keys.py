@@ -53,3 +53,55 @@ def test_a_key_file_from_before_ledger_origins_is_refused_with_a_clear_message(
     key_file(_app(tmp_path)).write_text(old)
     with pytest.raises(RuntimeError, match="<host>/civicforum/<log>"):
         load_keys(_app(tmp_path))
+
+
+def _signed_app(tmp_path: Path) -> Flask:
+    """A migrated SQLite app whose logs hold a signed checkpoint each."""
+    import flask_migrate
+
+    from civicforum.extensions import db
+    from civicforum.logstore import services
+    from tests.conftest import make_test_app
+
+    app = make_test_app(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path)
+    with app.app_context():
+        flask_migrate.upgrade()
+        for log in LOGS:
+            services.sign_checkpoint(db.session, log=log)
+        db.session.commit()
+        db.engine.dispose()
+    return app
+
+
+def test_a_lost_key_file_stops_start_up_once_the_logs_hold_checkpoints(tmp_path: Path) -> None:
+    from civicforum.logstore.keys import MissingKeyError
+    from tests.conftest import make_test_app
+
+    app = _signed_app(tmp_path)
+    path = key_file(app)
+    kept = path.read_text()
+    path.unlink()
+    with pytest.raises(MissingKeyError, match=f"{path} is missing"):
+        make_test_app(app.config["DATABASE_URL"], tmp_path)
+    assert not path.exists()  # no new key was generated in its place
+    path.write_text(kept)  # restored from the backup: it starts again
+    make_test_app(app.config["DATABASE_URL"], tmp_path)
+
+
+def test_a_replaced_key_file_stops_start_up_naming_the_file(tmp_path: Path) -> None:
+    from civicforum.logstore.keys import MissingKeyError
+    from tests.conftest import make_test_app
+
+    app = _signed_app(tmp_path)
+    host = load_keys(app).origin("votes").removesuffix("/ledger/votes")
+    other = _app(tmp_path / "other", LEDGER_ORIGIN_HOST=host)
+    load_keys(other)  # another installation's keys, under the same origin
+    key_file(app).write_text(key_file(other).read_text())
+    with pytest.raises(MissingKeyError, match=f"{key_file(app)}: its key .* did not sign"):
+        make_test_app(app.config["DATABASE_URL"], tmp_path)
+
+
+def test_without_checkpoints_a_missing_key_is_a_first_run(tmp_path: Path) -> None:
+    # `db upgrade` on a new installation starts the app before the tables exist.
+    keys = load_keys(_app(tmp_path), stored={})
+    assert keys.origin("votes").endswith(".civicforum.localhost/ledger/votes")

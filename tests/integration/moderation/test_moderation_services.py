@@ -383,11 +383,18 @@ def test_appeal_once_decided_by_another_moderator_restores(db_session) -> None:
         services.decide_appeal(db_session, appeal=appeal, actor=other, grant=False, reason="x")
 
 
-def test_admin_may_decide_an_appeal_on_their_own_action(db_session) -> None:
+def test_an_admin_never_decides_an_appeal_against_her_own_decision(db_session) -> None:
     admin = make_admin(db_session)
     comment = hidden_by(db_session, admin)
     appeal = services.file_appeal(db_session, item=comment, appellant=comment.author, text="t")
-    services.decide_appeal(db_session, appeal=appeal, actor=admin, grant=False, reason="Stands")
+    assert not services.can_decide_appeal(admin, appeal)
+    with pytest.raises(NotAllowedError, match="different moderator"):
+        services.decide_appeal(db_session, appeal=appeal, actor=admin, grant=False, reason="Mine")
+    assert appeal.status == "pending"
+    # Another admin (or any other moderator) decides it.
+    services.decide_appeal(
+        db_session, appeal=appeal, actor=make_admin(db_session), grant=False, reason="Stands"
+    )
     assert comment.status is CommentStatus.HIDDEN
     assert actions(db_session)[-1].action == "appeal_rejected"
 

@@ -12,9 +12,11 @@ from tests.conftest import csrf_token_for
 from tests.factories import TEST_PASSWORD, totp_now
 
 
-def new_client(app: Flask) -> FlaskClient:
-    """Another browser: its own cookie jar and CSRF token."""
+def new_client(app: Flask, *, address: str | None = None) -> FlaskClient:
+    """Another browser: its own cookie jar and CSRF token (and client address, if given)."""
     other = app.test_client()
+    if address:
+        other.environ_base["REMOTE_ADDR"] = address
     other.environ_base["HTTP_X_CSRF_TOKEN"] = csrf_token_for(other, app)
     return other
 

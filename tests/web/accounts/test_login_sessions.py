@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from civicforum.accounts import services
 from tests.conftest import Mailbox, csrf_token_for
@@ -95,6 +96,49 @@ def test_fifty_rapid_failed_logins_are_throttled_with_retry_after(
     assert last.status_code == 429 and int(last.headers["Retry-After"]) > 0
     # Even the right password waits: the throttle is checked before the password.
     assert password_login(client, user.email).status_code == 429
+
+
+def test_an_attacker_elsewhere_delays_the_owner_but_never_locks_her_out(
+    app: Flask, client: FlaskClient, db_session: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue #14 item 3: ten wrong passwords from elsewhere once locked the owner out."""
+    from civicforum.accounts import throttle
+
+    waited: list[float] = []
+    monkeypatch.setattr(throttle, "sleep", waited.append)
+    user = make_user(db_session)
+    attacker = new_client(app, address="203.0.113.9")
+    statuses = [password_login(attacker, user.email, f"guess {n}").status_code for n in range(12)]
+    assert statuses == [422] * 10 + [429] * 2  # the wall stands for the attacker's connection
+    refused = password_login(attacker, user.email, "guess again")
+    assert int(refused.headers["Retry-After"]) > 0
+    assert 'href="/account/reset"' in refused.text  # the way in for an owner behind it
+    assert waited == []
+    # A second connection keeps guessing: every attempt on the account now waits, longer
+    # each time, the right password too, so the delay tells nothing.
+    second = new_client(app, address="198.51.100.7")
+    for n in range(3):
+        assert password_login(second, user.email, f"other guess {n}").status_code == 422
+    assert waited == [1.0, 2.0, 4.0]
+    # The owner, from her own connection, gets in with her password.
+    assert password_login(client, user.email).status_code == 303
+    assert waited[-1] == app.config["LOGIN_DELAY_MAX_SECONDS"]
+    assert whoami(client) == 200
+
+
+def test_reset_requests_by_someone_else_leave_the_owner_a_working_link(
+    app: Flask, client: FlaskClient, db_session: Any, mailbox: Mailbox
+) -> None:
+    user = make_user(db_session)
+    attacker = new_client(app, address="203.0.113.9")
+    for _ in range(3):
+        assert attacker.post("/account/reset", data={"email": user.email}).status_code == 303
+    refused = client.post("/account/reset", data={"email": user.email})
+    assert refused.status_code == 429 and "open the newest one" in refused.text
+    # The mails the attacker caused reached the owner, and their links work.
+    link = mailbox.link(mailbox.wait_for(to=user.email), "/account/reset/")
+    path = "/" + link.split("/", 3)[3]
+    assert client.post(path, data={"password": "my new long password"}).status_code == 303
 
 
 def test_failures_across_many_accounts_are_throttled_per_address(
@@ -259,6 +303,36 @@ def test_reset_answers_alike_and_the_link_works_once(
     reused = client.post(path, data={"password": "another new password"})
     assert reused.status_code == 400 and "already used" in reused.text
     assert services.authenticate(db_session, email=user.email, password="my new long password")
+
+
+def test_reset_mail_leaves_outside_the_request_for_any_address(
+    app: Flask,
+    client: FlaskClient,
+    db_session: Any,
+    mailbox: Mailbox,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No SMTP inside the request, and the same database work for a registered address as
+    for an unknown one: the answer takes as long either way (issue #14 item 9)."""
+    from civicforum.mail import services as mail
+    from civicforum.mail.models import OutgoingMail
+
+    def no_smtp_in_a_request(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("SMTP was reached while answering the request")
+
+    user = make_user(db_session)
+    queued = []
+    with monkeypatch.context() as patch:
+        patch.setattr(mail, "_deliver", no_smtp_in_a_request)
+        for email in (user.email, "nobody@example.test"):
+            before = set(db_session.scalars(select(OutgoingMail.id)))
+            assert client.post("/account/reset", data={"email": email}).status_code == 303
+            queued.append(set(db_session.scalars(select(OutgoingMail.id))) - before)
+    assert [len(ids) for ids in queued] == [1, 1]
+    assert mailbox.messages == []
+    # The sender delivers after the request: one mail, to the owner; the placeholder is dropped.
+    assert mailbox.link(mailbox.wait_for(to=user.email), "/account/reset/")
+    assert [str(m["To"]) for m in mailbox.messages] == [user.email]
 
 
 def test_tampered_reset_token_is_refused(app: Flask, client: FlaskClient, db_session: Any) -> None:

@@ -150,3 +150,26 @@ def test_privileged_routes_open_only_to_their_role(
             assert status == 200, (endpoint, url, status)
         else:
             assert status == 403, (endpoint, url, status)
+
+
+@pytest.mark.parametrize("totp", [False, True], ids=["2fa-not-set-up", "2fa-not-entered"])
+def test_privileged_routes_wait_for_the_second_factor(
+    app: Flask, client: FlaskClient, db_session: Any, login_as: Any, totp: bool
+) -> None:
+    """Role granted, second factor missing: every privileged route (pages, htmx fragments,
+    downloads, POSTs) sends to the TOTP set-up, or to the code prompt once it is set up."""
+    every_role = ("citizen", "moderator", "auditor", "admin")
+    login_as(make_user(db_session, roles=every_role, totp=totp), mfa=False)
+    step = "/account/totp/challenge" if totp else "/account/totp/setup"
+    failures = []
+    for endpoint, method, url in all_rules(app):
+        if classify(endpoint) != PRIVILEGED:
+            continue
+        for headers in ({}, {"HX-Request": "true"}):
+            client.environ_base["HTTP_X_CSRF_TOKEN"] = csrf_token_for(client, app)
+            response = client.open(url, method=method, data={}, headers=headers)
+            if response.status_code not in (302, 303) or step not in response.headers.get(
+                "Location", ""
+            ):
+                failures.append((endpoint, method, url, headers, response.status_code))
+    assert failures == []
