@@ -6,7 +6,7 @@ from flask import Flask, session
 from flask_babel import lazy_gettext as _l
 from flask_login import AnonymousUserMixin
 
-from civicforum.accounts import cli, facts, views
+from civicforum.accounts import cli, devices, facts, views
 from civicforum.accounts.models import User
 from civicforum.accounts.sessions import ServerSessionInterface, make_store
 from civicforum.extensions import db, login_manager
@@ -51,3 +51,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(cli.totp_code)
     app.cli.add_command(cli.sessions_cli)
     nav.register(app, "account", nav.NavItem("accounts.account", lambda: str(_l("Account")), 90))
+    app.jinja_env.filters["device"] = devices.describe

@@ -200,3 +200,32 @@ def test_bulk_remove_without_a_reason_keeps_the_queue_and_the_ticks(
     browser_page.get_by_role("button", name="Apply to selected").click()
     browser_page.get_by_text("2 items removed.").wait_for()
     axe_check(browser_page) if javascript else None
+
+
+def test_transparency_chart_legend_sits_by_its_swatches_on_a_phone(
+    new_context: Any, live_server: LiveServer
+) -> None:
+    """Issue 15, item 9: ".mod-chart svg" also sized the legend's swatches to the full width,
+    so each label sat far below its colour; on a phone the chart's text was tiny."""
+    from tests.browser.conftest import PHONE, sideways_overflow
+
+    _ids(live_server, lambda s: services.moderate_item(
+        s, item=make_comment(s), actor=make_moderator(s), action="hide",
+        expected_version=1, reason="Rude",
+    ))
+    page = new_context(viewport=PHONE).new_page()
+    page.goto("/moderation/transparency")
+    assert sideways_overflow(page) is None
+    for item in page.locator(".chart-legend li").all():
+        swatch = item.locator("svg").bounding_box()
+        label = item.evaluate(
+            "li => { const r = document.createRange(); r.selectNodeContents(li);"
+            " const b = r.getClientRects(); return [...b].map(x => [x.left, x.top]); }"
+        )
+        assert swatch and swatch["width"] <= 16
+        assert abs(label[-1][1] - swatch["y"]) < 12  # the label is on the swatch's line
+    size = page.locator(".mod-chart > svg text").first.evaluate(
+        "t => t.getBoundingClientRect().height"
+    )
+    assert size >= 9  # readable once the 720-unit chart is drawn at phone width
+    axe_check(page)
