@@ -49,6 +49,7 @@ class Defaults:
     LEDGER_KEY_FILE: str | None = None
     LEDGER_ORIGIN_HOST: str | None = None  # None: as the key file says (logstore.keys)
     DEMO_MODE = False
+    COMPRESS_RESPONSES = True  # false when a reverse proxy compresses (web/compression.py)
 
 
 _PLACEHOLDER_SECRETS = {"change-me", "changeme", "secret", "dev", "development", "please-change-me"}

@@ -7,7 +7,16 @@ from urllib.parse import urlsplit
 from flask import Flask
 from werkzeug.routing import IntegerConverter
 
-from civicforum.web import cache, errors, logs, nav, security, sqlite_lock
+from civicforum.web import (
+    cache,
+    compression,
+    errors,
+    logs,
+    nav,
+    security,
+    sqlite_lock,
+    static_files,
+)
 from civicforum.web.htmx import vary_on_htmx
 
 
@@ -52,6 +61,8 @@ class DatabaseIntConverter(IntegerConverter):
 
 def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = DatabaseIntConverter  # before any blueprint's routes
+    # First registered, so it runs last: it compresses the response every other hook made.
+    compression.init_app(app)
     app.after_request(vary_on_htmx)
     security.init_app(app)
     errors.init_app(app)
@@ -59,3 +70,4 @@ def init_app(app: Flask) -> None:
     nav.init_app(app)
     sqlite_lock.init_app(app)
     cache.init_app(app)
+    static_files.init_app(app)
