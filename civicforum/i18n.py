@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from functools import lru_cache
+
+from babel import Locale
 from flask import Flask, current_app, has_request_context, request
 from flask_babel import format_datetime, format_decimal, get_locale
 from flask_login import current_user
@@ -26,8 +30,29 @@ def select_timezone() -> str | None:
     return None
 
 
+# One way to show a moment in each language (issue 15 found three on the site): the locale's
+# medium date and short time, joined as the locale joins them, in the reader's time zone:
+# "7 Dec 2026, 23:27" (en-GB), "Dec 7, 2026, 11:27 PM" (en), "7 déc. 2026, 23:27" (fr).
+@lru_cache(maxsize=32)
+def moment_pattern(locale: str) -> str:
+    """The CLDR date-and-time pattern used for every moment shown in `locale`."""
+    parsed = Locale.parse(locale)
+    date = parsed.date_formats["medium"].pattern
+    time = parsed.time_formats["short"].pattern
+    joined = str(parsed.datetime_formats.get("medium", "{1} {0}"))
+    return joined.replace("{1}", date).replace("{0}", time)
+
+
+def format_moment(value: datetime | None) -> str:
+    """A date and time as people of the current locale write it, in their time zone."""
+    if value is None:
+        return ""
+    return str(format_datetime(value, moment_pattern(str(get_locale() or "en"))))
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
-    app.jinja_env.filters["datetime"] = lambda v, f="medium": format_datetime(v, f) if v else ""
+    # The style argument of old callers is ignored: every page uses the one format above.
+    app.jinja_env.filters["datetime"] = lambda value, _style=None: format_moment(value)
     app.jinja_env.filters["number"] = lambda v: format_decimal(v) if v is not None else ""
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "en")

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from flask import flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import format_datetime, get_timezone
+from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -21,6 +21,7 @@ from civicforum.ballots.forms import BallotForm, CancelForm, method_label
 from civicforum.ballots.models import Ballot, BallotStatus
 from civicforum.db import utcnow
 from civicforum.extensions import db
+from civicforum.i18n import format_moment
 from civicforum.web.errors import CivicforumError
 from civicforum.web.htmx import render_page
 
@@ -39,10 +40,10 @@ def _proposal_choices(ballot: Ballot | None) -> list[tuple[int, str]]:
 
 def _saved_message(ballot: Ballot, now: datetime) -> str:
     """When voting opens and closes, in the admin's time zone (never "at its opening time")."""
-    closes = format_datetime(ballot.closes_at, "medium")
+    closes = format_moment(ballot.closes_at)
     if ballot.opens_at <= now:
         return _("Ballot saved. Voting is open now and closes on %(closes)s.", closes=closes)
-    opens = format_datetime(ballot.opens_at, "medium")
+    opens = format_moment(ballot.opens_at)
     return _(
         "Ballot saved. Voting opens on %(opens)s and closes on %(closes)s.",
         opens=opens,

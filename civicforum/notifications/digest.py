@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from civicforum.mail import send_mail
 from civicforum.notifications import services
 from civicforum.notifications.services import Digest
+from civicforum.proposals.labels import state_label
 
 
 def collect(session: Session) -> list[Digest]:
@@ -45,7 +46,9 @@ def describe(n: object) -> str:
         return _("New reply to your comment on “%(title)s”", title=title)
     if kind == "proposal_comment":
         return _("New comment on your proposal “%(title)s”", title=title)
-    return _("“%(title)s” is now %(state)s", title=title, state=data.get("to", ""))
+    # The state in words ("On the ballot"), never its stored name ("on_ballot").
+    state = state_label(data.get("to", ""))
+    return _("“%(title)s” is now: %(state)s", title=title, state=state)
 
 
 def send(item: Digest) -> bool:
