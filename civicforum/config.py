@@ -29,7 +29,7 @@ class Defaults:
     WTF_CSRF_HEADERS = ["X-CSRF-Token", "X-CSRFToken"]
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
-    LANGUAGES = ("en", "fr")
+    LANGUAGES = ("en", "fr", "es", "ar")  # catalogues.SHIPPED: each complete (a test checks)
     SITE_NAME = "civicforum"
     MAIL_SERVER: str | None = None  # unset: mail is written to the log (development)
     MAIL_PORT = 25

@@ -13,13 +13,40 @@ from flask_login import current_user
 from civicforum.extensions import babel
 
 
+LANGUAGE_COOKIE = "civicforum_lang"
+# Languages written right to left: the page gets dir="rtl" and the layout mirrors (CSS logical
+# properties: margin-inline-start, border-inline-start, text-align: start).
+RTL = frozenset({"ar", "fa", "he", "ur"})
+
+
 def select_locale() -> str | None:
+    """The account's language, else the one chosen with the switcher (a cookie, so it is
+    remembered without an account), else the browser's preference."""
     if not has_request_context():  # CLI commands and seeders use the default locale
         return None
     languages = current_app.config["LANGUAGES"]
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return str(current_user.locale)
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    if chosen in languages:
+        return str(chosen)
     return request.accept_languages.best_match(languages)
+
+
+def text_direction(locale: str | None = None) -> str:
+    code = str(locale or get_locale() or "en").split("_")[0]
+    return "rtl" if code in RTL else "ltr"
+
+
+def language_choices() -> list[tuple[str, str]]:
+    """(code, name in that language): "français", "español", "العربية"."""
+    return [(code, _native_name(code)) for code in current_app.config["LANGUAGES"]]
+
+
+@lru_cache(maxsize=32)
+def _native_name(code: str) -> str:
+    name = Locale.parse(code).get_display_name(code) or code
+    return name[:1].upper() + name[1:]
 
 
 def select_timezone() -> str | None:
@@ -56,3 +83,5 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = lambda value, _style=None: format_moment(value)
     app.jinja_env.filters["number"] = lambda v: format_decimal(v) if v is not None else ""
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "en")
+    app.jinja_env.globals["text_direction"] = text_direction
+    app.jinja_env.globals["language_choices"] = language_choices
