@@ -12,7 +12,6 @@ from flask_login import current_user
 
 from civicforum.extensions import babel
 
-
 LANGUAGE_COOKIE = "civicforum_lang"
 # Languages written right to left: the page gets dir="rtl" and the layout mirrors (CSS logical
 # properties: margin-inline-start, border-inline-start, text-align: start).

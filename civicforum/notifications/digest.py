@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import url_for
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
@@ -21,7 +21,12 @@ def render(item: Digest) -> tuple[str, str]:
     """Subject and plain-text body of one digest, in the user's language."""
     with force_locale(item.user.locale or "en"):
         lines = [_("Hello %(name)s,", name=item.user.display_name), ""]
-        lines.append(_("You have %(n)s new notification(s):", n=len(item.notifications)))
+        count = len(item.notifications)
+        lines.append(
+            ngettext(
+                "You have %(num)d new notification:", "You have %(num)d new notifications:", count
+            )
+        )
         lines.append("")
         for n in item.notifications:
             lines.append(f"- {describe(n)}")

@@ -4,6 +4,7 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import BooleanField
@@ -88,7 +89,12 @@ def read_all() -> ResponseReturnValue:
         return render_page(
             "notifications/index.html", fragment="notification_list", **_list_context()
         )
-    flash(_("%(n)s notification(s) marked as read.", n=count), "success")
+    flash(
+        ngettext(
+            "%(num)d notification marked as read.", "%(num)d notifications marked as read.", count
+        ),
+        "success",
+    )
     return redirect(url_for(".index"), code=303)
 
 
