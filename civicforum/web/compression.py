@@ -15,10 +15,26 @@ CSRF token to be masked per response as the complete defence (issue 15's follow-
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, Response
 from flask_compress import Compress
 
 compress = Compress()
+
+
+def _read_files_first(response: Response) -> Response:
+    """A file response (send_file: static files, the favicon) is read into memory before
+    Flask-Compress sees it: compressing it as a stream left the file open (it never closes
+    the stream it reads). The file is closed with the response, as before."""
+    if response.direct_passthrough and response.mimetype in compress_mimetypes():
+        response.direct_passthrough = False
+        response.make_sequence()
+    return response
+
+
+def compress_mimetypes() -> list[str]:
+    from flask import current_app
+
+    return list(current_app.config["COMPRESS_MIMETYPES"])
 
 
 def init_app(app: Flask) -> None:
@@ -31,3 +47,5 @@ def init_app(app: Flask) -> None:
         "application/javascript", "application/json", "image/svg+xml",
     ])  # fmt: skip
     compress.init_app(app)
+    # Registered after Flask-Compress's hook, so it runs before it (Flask runs them reversed).
+    app.after_request(_read_files_first)

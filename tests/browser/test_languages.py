@@ -26,7 +26,7 @@ def test_switching_language_without_javascript_is_remembered(
     page.goto("/ballots/")  # remembered on the next page, without asking again
     assert page.locator("html").get_attribute("lang") == "fr"
     page.get_by_label("Langue").select_option("es")
-    page.get_by_role("button", name="Cambiar de idioma").click()
+    page.get_by_role("button", name="Changer de langue").click()
     page.wait_for_load_state()
     assert page.locator("html").get_attribute("lang") == "es"
 
