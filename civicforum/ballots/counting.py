@@ -86,9 +86,15 @@ def has_votes(total_ballots: int, undervotes: int) -> bool:
     return total_ballots - undervotes > 0
 
 
-def decided_winners(result: Result) -> tuple[str, ...]:
-    """The winners the ballots decided: none when no ballot expressed a choice."""
-    return result.winners if has_votes(result.total_ballots, result.undervotes) else ()
+def decided_winners(result: Result | Mapping[str, Any]) -> tuple[str, ...]:
+    """The winners the ballots decided: none when no ballot expressed a choice. Takes the
+    Result or its published JSON form (``winners``, ``totalBallots``, ``undervotes``)."""
+    if isinstance(result, Mapping):
+        winners = tuple(str(w) for w in result["winners"])
+        total, blank = int(result["totalBallots"]), int(result["undervotes"])
+    else:
+        winners, total, blank = result.winners, result.total_ballots, result.undervotes
+    return winners if has_votes(total, blank) else ()
 
 
 def sha256_hex(data: bytes) -> str:

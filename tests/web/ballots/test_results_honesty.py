@@ -130,3 +130,15 @@ def test_provisional_count_without_a_tie_names_who_leads(
     text = client.get(f"/ballots/{ballot.id}/results").text
     assert "Leading now" in text and "<strong>Apples</strong>" in text
     assert ">Winner<" not in text
+
+
+def test_decided_winners_reads_a_result_or_its_published_json() -> None:
+    from civicforum.ballots import counting
+    from civicforum.tabulation import result_to_json
+
+    empty, _bytes = counting.count("approval", ["o1", "o2"], {"seats": 1}, [], b"seed")
+    assert empty.winners and counting.decided_winners(empty) == ()  # the lot drew one
+    assert counting.decided_winners(result_to_json(empty)) == ()
+    voted, _bytes = counting.count("approval", ["o1", "o2"], {"seats": 1}, [["o2"]], b"seed")
+    assert counting.decided_winners(voted) == ("o2",)
+    assert counting.decided_winners(result_to_json(voted)) == ("o2",)
