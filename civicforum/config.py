@@ -37,7 +37,7 @@ class Defaults:
     WTF_CSRF_HEADERS = ["X-CSRF-Token", "X-CSRFToken"]
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
-    LANGUAGES = ("en", "fr")
+    LANGUAGES = ("en", "fr", "es", "ar")  # catalogues.SHIPPED: each complete (a test checks)
     SITE_NAME = "civicforum"
     MAIL_SERVER: str | None = None  # unset: mail is written to the log (development)
     MAIL_PORT = 25
@@ -68,6 +68,7 @@ class Defaults:
     LEDGER_MIX_MIN = 16
     LEDGER_MIX_MAX_WAIT = 600
     DEMO_MODE = False
+    COMPRESS_RESPONSES = True  # false when a reverse proxy compresses (web/compression.py)
 
 
 _PLACEHOLDER_SECRETS = {"change-me", "changeme", "secret", "dev", "development", "please-change-me"}

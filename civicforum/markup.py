@@ -45,13 +45,27 @@ _md = (
     # No images: remote images track readers (and CSP blocks them anyway); data: is refused.
     .disable("image")
 )
-# Headings start at h2: the page title is the only h1.
-_md.renderer.rules["heading_open"] = lambda tokens, idx, options, env: (
-    f"<h{min(int(tokens[idx].tag[1]) + 1, 6)}>"
-)
-_md.renderer.rules["heading_close"] = lambda tokens, idx, options, env: (
-    f"</h{min(int(tokens[idx].tag[1]) + 1, 6)}>\n"
-)
+
+
+def _nest_headings(state: Any) -> None:
+    """Headings start at h2 (the page title is the only h1) and never skip a level.
+
+    Screen-reader users move by heading level: a body whose first heading is "## Why" would
+    jump from the page's h1 to h3. The levels the author used are ranked (the highest becomes
+    h2, the next h3, ...) and no heading goes more than one level below the one before it.
+    """
+    headings = [t for t in state.tokens if t.type in ("heading_open", "heading_close")]
+    rank = {tag: i for i, tag in enumerate(sorted({t.tag for t in headings}))}
+    last = 1
+    level = 2
+    for token in headings:
+        if token.type == "heading_open":
+            level = min(2 + rank[token.tag], last + 1, 6)
+            last = level
+        token.tag = f"h{level}"  # a close token follows its open token
+
+
+_md.core.ruler.push("nest_headings", _nest_headings)
 
 
 def safe_url(href: str) -> bool:

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import AnonymousUserMixin
 
 from civicforum import jobs
-from civicforum.accounts import cli, facts, names, views
+from civicforum.accounts import cli, devices, facts, names, views
 from civicforum.accounts.models import RoleChange, User
 from civicforum.accounts.sessions import ServerSessionInterface, make_store
 from civicforum.extensions import db, login_manager
@@ -66,3 +66,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(cli.sessions_cli)
     jobs.register(app, "sessions", "purge")
     nav.register(app, "account", nav.NavItem("accounts.account", lambda: str(_l("Account")), 90))
+    app.jinja_env.filters["device"] = devices.describe

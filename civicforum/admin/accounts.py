@@ -12,6 +12,7 @@ from flask import abort, current_app, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 
 from civicforum.accounts import services
@@ -112,14 +113,15 @@ def roll() -> ResponseReturnValue:
         else:
             result = services.import_roll(db.session, actor=me(), identifiers=identifiers)
             db.session.commit()
-            flash(
-                _(
-                    "%(added)s identifiers added; %(present)s were already on the roll.",
-                    added=result.added,
-                    present=result.already_present,
-                ),
-                "success",
+            added = ngettext(
+                "%(num)d identifier added.", "%(num)d identifiers added.", result.added
             )
+            present = ngettext(
+                "%(num)d was already on the roll.",
+                "%(num)d were already on the roll.",
+                result.already_present,
+            )
+            flash(f"{added} {present}" if result.already_present else added, "success")
             return redirect(url_for("admin.roll"), code=303)
     if request.method == "POST":
         status = 422

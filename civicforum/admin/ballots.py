@@ -6,6 +6,8 @@ two-factor authentication) for every one of them.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_timezone
@@ -19,6 +21,7 @@ from civicforum.ballots.forms import BallotForm, CancelForm, method_label
 from civicforum.ballots.models import Ballot, BallotStatus
 from civicforum.db import utcnow
 from civicforum.extensions import db
+from civicforum.i18n import format_moment
 from civicforum.web.errors import CivicforumError
 from civicforum.web.htmx import render_page
 
@@ -33,6 +36,19 @@ def _proposal_choices(ballot: Ballot | None) -> list[tuple[int, str]]:
             if o.proposal_id is not None and o.proposal_id not in known
         ]
     return choices
+
+
+def _saved_message(ballot: Ballot, now: datetime) -> str:
+    """When voting opens and closes, in the admin's time zone (never "at its opening time")."""
+    closes = format_moment(ballot.closes_at)
+    if ballot.opens_at <= now:
+        return _("Ballot saved. Voting is open now and closes on %(closes)s.", closes=closes)
+    opens = format_moment(ballot.opens_at)
+    return _(
+        "Ballot saved. Voting opens on %(opens)s and closes on %(closes)s.",
+        opens=opens,
+        closes=closes,
+    )
 
 
 @bp.get("/ballots/")
@@ -53,13 +69,16 @@ def ballots_new() -> ResponseReturnValue:
         form.results_hidden.data = True
     error = None
     if form.validate_on_submit():
+        now = utcnow()
         try:
-            services.define_ballot(db.session, draft=form.to_draft(), actor=current_user)
+            ballot = services.define_ballot(
+                db.session, draft=form.to_draft(), actor=current_user, now=now
+            )
         except CivicforumError as exc:
             error = exc.message
         else:
             db.session.commit()
-            flash(_("Ballot saved. It opens at its opening time."), "success")
+            flash(_saved_message(ballot, now), "success")
             return redirect(url_for("admin.ballots_index"), code=303)
     status = 422 if request.method == "POST" else 200
     return render_page(
@@ -87,7 +106,7 @@ def ballots_edit(ballot_id: int) -> ResponseReturnValue:
     elif form.validate_on_submit():
         try:
             services.update_ballot(
-                db.session, ballot=ballot, draft=form.to_draft(), actor=current_user
+                db.session, ballot=ballot, draft=form.to_draft(), actor=current_user, now=utcnow()
             )
         except CivicforumError as exc:
             error, status = exc.message, exc.status_code

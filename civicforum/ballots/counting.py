@@ -23,6 +23,7 @@ from civicforum.tabulation import (
     result_to_json,
     tabulate,
 )
+from civicforum.tabulation.types import TieKind
 
 
 def ballot_of_choice(method: str, choice: Sequence[Any]) -> Ballot:
@@ -53,16 +54,47 @@ def count(
     return result, canonical_json(result_to_json(result))
 
 
+class UndecidedLot:
+    """Stands in for the lot while a ballot is open: the lot's seed is the checkpoint signed
+    right after closing, so no tie that needs it can be decided before. It lets the count go on
+    (taking the first tied option in name order, a choice shown nowhere) and records every
+    tie it was asked about, so the page can stop at the first one and call it undecided."""
+
+    def __init__(self) -> None:
+        self.ties: list[tuple[int, TieKind, tuple[str, ...]]] = []
+
+    def choose(self, tied: Sequence[str], *, kind: TieKind, round_number: int) -> str:
+        self.ties.append((round_number, kind, tuple(tied)))
+        return sorted(tied)[0]
+
+    def describe(self) -> str:
+        return "undecided until the ballot closes"
+
+
 def provisional(
     method: str, option_ids: Sequence[str], rules: Mapping[str, Any], choices: Iterable[Any]
-) -> Result | None:
-    """A count without a lot (for open ballots that show results); None if a lot is needed."""
-    from civicforum.tabulation import TieBreakError
+) -> tuple[Result, UndecidedLot]:
+    """A count for an open ballot that shows results; ``lot.ties`` lists the ties only the
+    closing lot can break (the count is meaningful up to the first of them)."""
+    lot = UndecidedLot()
+    return tabulate(election_of(method, option_ids, rules, choices), lot=lot), lot
 
-    try:
-        return tabulate(election_of(method, option_ids, rules, choices), lot=None)
-    except TieBreakError:
-        return None
+
+def has_votes(total_ballots: int, undervotes: int) -> bool:
+    """Whether any ballot expressed a choice. Without one, the count's "winners" were drawn by
+    lot among options that all have nothing: nobody won, and nothing is adopted (issue 15)."""
+    return total_ballots - undervotes > 0
+
+
+def decided_winners(result: Result | Mapping[str, Any]) -> tuple[str, ...]:
+    """The winners the ballots decided: none when no ballot expressed a choice. Takes the
+    Result or its published JSON form (``winners``, ``totalBallots``, ``undervotes``)."""
+    if isinstance(result, Mapping):
+        winners = tuple(str(w) for w in result["winners"])
+        total, blank = int(result["totalBallots"]), int(result["undervotes"])
+    else:
+        winners, total, blank = result.winners, result.total_ballots, result.undervotes
+    return winners if has_votes(total, blank) else ()
 
 
 def sha256_hex(data: bytes) -> str:

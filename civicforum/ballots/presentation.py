@@ -143,6 +143,9 @@ class ResultsView:
     pairwise: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
     strongest: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
     option_labels: list[str] = field(default_factory=list)
+    has_votes: bool = True  # False: no ballot expressed a choice, so there is no winner
+    # A provisional count stopped at a tie only the closing lot can break: (round, tied labels).
+    undecided: tuple[int, list[str]] | None = None
 
 
 def parse_result(text: str) -> dict[str, Any]:
@@ -156,16 +159,25 @@ def results_view(session: Session, ballot: Ballot) -> ResultsView | None:
     if ballot.status == BallotStatus.CLOSED and ballot.result_json:
         return build_view(ballot, parse_result(ballot.result_json), provisional=False)
     if ballot.status == BallotStatus.OPEN and not ballot.results_hidden:
-        result = counting.provisional(
+        result, lot = counting.provisional(
             ballot.method,
             [o.key for o in ballot.options],
             services.ballot_rules(ballot),
             services.live_choices(session, ballot),
         )
-        if result is None:
-            return None
         data = json.loads(json.dumps(result_to_json(result)), parse_float=Decimal)
-        return build_view(ballot, data, provisional=True)
+        if not lot.ties:
+            return build_view(ballot, data, provisional=True)
+        # Show the count up to the first tie that needs the lot, and nothing decided after it.
+        round_number, _kind, tied = lot.ties[0]
+        data["rounds"] = data.get("rounds", [])[:round_number]
+        data["tiebreaks"] = [t for t in data.get("tiebreaks", []) if t["round"] < round_number]
+        data["winners"] = []
+        data["ranking"] = None
+        view = build_view(ballot, data, provisional=True)
+        labels = {o.key: o.label for o in ballot.options}
+        view.undecided = (round_number, [labels.get(k, k) for k in tied])
+        return view
     return None
 
 
@@ -180,6 +192,7 @@ def build_view(ballot: Ballot, data: Mapping[str, Any], *, provisional: bool) ->
         undervotes=int(data["undervotes"]),
         threshold=fmt(data["threshold"]) if data.get("threshold") is not None else None,
         option_labels=[labels.get(k, k) for k in data["options"]],
+        has_votes=counting.has_votes(int(data["totalBallots"]), int(data["undervotes"])),
     )
     for t in data.get("tiebreaks", []):
         view.tiebreaks.append(

@@ -88,8 +88,11 @@ class BallotDraft:
     results_hidden: bool = True
 
 
-def check_draft(draft: BallotDraft) -> None:
-    """Refuse a definition that cannot be counted or voted on (422 with the reason)."""
+def check_draft(draft: BallotDraft, *, now: datetime | None = None) -> None:
+    """Refuse a definition that cannot be counted or voted on (422 with the reason).
+
+    With ``now`` (an admin saving the form), a period already over is refused too: saved, it
+    would open and close at once and publish a count of no ballots."""
     from flask_babel import lazy_gettext as _
 
     from civicforum.accounts.models import Role
@@ -108,6 +111,10 @@ def check_draft(draft: BallotDraft) -> None:
         raise InvalidBallotDefinitionError(_("A proposal is linked to two options."))
     if draft.closes_at <= draft.opens_at:
         raise InvalidBallotDefinitionError(_("The ballot must close after it opens."))
+    if now is not None and draft.closes_at <= now:
+        raise InvalidBallotDefinitionError(
+            _("This voting period is already over: choose a closing time in the future.")
+        )
     if draft.method in (Method.APPROVAL, Method.STV):
         if not 1 <= draft.seats < len(labels):
             raise InvalidBallotDefinitionError(
@@ -186,9 +193,12 @@ def _apply(ballot: Ballot, draft: BallotDraft) -> None:
     ballot.results_hidden = draft.results_hidden
 
 
-def define_ballot(session: Session, *, draft: BallotDraft, actor: Any) -> Ballot:
-    """Create a scheduled ballot from ``draft``; the caller commits."""
-    check_draft(draft)
+def define_ballot(
+    session: Session, *, draft: BallotDraft, actor: Any, now: datetime | None = None
+) -> Ballot:
+    """Create a scheduled ballot from ``draft`` (see check_draft for ``now``); the caller
+    commits."""
+    check_draft(draft, now=now)
     _check_proposals(session, draft, None)
     ballot = Ballot(created_by_id=getattr(actor, "id", None), status=BallotStatus.SCHEDULED.value)
     _apply(ballot, draft)
@@ -203,12 +213,20 @@ def define_ballot(session: Session, *, draft: BallotDraft, actor: Any) -> Ballot
     return ballot
 
 
-def update_ballot(session: Session, *, ballot: Ballot, draft: BallotDraft, actor: Any) -> Ballot:
-    """Change a ballot that has not opened yet; the caller commits."""
+def update_ballot(
+    session: Session,
+    *,
+    ballot: Ballot,
+    draft: BallotDraft,
+    actor: Any,
+    now: datetime | None = None,
+) -> Ballot:
+    """Change a ballot that has not opened yet (see check_draft for ``now``); the caller
+    commits."""
     ballot = _lock(session, ballot)
     if ballot.status != BallotStatus.SCHEDULED:
         raise BallotNotEditableError()
-    check_draft(draft)
+    check_draft(draft, now=now)
     _check_proposals(session, draft, ballot)
     _apply(ballot, draft)
     # Options are replaced wholesale: nothing refers to them before the ballot opens.
@@ -724,7 +742,7 @@ def close_ballot(session: Session, ballot: Ballot, *, now: datetime | None = Non
     ballot.seed_size = seed.size
     ballot.seed_root = seed.root.hex()
     ballot.result_index = published.index
-    winners = set(result["winners"])
+    winners = set(counting.decided_winners(result))
     _transition_proposals(
         session,
         ballot,

@@ -68,6 +68,7 @@ def _context(ballot: Ballot, **extra: object) -> dict[str, object]:
         "stage": "form",
         "choice": None,
         "error": None,
+        "cleared": False,
         "form_values": presentation.form_values(ballot, current_choice),
         "show_results": ballot.status == BallotStatus.CLOSED
         or (is_open and not ballot.results_hidden),
@@ -118,6 +119,10 @@ def review(ballot_id: int) -> ResponseReturnValue:
     """Cast-as-intended: show the ballot exactly as it would be recorded; nothing is stored.
     The confirmation form carries a fresh one-time cast token (``cast_tokens``)."""
     ballot = load_ballot(ballot_id)
+    if request.form.get("clear"):
+        # "Clear my ranking" without JavaScript: the same form, every selector reset.
+        context = _context(ballot, form_values={}, cleared=True)
+        return render_page("ballots/detail.html", fragment="vote_panel", **context)
     values = presentation.submitted_values(ballot, request.form)
     try:
         validation.check_voter(db.session, ballot, current_user, now=utcnow())

@@ -45,7 +45,9 @@ from civicforum.proposals.models import ModerationStatus, Proposal, ProposalStat
 BODY_MAX = 10_000
 EDIT_WINDOW = timedelta(minutes=15)
 DISPLAY_DEPTH = 6  # levels shown on one page; deeper replies sit behind "continue this thread"
-PAGE_SIZE = 50  # top-level comments per "load more"
+# Top-level comments per page and per "load more": 20 threads with their replies (each
+# showing its first three) keep a long discussion's page near 100 KB before compression.
+PAGE_SIZE = 20
 # A proposal can be discussed from publication until a decision closes it.
 DISCUSSABLE = frozenset({ProposalState.PUBLISHED, ProposalState.QUALIFIED, ProposalState.ON_BALLOT})
 SORTS = ("best", "oldest", "newest")

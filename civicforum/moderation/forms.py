@@ -48,6 +48,16 @@ def reason_labels() -> dict[str, str]:
     }
 
 
+def item_name(ref: str | None) -> str:
+    """ "comment:12" as people read it ("Comment #12"); the ref itself stays in the log."""
+    kind, _sep, item_id = (ref or "").partition(":")
+    if kind == "comment":
+        return str(_l("Comment #%(id)s", id=item_id))
+    if kind == "proposal":
+        return str(_l("Proposal #%(id)s", id=item_id))
+    return str(_l("an account"))
+
+
 def action_labels() -> dict[str, str]:
     return {
         "flag_threshold": str(_l("Hidden after reports")),
@@ -88,9 +98,9 @@ class DecisionForm(FlaskForm):
         validators=[DataRequired(), AnyOf(["approve", "hide", "remove", "restore"])]
     )
     reason_code = SelectField(_l("Reason"), validators=[Optional()])
-    reason = StringField(
-        _l("Public reason"), validators=[Optional(), Length(max=REASON_MAX), PlainText()]
-    )
+    # No Optional() here: it stops the chain on an empty value, and validate_reason must run
+    # exactly then.
+    reason = StringField(_l("Public reason"), validators=[Length(max=REASON_MAX), PlainText()])
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -98,20 +108,21 @@ class DecisionForm(FlaskForm):
 
     def validate_reason(self, field: StringField) -> None:
         if self.action.data in ("hide", "remove") and not (field.data or "").strip():
-            raise ValidationError(_l("A public reason is required to hide or remove."))
+            raise ValidationError(_l("Write a public reason: one is required to hide or remove."))
 
 
 class BulkForm(FlaskForm):
     # Values are whatever the queue rendered ("comment:12:3"); the view parses, the service
     # re-checks every item, so the choices are not fixed here.
     selected = SelectMultipleField(
-        _l("Selected items"), validators=[DataRequired()], choices=[], validate_choice=False
+        _l("Selected items"),
+        validators=[DataRequired(_l("Select at least one item in the list below."))],
+        choices=[],
+        validate_choice=False,
     )
     action = SelectField(_l("Action"), validators=[DataRequired()])
     reason_code = SelectField(_l("Reason"), validators=[Optional()])
-    reason = StringField(
-        _l("Public reason"), validators=[Optional(), Length(max=REASON_MAX), PlainText()]
-    )
+    reason = StringField(_l("Public reason"), validators=[Length(max=REASON_MAX), PlainText()])
 
     validate_reason = DecisionForm.validate_reason
 

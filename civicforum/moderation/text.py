@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 from flask import has_request_context
-from flask_babel import format_datetime as _format_datetime
 from flask_babel import gettext
 
 
@@ -23,5 +22,7 @@ def _(message: str, **variables: Any) -> str:
 
 def format_datetime(value: datetime, style: str = "medium") -> str:
     if has_request_context():
-        return _format_datetime(value, style)
+        from civicforum.i18n import format_moment  # the site's one format (issue 15)
+
+        return format_moment(value)
     return value.strftime("%Y-%m-%d %H:%M UTC")

@@ -10,6 +10,7 @@ from flask import Blueprint, Flask, abort, flash, g, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
@@ -27,6 +28,7 @@ from civicforum.moderation.forms import (
     LiftForm,
     SanctionForm,
     action_labels,
+    item_name,
     reason_labels,
 )
 from civicforum.moderation.models import Appeal, ItemType, Sanction
@@ -53,7 +55,11 @@ def moderator_required(view: Callable[..., ResponseReturnValue]) -> Callable[...
 
 
 def _labels() -> dict[str, Any]:
-    return {"reason_labels": reason_labels(), "action_labels": action_labels()}
+    return {
+        "reason_labels": reason_labels(),
+        "action_labels": action_labels(),
+        "item_name": item_name,
+    }
 
 
 def _load(kind: str, item_id: int) -> Any:
@@ -77,15 +83,7 @@ def _queue_args() -> tuple[str, int]:
 @moderator_required
 def queue() -> ResponseReturnValue:
     tab, page = _queue_args()
-    return render_page(
-        "moderation/queue.html",
-        fragment="queue_list",
-        tab=tab,
-        page=queries.queue_page(db.session, tab=tab, page=page, viewer=current_user),
-        bulk=BulkForm(),
-        forms={},
-        **_labels(),
-    )
+    return _queue_list(tab, page, BulkForm())
 
 
 def _row(entry: queries.QueueEntry, form: DecisionForm | None, status: int, message: str = ""):
@@ -110,6 +108,21 @@ def item(kind: str, item_id: int) -> ResponseReturnValue:
     return _row(entry, None, 200)
 
 
+def _decision(form: DecisionForm | BulkForm) -> dict[str, Any]:
+    return {
+        "action": form.action.data,
+        "reason_code": form.reason_code.data or None,
+        "reason": form.reason.data or "",
+    }
+
+
+def _reason_refused(form: DecisionForm | BulkForm, error: ModerationError) -> None:
+    """The service's 422 (a reason it refuses) becomes the reason field's error; others raise."""
+    if error.status_code != 422:
+        raise error
+    form.reason.errors = [error.message]
+
+
 @bp.post(f"/items/{KINDS}/<int:item_id>/decide")
 @moderator_required
 def decide(kind: str, item_id: int) -> ResponseReturnValue:
@@ -123,19 +136,16 @@ def decide(kind: str, item_id: int) -> ResponseReturnValue:
             db.session,
             item=target,
             actor=current_user,
-            action=form.action.data,
             expected_version=int(form.version.data),
-            reason_code=form.reason_code.data or None,
-            reason=form.reason.data or "",
+            **_decision(form),
         )
     except ModerationError as error:
-        if error.status_code != 422:
-            raise
-        form.reason.errors = [error.message]
+        _reason_refused(form, error)
         entry = queries.load_entries(db.session, [(kind, item_id)], viewer=current_user)[0]
         return _row(entry, form, 422)
     db.session.commit()
-    message = _("%(action)s: %(ref)s.", action=action_labels()[record.action], ref=record.item_ref)
+    action, item = action_labels()[record.action], item_name(record.item_ref)
+    message = _("%(action)s: %(item)s.", action=action, item=item)
     if not wants_fragment():
         flash(message, "success")
         return redirect(safe_next(request.args.get("next"), url_for(".queue")), code=303)
@@ -155,47 +165,57 @@ def _parse_selection(values: list[str]) -> list[tuple[Any, int]]:
     return selection
 
 
-@bp.post("/queue/bulk")
-@moderator_required
-def bulk() -> ResponseReturnValue:
-    tab, page = _queue_args()
-    form = BulkForm()
-    if not form.validate():
-        return render_page(
-            "moderation/queue.html",
-            fragment="queue_list",
-            tab=tab,
-            page=queries.queue_page(db.session, tab=tab, page=page, viewer=current_user),
-            bulk=form,
-            forms={},
-            **_labels(),
-        ), 422
-    result = services.bulk_moderate(
-        db.session,
-        selection=_parse_selection(form.selected.data or []),
-        actor=current_user,
-        action=form.action.data,
-        reason_code=form.reason_code.data or None,
-        reason=form.reason.data or "",
-    )
-    db.session.commit()
-    summary = _("%(n)s item(s) done.", n=len(result.applied))
-    if not wants_fragment():
-        flash(summary, "success")
-        for ref, message in result.refused:
-            flash(f"{ref}: {message}", "warning")
-        return redirect(url_for(".queue", tab=tab, page=page), code=303)
+def _queue_list(tab: str, page: int, bulk: BulkForm, **extra: Any) -> str:
     return render_page(
         "moderation/queue.html",
         fragment="queue_list",
         tab=tab,
         page=queries.queue_page(db.session, tab=tab, page=page, viewer=current_user),
-        bulk=BulkForm(formdata=None),
+        bulk=bulk,
         forms={},
-        summary=summary,
-        refused=result.refused,
+        **extra,
         **_labels(),
     )
+
+
+def _done_summary(action: str, count: int) -> str:
+    messages = {
+        "approve": ngettext("%(num)d item approved.", "%(num)d items approved.", count),
+        "hide": ngettext("%(num)d item hidden.", "%(num)d items hidden.", count),
+        "remove": ngettext("%(num)d item removed.", "%(num)d items removed.", count),
+        "restore": ngettext("%(num)d item restored.", "%(num)d items restored.", count),
+    }
+    return messages.get(action) or ngettext("%(num)d item done.", "%(num)d items done.", count)
+
+
+@bp.post("/queue/bulk")
+@moderator_required
+def bulk() -> ResponseReturnValue:
+    tab, page = _queue_args()
+    form = BulkForm()
+    # A refused form keeps the page, the moderator's ticks and what they typed (issue 15).
+    keep = {"selected": set(form.selected.data or [])}
+    if not form.validate():
+        return _queue_list(tab, page, form, **keep), 422
+    try:
+        result = services.bulk_moderate(
+            db.session,
+            selection=_parse_selection(form.selected.data or []),
+            actor=current_user,
+            **_decision(form),
+        )
+    except ModerationError as error:
+        _reason_refused(form, error)
+        return _queue_list(tab, page, form, **keep), 422
+    db.session.commit()
+    summary = _done_summary(form.action.data, len(result.applied))
+    refused = [(item_name(ref), message) for ref, message in result.refused]
+    if not wants_fragment():
+        flash(summary, "success")
+        for name, message in refused:
+            flash(f"{name}: {message}", "warning")
+        return redirect(url_for(".queue", tab=tab, page=page), code=303)
+    return _queue_list(tab, page, BulkForm(formdata=None), summary=summary, refused=refused)
 
 
 # ------------------------------------------------------------------ users and sanctions

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
@@ -10,6 +10,7 @@ from civicforum.mail import queue_mail
 from civicforum.notifications import services
 from civicforum.notifications.services import Digest
 from civicforum.web.urls import external_url
+from civicforum.proposals.labels import state_label
 
 
 def collect(session: Session) -> list[Digest]:
@@ -20,7 +21,12 @@ def render(item: Digest) -> tuple[str, str]:
     """Subject and plain-text body of one digest, in the user's language."""
     with force_locale(item.user.locale or "en"):
         lines = [_("Hello %(name)s,", name=item.user.display_name), ""]
-        lines.append(_("You have %(n)s new notification(s):", n=len(item.notifications)))
+        count = len(item.notifications)
+        lines.append(
+            ngettext(
+                "You have %(num)d new notification:", "You have %(num)d new notifications:", count
+            )
+        )
         lines.append("")
         for n in item.notifications:
             lines.append(f"- {describe(n)}")
@@ -45,7 +51,9 @@ def describe(n: object) -> str:
         return _("New reply to your comment on “%(title)s”", title=title)
     if kind == "proposal_comment":
         return _("New comment on your proposal “%(title)s”", title=title)
-    return _("“%(title)s” is now %(state)s", title=title, state=data.get("to", ""))
+    # The state in words ("On the ballot"), never its stored name ("on_ballot").
+    state = state_label(data.get("to", ""))
+    return _("“%(title)s” is now: %(state)s", title=title, state=state)
 
 
 def queue(session: Session, item: Digest) -> None:

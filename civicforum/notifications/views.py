@@ -1,15 +1,17 @@
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import BooleanField
 
 from civicforum.extensions import db
 from civicforum.notifications import digest, services
+from civicforum.notifications.models import Notification
 from civicforum.web import safe_next
 from civicforum.web.htmx import render_page, wants_fragment
 
@@ -36,6 +38,7 @@ def _list_context() -> dict[str, object]:
         "page": page,
         "names": services.actor_names(db.session, page.items),
         "describe": digest.describe,
+        "target_url": target_url,
         "unread": services.unread_count(db.session, current_user),
     }
 
@@ -44,6 +47,25 @@ def _list_context() -> dict[str, object]:
 @login_required
 def index() -> ResponseReturnValue:
     return render_page("notifications/index.html", fragment="notification_list", **_list_context())
+
+
+def target_url(notification: Notification) -> str:
+    """Where a notification leads: its proposal, at the comment when there is one."""
+    url = url_for("proposals.detail", proposal_id=notification.proposal_id)
+    return f"{url}#comment-{notification.comment_id}" if notification.comment_id else url
+
+
+@bp.post("/<int:notification_id>/open")
+@login_required
+def open_notification(notification_id: int) -> ResponseReturnValue:
+    """Opening an unread notification marks it read (a POST: a GET never writes), then goes
+    where it points. Someone else's notification id is a 404, as if it did not exist."""
+    notification = db.get_or_404(Notification, notification_id)
+    if notification.user_id != current_user.id:
+        abort(404)
+    services.mark_read(db.session, user=current_user, notification_id=notification.id)
+    db.session.commit()
+    return redirect(target_url(notification), code=303)
 
 
 @bp.post("/<int:notification_id>/read")
@@ -67,7 +89,12 @@ def read_all() -> ResponseReturnValue:
         return render_page(
             "notifications/index.html", fragment="notification_list", **_list_context()
         )
-    flash(_("%(n)s notification(s) marked as read.", n=count), "success")
+    flash(
+        ngettext(
+            "%(num)d notification marked as read.", "%(num)d notifications marked as read.", count
+        ),
+        "success",
+    )
     return redirect(url_for(".index"), code=303)
 
 

@@ -6,7 +6,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from civicforum import jobs
-from civicforum.proposals import models, settings  # noqa: F401  (tables, registered settings)
+from civicforum.proposals import labels, models, settings  # noqa: F401  (tables, settings)
 from civicforum.web import cache, nav
 
 
@@ -30,3 +30,4 @@ def init_app(app: Flask) -> None:
     )
     cache.watch(User, attrs=("display_name",))
     nav.register(app, "main", nav.NavItem("proposals.index", lambda: str(_l("Proposals")), 10))
+    app.jinja_env.globals["proposal_state_labels"] = labels.state_labels

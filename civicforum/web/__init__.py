@@ -7,7 +7,16 @@ from urllib.parse import urlsplit
 from flask import Flask
 from werkzeug.routing import IntegerConverter
 
-from civicforum.web import cache, errors, logs, nav, security, sqlite_lock
+from civicforum.web import (
+    cache,
+    compression,
+    errors,
+    logs,
+    nav,
+    security,
+    sqlite_lock,
+    static_files,
+)
 from civicforum.web.htmx import vary_on_htmx
 
 
@@ -70,6 +79,8 @@ def init_app(app: Flask) -> None:
     from civicforum.web import inputs  # it reads the bounds from this module
 
     app.url_map.converters["int"] = DatabaseIntConverter  # before any blueprint's routes
+    # First registered, so it runs last: it compresses the response every other hook made.
+    compression.init_app(app)
     app.after_request(vary_on_htmx)
     inputs.init_app(app)
     security.init_app(app)  # after inputs: the host check goes before it
@@ -78,3 +89,4 @@ def init_app(app: Flask) -> None:
     nav.init_app(app)
     sqlite_lock.init_app(app)
     cache.init_app(app)
+    static_files.init_app(app)

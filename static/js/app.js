@@ -14,20 +14,32 @@
 
   // Error responses (4xx/5xx except 422, which swaps the re-rendered form) are not dropped:
   // the server's error fragment is shown in the live region at the top of the page.
+  // Messages come translated from the page (base.html's data-msg-* on <body>).
+  function message(name, status) {
+    var text = (document.body && document.body.getAttribute("data-msg-" + name)) || "";
+    return text.replace("{status}", String(status || ""));
+  }
+
+  function alertBox(text) {
+    var box = document.createElement("div");
+    box.className = "alert alert-error";
+    box.setAttribute("role", "alert");
+    box.textContent = text;
+    return box.outerHTML;
+  }
+
   document.addEventListener("htmx:responseError", function (evt) {
     var xhr = evt.detail.xhr;
     var text = xhr.responseText || "";
     if (text.indexOf('role="alert"') !== -1 && text.indexOf("<html") === -1) {
       showAlert(text);
     } else {
-      showAlert('<div class="alert alert-error" role="alert">Error ' + xhr.status + ": " +
-        (xhr.statusText || "the request failed") + "</div>");
+      showAlert(alertBox(message("failed", xhr.status)));
     }
   });
 
   document.addEventListener("htmx:sendError", function () {
-    showAlert('<div class="alert alert-error" role="alert">The server could not be reached. ' +
-      "Check your connection and try again.</div>");
+    showAlert(alertBox(message("unreachable")));
   });
 
   // ---- Focus after in-page updates (WCAG 2.4.3 focus order, 3.3.1 error identification).

@@ -94,20 +94,37 @@ class LiveServer:
                 db.session.remove()
 
 
-@pytest.fixture(scope="session")
-def live_server(
-    tmp_path_factory: pytest.TempPathFactory, smtp_server: tuple[str, int, Mailbox]
-) -> Iterator[LiveServer]:
+@contextmanager
+def serve(app: Flask, mailbox: Mailbox) -> Iterator[LiveServer]:
+    """Migrate `app`'s database and serve it on a free port until the block ends."""
     import flask_migrate
     from werkzeug.serving import make_server
 
     from civicforum.extensions import db
 
+    with app.app_context():
+        flask_migrate.upgrade()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    app.config["BASE_URL"] = url  # the mailed links: known once the port is
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(url, app, mailbox)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def live_app(tmp: Path, smtp: tuple[str, int, Mailbox], **extra: Any) -> Flask:
+    """A test app on its own SQLite file, mailing to the local SMTP server."""
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: run `bash .ci/setup` (copies axe-core from npm)")
-    tmp = tmp_path_factory.mktemp("live")
-    host, port, mailbox = smtp_server
-    app = make_test_app(
+    host, port, _mailbox = smtp
+    return make_test_app(
         f"sqlite:///{tmp / 'live.sqlite'}",
         tmp,
         MAIL_SERVER=host,
@@ -119,20 +136,17 @@ def live_server(
         LOGIN_LIMIT_PER_ACCOUNT_ADDRESS="1000 per minute",
         REGISTER_LIMIT_PER_ADDRESS="1000 per minute",
         RESET_LIMIT_PER_ADDRESS="1000 per minute",
+        **extra,
     )
-    with app.app_context():
-        flask_migrate.upgrade()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    url = f"http://127.0.0.1:{server.server_port}"
-    app.config["BASE_URL"] = url  # the mailed links: known once the port is
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    yield LiveServer(url, app, mailbox)
-    server.shutdown()
-    thread.join(timeout=10)
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    tmp_path_factory: pytest.TempPathFactory, smtp_server: tuple[str, int, Mailbox]
+) -> Iterator[LiveServer]:
+    app = live_app(tmp_path_factory.mktemp("live"), smtp_server)
+    with serve(app, smtp_server[2]) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
@@ -193,6 +207,30 @@ def axe_check(page: Any, *, ignore: tuple[str, ...] = ()) -> list[dict[str, Any]
     return list(result)
 
 
+PHONE = {"width": 375, "height": 740}
+_OVERFLOW = """() => {
+  const width = document.documentElement.clientWidth;
+  if (document.documentElement.scrollWidth <= width) { return null; }
+  const wide = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const box = el.getBoundingClientRect();
+    if (box.right > width + 1 && box.width > 0 && getComputedStyle(el).position !== 'absolute') {
+      wide.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+        (el.className && typeof el.className === 'string' ? '.' + el.className.split(' ')[0] : '') +
+        ' ' + Math.round(box.right) + 'px');
+    }
+  }
+  return document.documentElement.scrollWidth + 'px wide: ' + wide.slice(0, 6).join(', ');
+}"""
+
+
+def sideways_overflow(page: Any) -> str | None:
+    """None when the page fits its viewport's width; else how wide it is and what sticks out
+    (the 375 px check of issue 15: a page must never scroll sideways on a phone)."""
+    found = page.evaluate(_OVERFLOW)
+    return str(found) if found else None
+
+
 def login(
     page: Any,
     email: str,
@@ -236,10 +274,12 @@ def _forget_totp_step(live: LiveServer, email: str) -> None:
 
 
 __all__ = [
+    "PHONE",
     "LiveServer",
     "TEST_PASSWORD",
     "TEST_TOTP_SECRET",
     "axe_check",
     "login",
     "logout",
+    "sideways_overflow",
 ]

@@ -82,3 +82,20 @@ def test_moderator_logs_in_with_totp_and_sets_nothing_up(
     page.goto("/account/")
     assert page.get_by_text("Recovery codes left").is_visible()
     axe_check(page)
+
+
+def test_the_two_factor_prompt_puts_focus_on_the_code_field(
+    page: Any, live_user: Any, live_server: LiveServer
+) -> None:
+    """Issue 15, item 7: the prompt has one task; its field (with its hint) gets focus."""
+    moderator = live_user(roles=("citizen", "moderator"))
+    page.goto("/account/login")
+    form = page.locator("#login-form")
+    form.get_by_label("Email").fill(moderator.email)
+    form.get_by_label("Password").fill(TEST_PASSWORD)
+    form.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/account/totp/challenge**")
+    code = page.get_by_label("Authentication code")
+    assert code.evaluate("e => e === document.activeElement")
+    assert "6-digit code" in page.locator("#" + code.get_attribute("aria-describedby")).inner_text()
+    axe_check(page)

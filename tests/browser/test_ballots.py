@@ -143,7 +143,10 @@ def test_ranking_control_buttons_keyboard_and_selects_stay_in_sync(
     panel.get_by_role("button", name="Move Blue up").click()
     assert page.locator("#rank-o3").input_value() == "1"
     assert panel.locator(".rank-item .rank-label").all_inner_texts()[0] == "Blue"
-    assert panel.get_by_role("button", name="Move Blue up").is_disabled()
+    # At the top it cannot move further: it says so (aria-disabled) and keeps focus.
+    assert panel.get_by_role("button", name="Move Blue up").get_attribute("aria-disabled") == (
+        "true"
+    )
     # Alt+ArrowDown on an option moves it (and ranks it) from the keyboard.
     page.locator("#rank-o1").focus()
     page.keyboard.press("Alt+ArrowDown")
@@ -189,3 +192,108 @@ def test_stv_vote_with_drag_then_results_after_closing(
     with page.expect_download() as download:
         page.get_by_role("link", name="Anonymised cast-vote records (BLT)").click()
     assert download.value.suggested_filename.endswith(".blt")
+
+
+def _active(page: Any) -> str:
+    """The focused element, as "tag#id" or "tag[aria-label]"."""
+    return str(
+        page.evaluate(
+            "() => { const e = document.activeElement;"
+            " return e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')"
+            " + (e.getAttribute('aria-label') ? '[' + e.getAttribute('aria-label') + ']' : ''); }"
+        )
+    )
+
+
+def _order(page: Any) -> list[str]:
+    return page.locator("#vote-panel .rank-item .rank-label").all_inner_texts()
+
+
+def test_ranking_by_keyboard_keeps_focus_where_the_voter_is(
+    page: Any, live_server: LiveServer, live_user: Any
+) -> None:
+    """Issue 15, item 7 (WAI-ARIA APG: rearrangeable list, focusable unavailable buttons)."""
+    ballot_id = fresh_ballot(live_server, method="irv", options=("Red", "Green", "Blue"))
+    login(page, live_user().email)
+    page.goto(f"/ballots/{ballot_id}")
+    up = "button[Move Blue up]"
+    page.get_by_role("button", name="Move Blue up").focus()
+    page.keyboard.press("Enter")  # moving an option ranks it: Blue becomes 1st
+    assert _active(page) == up and _order(page) == ["Blue", "Red", "Green"]
+    button = page.get_by_role("button", name="Move Blue up")
+    assert button.get_attribute("aria-disabled") == "true"  # it can go no further...
+    page.keyboard.press("Space")  # ...so nothing happens, and focus stays
+    assert _active(page) == up and _order(page) == ["Blue", "Red", "Green"]
+    page.get_by_role("button", name="Move Green up").focus()
+    page.keyboard.press("Enter")  # Green: 3rd -> 2nd (rank 2)
+    assert _active(page) == "button[Move Green up]"
+    assert _order(page) == ["Blue", "Green", "Red"]
+    page.keyboard.press("Enter")  # Green: 2nd -> 1st
+    assert _active(page) == "button[Move Green up]"
+    assert _order(page) == ["Green", "Blue", "Red"]
+    assert [page.locator(f"#rank-{k}").input_value() for k in ("o2", "o3", "o1")] == ["1", "2", ""]
+    page.get_by_role("button", name="Move Green down").focus()
+    page.keyboard.press("Enter")
+    assert _order(page) == ["Blue", "Green", "Red"]
+    assert page.locator("#rank-o3").input_value() == "1"
+    # An unavailable button looks unavailable: not the enabled buttons' filled blue.
+    look = "e => [getComputedStyle(e).borderStyle, getComputedStyle(e).color]"
+    assert button.evaluate(look) != page.get_by_role("button", name="Move Blue down").evaluate(
+        look
+    )
+    assert button.evaluate(look)[0] == "dashed"
+    live = page.locator("#vote-panel [aria-live]").inner_text()
+    assert live == "Green: rank 2"  # the last move, announced
+
+    # Arrow keys on a closed rank selector change its rank, keep focus there, and do not
+    # reorder the list under the keys; leaving the selector puts the list in order.
+    page.locator("#rank-o3").focus()
+    page.keyboard.press("ArrowDown")  # Blue: rank 1 -> 2
+    assert _active(page) == "select#rank-o3"
+    assert page.locator("#rank-o3").input_value() == "2"
+    assert _order(page) == ["Blue", "Green", "Red"]
+    page.keyboard.press("Tab")
+    assert _order(page) == ["Green", "Blue", "Red"]
+    assert [page.locator(f"#rank-{k}").input_value() for k in ("o2", "o3", "o1")] == ["1", "2", ""]
+
+    # Alt+Arrow moves the option whose control has focus, and focus stays on that control.
+    page.locator("#rank-o1").focus()
+    page.keyboard.press("Alt+ArrowUp")  # Red (unranked, last) moves up and is ranked 2nd
+    assert _active(page) == "select#rank-o1" and _order(page) == ["Green", "Red", "Blue"]
+    assert page.locator("#rank-o1").input_value() == "2"
+    axe_check(page)
+
+    # "Clear my ranking" clears in place, keeping focus on the button.
+    page.get_by_role("button", name="Clear my ranking").focus()
+    page.keyboard.press("Enter")
+    assert _active(page) == "button"
+    assert {page.locator(f"#rank-{k}").input_value() for k in ("o1", "o2", "o3")} == {""}
+
+
+def test_clear_my_ranking_without_javascript(
+    nojs_page: Any, live_server: LiveServer, live_user: Any
+) -> None:
+    """Issue 15, item 8: a blank vote without JavaScript needs no selector reset by hand."""
+    ballot_id = fresh_ballot(live_server, method="irv", options=("Red", "Green", "Blue"))
+    page = nojs_page
+    login(page, live_user().email)
+    page.goto(f"/ballots/{ballot_id}")
+    panel = page.locator("#vote-panel")
+    panel.get_by_label("Red").select_option("1")
+    panel.get_by_label("Blue").select_option("2")
+    panel.get_by_role("button", name="Clear my ranking").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("Your ranking is cleared: no option is ranked.").is_visible()
+    assert {page.locator(f"#rank-{k}").input_value() for k in ("o1", "o2", "o3")} == {""}
+    page.get_by_label("Cast a blank ballot (abstain on purpose)").check()
+    page.get_by_role("button", name="Review my ballot").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("A blank ballot: you abstain.").is_visible()
+
+
+def test_anonymous_visitors_see_the_options(page: Any, live_server: LiveServer) -> None:
+    ballot_id = fresh_ballot(live_server, method="irv", options=("Red", "Green", "Blue"))
+    page.goto(f"/ballots/{ballot_id}")
+    options = page.get_by_role("list", name="Options on this ballot")
+    assert options.get_by_role("listitem").all_inner_texts() == ["Red", "Green", "Blue"]
+    axe_check(page)

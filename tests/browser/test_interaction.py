@@ -112,7 +112,7 @@ def test_bulk_remove_asks_once_and_bulk_hide_does_not_ask(
     page.get_by_label("Action").select_option("hide")
     page.locator("#bulk-reason").fill("Spam wave")
     page.get_by_role("button", name="Apply to selected").click()
-    page.get_by_text("1 item(s) done").wait_for()
+    page.get_by_text("1 item hidden.").wait_for()
     assert dialogs.messages == []
     _wait_focus(page, "#queue-list [role=status]")
 
@@ -123,11 +123,11 @@ def test_bulk_remove_asks_once_and_bulk_hide_does_not_ask(
     page.get_by_role("button", name="Apply to selected").click()
     _settle(page)
     assert len(dialogs.messages) == 1 and "permanently" in dialogs.messages[0]
-    assert page.get_by_text("1 item(s) done").is_visible()  # the old summary: nothing sent
+    assert page.get_by_text("1 item hidden.").is_visible()  # the old summary: nothing sent
 
     dialogs.accept = True
     page.get_by_role("button", name="Apply to selected").click()
-    page.get_by_text("2 item(s) done").wait_for()
+    page.get_by_text("2 items removed.").wait_for()
     assert len(dialogs.messages) == 2
 
 

@@ -67,7 +67,7 @@ def test_moderator_clears_queue_suspends_and_decides_appeal(
     page.get_by_label("Action").select_option("hide")
     page.locator("#bulk-reason").fill("Spam wave")
     page.get_by_role("button", name="Apply to selected").click()
-    page.get_by_text("2 item(s) done").wait_for()
+    page.get_by_text("2 items hidden.").wait_for()
     axe_check(page)
 
     # Suspend the author of the spam.
@@ -110,7 +110,7 @@ def test_moderation_works_without_javascript(nojs_page: Any, live_server: LiveSe
     row.get_by_role("button", name="Hide").click()
     page.wait_for_load_state()
     assert "/moderation/queue" in page.url
-    assert page.get_by_text(f"Hidden: comment:{ids['pending']}").is_visible()
+    assert page.get_by_text(f"Hidden: Comment #{ids['pending']}.").is_visible()
 
 
 def test_citizen_reports_sees_pending_and_appeals(page: Any, live_server: LiveServer) -> None:
@@ -160,4 +160,72 @@ def test_anyone_reads_the_transparency_page(page: Any) -> None:
     page.wait_for_url("**/moderation/transparency")
     assert page.get_by_role("img", name="Moderation decisions per month by action").is_visible()
     assert page.get_by_role("table").first.is_visible()
+    axe_check(page)
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_bulk_remove_without_a_reason_keeps_the_queue_and_the_ticks(
+    javascript: bool, page: Any, nojs_page: Any, live_server: LiveServer
+) -> None:
+    """Issue 15, item 1: after the confirm dialog (with JS) or a plain post (without), a
+    refused bulk action leaves the queue, the form and the selection, and says what to fix."""
+    browser_page = page if javascript else nojs_page
+    ids = _ids(
+        live_server,
+        lambda s: {
+            "pending": [make_comment(s, status=CommentStatus.PENDING).id for _ in range(2)],
+            "moderator": make_moderator(s).email,
+        },
+    )
+    login(browser_page, ids["moderator"], totp_secret=TEST_TOTP_SECRET, live=live_server)
+    browser_page.goto("/moderation/queue")
+    browser_page.on("dialog", lambda dialog: dialog.accept())
+    for comment_id in ids["pending"]:
+        browser_page.get_by_label(f"Select Comment #{comment_id}").check()
+    browser_page.get_by_label("Action").select_option("remove")
+    browser_page.get_by_role("button", name="Apply to selected").click()
+    errors = browser_page.locator("#bulk-errors")
+    errors.wait_for()
+    assert "Write a public reason" in errors.inner_text()
+    if javascript:
+        browser_page.wait_for_function("() => document.activeElement.id === 'bulk-errors'")
+    for comment_id in ids["pending"]:
+        assert browser_page.get_by_label(f"Select Comment #{comment_id}").is_checked()
+    assert browser_page.get_by_label("Action").input_value() == "remove"
+    assert browser_page.get_by_role("heading", name="Moderation queue").is_visible()
+    errors.get_by_role("link").click()
+    if javascript:
+        browser_page.wait_for_function("() => document.activeElement.id === 'bulk-reason'")
+    browser_page.locator("#bulk-reason").fill("Off-topic spam")
+    browser_page.get_by_role("button", name="Apply to selected").click()
+    browser_page.get_by_text("2 items removed.").wait_for()
+    axe_check(browser_page) if javascript else None
+
+
+def test_transparency_chart_legend_sits_by_its_swatches_on_a_phone(
+    new_context: Any, live_server: LiveServer
+) -> None:
+    """Issue 15, item 9: ".mod-chart svg" also sized the legend's swatches to the full width,
+    so each label sat far below its colour; on a phone the chart's text was tiny."""
+    from tests.browser.conftest import PHONE, sideways_overflow
+
+    _ids(live_server, lambda s: services.moderate_item(
+        s, item=make_comment(s), actor=make_moderator(s), action="hide",
+        expected_version=1, reason="Rude",
+    ))
+    page = new_context(viewport=PHONE).new_page()
+    page.goto("/moderation/transparency")
+    assert sideways_overflow(page) is None
+    for item in page.locator(".chart-legend li").all():
+        swatch = item.locator("svg").bounding_box()
+        label = item.evaluate(
+            "li => { const r = document.createRange(); r.selectNodeContents(li);"
+            " const b = r.getClientRects(); return [...b].map(x => [x.left, x.top]); }"
+        )
+        assert swatch and swatch["width"] <= 16
+        assert abs(label[-1][1] - swatch["y"]) < 12  # the label is on the swatch's line
+    size = page.locator(".mod-chart > svg text").first.evaluate(
+        "t => t.getBoundingClientRect().height"
+    )
+    assert size >= 9  # readable once the 720-unit chart is drawn at phone width
     axe_check(page)

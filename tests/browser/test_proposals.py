@@ -118,3 +118,40 @@ def test_support_and_comment_without_js(nojs_page: Any, live_server: LiveServer,
     nojs_page.locator(".reply-form textarea").fill("A plain-form reply")
     nojs_page.get_by_role("button", name="Post reply").click()
     nojs_page.get_by_text("A plain-form reply").wait_for()
+
+
+def test_posting_into_a_discussion_logs_no_console_error(
+    page: Any, live_server: LiveServer, live_user
+) -> None:
+    """Issue 15, item 6: htmx's out-of-band updates find their targets on every page that
+    posts a comment (the proposal, the discussion page, a comment's own page), whether the
+    discussion was empty or not."""
+    author = live_user()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    login(page, author.email)
+    with live_server.session() as s:
+        from civicforum.accounts.models import User
+
+        empty = make_proposal(s, author=s.get(User, author.id), title=f"Quiet {next(_seq)}").id
+    busy = _proposal(live_server, author, f"Busy {next(_seq)}")
+
+    for where in (f"/proposals/{empty}", f"/proposals/{busy}", f"/proposals/{busy}/comments/"):
+        page.goto(where)
+        form = page.locator("#comment-form")
+        form.get_by_label("Your comment (Markdown)").fill(f"A comment on {where}")
+        form.get_by_role("button", name="Post comment").click()
+        page.get_by_text(f"A comment on {where}").first.wait_for()
+        assert not page.locator("#no-comments").is_visible()
+    page.goto(f"/proposals/{busy}")
+    permalink = page.locator(".comment .permalink").last.get_attribute("href")
+    for where in (f"/proposals/{busy}", permalink):
+        page.goto(where)
+        page.locator(".comment").last.get_by_role("link", name="Reply").click()
+        reply = page.locator(".reply-slot form")
+        reply.get_by_role("textbox").fill(f"A reply on {where}")
+        reply.get_by_role("button", name="Post reply").click()
+        page.get_by_text(f"A reply on {where}").wait_for()
+    page.wait_for_timeout(300)
+    assert errors == []

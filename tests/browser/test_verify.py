@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import LiveServer, axe_check, login
+from tests.browser.conftest import PHONE, LiveServer, axe_check, login, sideways_overflow
 
 pytestmark = pytest.mark.browser
 _seq = itertools.count(1)
@@ -51,7 +51,7 @@ def test_vote_keep_receipt_and_verify_it(
     page.get_by_role("button", name="Verify").click()
     result = page.locator("#verify-result")
     result.get_by_role("heading", name="This receipt is valid").wait_for()
-    assert result.locator(".choice li").all_inner_texts() == ["Bike lanes"]
+    assert result.locator(".entry-choices li").all_inner_texts() == ["Bike lanes"]
     axe_check(page)
     # The promise is kept (the ballot is in the log): the full proof can be downloaded.
     with page.expect_download() as download:
@@ -83,3 +83,20 @@ def test_verify_works_without_javascript(
     nojs_page.wait_for_load_state()
     assert nojs_page.get_by_role("heading", name="This receipt is valid").is_visible()
     assert "Bike lanes" in nojs_page.locator("#verify-result").inner_text()
+
+
+def test_a_verified_receipt_fits_a_phone(
+    page: Any, new_context: Any, live_server: LiveServer, live_user: Any, tmp_path: Path
+) -> None:
+    """Issue 15, item 9: /verify's result was 496 px wide on a 375 px phone, and its choice
+    list (a CSS class clash) laid the options over their numbers."""
+    receipt = vote_and_keep_receipt(page, live_server, live_user, tmp_path)
+    phone = new_context(viewport=PHONE).new_page()
+    phone.goto("/verify")
+    phone.get_by_label("…or upload the receipt file").set_input_files(str(receipt))
+    phone.get_by_role("button", name="Verify").click()
+    phone.locator("#verify-result").get_by_role("heading", name="This receipt is valid").wait_for()
+    assert sideways_overflow(phone) is None
+    item = phone.locator("#verify-result .entry-choices li").first
+    assert item.evaluate("e => getComputedStyle(e).display") == "list-item"  # numbered, not flex
+    axe_check(phone)

@@ -146,6 +146,23 @@ def test_markdown_features_render() -> None:
 
 
 @pytest.mark.parametrize(
+    ("source", "levels"),
+    [
+        ("## Why\n\n### Details\n\n## How", [2, 3, 2]),  # issue 15: was h3, h4, h3
+        ("#### Deep only", [2]),
+        ("### a\n\n## b\n\n#### c", [2, 2, 3]),
+        ("# One\n\n### Three\n\n###### Six", [2, 3, 4]),
+    ],
+)
+def test_headings_start_at_h2_and_never_skip_a_level(source: str, levels: list[int]) -> None:
+    import re
+
+    html = render_markdown(source)
+    assert [int(n) for n in re.findall(r"<h(\d)>", html)] == levels
+    assert [int(n) for n in re.findall(r"</h(\d)>", html)] == levels
+
+
+@pytest.mark.parametrize(
     ("text", "kind"),
     [
         ("evil\u202etxt.exe", "bidi"),

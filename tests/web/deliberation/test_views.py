@@ -92,7 +92,8 @@ def test_refused_comment_without_js_comes_back_with_the_discussion(
     login_as(make_user(db_session))
     page = client.post(f"/proposals/{proposal.id}/comments/", data={"body": "   "})
     assert page.status_code == 422 and "<html" in page.text
-    assert "An earlier comment" in page.text and "No comments here." not in page.text
+    assert "An earlier comment" in page.text
+    assert 'id="no-comments" hidden>No comments here.' in page.text  # kept for htmx, not shown
 
 
 def test_posting_through_htmx_updates_the_discussion_header(client, db_session, login_as) -> None:
@@ -150,18 +151,22 @@ def test_vote_delete_and_edit_fragments(client, db_session, login_as) -> None:
 
 
 def test_load_more_and_continue_thread(client, db_session) -> None:
+    from civicforum.deliberation.services import PAGE_SIZE
+
     proposal = make_proposal(db_session)
     author = make_user(db_session)
-    for i in range(52):
+    for i in range(PAGE_SIZE + 2):
         make_comment(db_session, proposal=proposal, author=author, body=f"comment {i}")
     page = client.get(f"/proposals/{proposal.id}")
-    assert page.text.count('class="comment status-visible"') == 50
+    assert page.text.count('class="comment status-visible"') == PAGE_SIZE
     assert 'id="load-more"' in page.text
-    more = client.get(f"/proposals/{proposal.id}/comments/?sort=best&offset=50", headers=HX)
+    more = client.get(
+        f"/proposals/{proposal.id}/comments/?sort=best&offset={PAGE_SIZE}", headers=HX
+    )
     assert (
         more.text.count('class="comment status-visible"') == 2 and 'id="load-more"' not in more.text
     )
-    full = client.get(f"/proposals/{proposal.id}/comments/?sort=best&offset=50")
+    full = client.get(f"/proposals/{proposal.id}/comments/?sort=best&offset={PAGE_SIZE}")
     assert "<html" in full.text
     chain = [make_comment(db_session, proposal=proposal, author=author)]
     for _ in range(7):
@@ -188,3 +193,18 @@ def test_pending_comment_shows_awaiting_review_to_author_only(
     login_as(make_user(db_session))
     assert "wait for me" not in client.get(f"/proposals/{proposal.id}").text
     assert author  # the author saw it above
+
+
+def test_a_long_thread_is_collapsed_to_its_first_replies(client, db_session) -> None:
+    """Issue 15, item 12: one comment with many replies cannot swell the page; its own page
+    (the "Show all" link) has them all."""
+    proposal = make_proposal(db_session)
+    author = make_user(db_session)
+    root = make_comment(db_session, proposal=proposal, author=author, body="the root")
+    for i in range(8):
+        make_comment(db_session, proposal=proposal, author=author, parent_id=root.id, body=f"r{i}")
+    page = client.get(f"/proposals/{proposal.id}").text
+    assert page.count('class="comment status-visible"') == 1 + 3
+    assert f'href="/proposals/{proposal.id}/comments/{root.id}">Show all 8 replies' in page
+    full = client.get(f"/proposals/{proposal.id}/comments/{root.id}").text
+    assert full.count('class="comment status-visible"') == 1 + 8 and "Show all" not in full

@@ -99,7 +99,7 @@ def test_reason_longer_than_limit_is_a_field_error(client, db_session, login_as)
     response = client.post(
         f"/moderation/items/comment/{comment.id}/decide", data={"version": "1", "action": "hide"}
     )
-    assert response.status_code == 422 and "public reason is required" in response.text
+    assert response.status_code == 422 and "Write a public reason" in response.text
 
 
 def test_bulk_action_applies_to_selection(client, db_session, login_as) -> None:
@@ -116,7 +116,7 @@ def test_bulk_action_applies_to_selection(client, db_session, login_as) -> None:
         headers={"HX-Request": "true"},
     )
     assert response.status_code == 200 and 'id="queue-list"' in response.text
-    assert "2 item(s) done" in response.text
+    assert "2 items hidden." in response.text
     db_session.expire_all()
     assert [c.status for c in comments] == [
         CommentStatus.HIDDEN,
