@@ -49,9 +49,7 @@ def extract() -> Catalog:
     for filename, lineno, message, comments, context in extract_from_dir(
         str(REPO), method_map, options_map, keywords=KEYWORDS
     ):
-        template.add(
-            message, None, [(filename, lineno)], auto_comments=comments, context=context
-        )
+        template.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
     return template
 
 

@@ -38,7 +38,7 @@ def _first(patterns: tuple[tuple[re.Pattern[str], str], ...], text: str) -> str 
 
 
 def describe(user_agent: str | None) -> str:
-    """"Firefox on Linux", "Safari on iPhone", "Chrome", or "unknown browser"."""
+    """ "Firefox on Linux", "Safari on iPhone", "Chrome", or "unknown browser"."""
     text = user_agent or ""
     browser, system = _first(_BROWSERS, text), _first(_SYSTEMS, text)
     if browser and system:

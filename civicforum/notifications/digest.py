@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 from civicforum.mail import queue_mail
 from civicforum.notifications import services
 from civicforum.notifications.services import Digest
-from civicforum.web.urls import external_url
 from civicforum.proposals.labels import state_label
+from civicforum.web.urls import external_url
 
 
 def collect(session: Session) -> list[Digest]:

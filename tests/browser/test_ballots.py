@@ -238,9 +238,7 @@ def test_ranking_by_keyboard_keeps_focus_where_the_voter_is(
     assert page.locator("#rank-o3").input_value() == "1"
     # An unavailable button looks unavailable: not the enabled buttons' filled blue.
     look = "e => [getComputedStyle(e).borderStyle, getComputedStyle(e).color]"
-    assert button.evaluate(look) != page.get_by_role("button", name="Move Blue down").evaluate(
-        look
-    )
+    assert button.evaluate(look) != page.get_by_role("button", name="Move Blue down").evaluate(look)
     assert button.evaluate(look)[0] == "dashed"
     live = page.locator("#vote-panel [aria-live]").inner_text()
     assert live == "Green: rank 2"  # the last move, announced

@@ -54,9 +54,7 @@ MAX_PAGES = 150
 
 
 @pytest.fixture(scope="module")
-def demo_server(
-    tmp_path_factory: pytest.TempPathFactory, smtp_server: Any
-) -> Iterator[LiveServer]:
+def demo_server(tmp_path_factory: pytest.TempPathFactory, smtp_server: Any) -> Iterator[LiveServer]:
     """A live server of its own with the whole demo (`civicforum seed-demo`)."""
     app = live_app(tmp_path_factory.mktemp("demo"), smtp_server)
     with serve(app, smtp_server[2]) as server:
@@ -70,9 +68,7 @@ def pattern(url: str) -> tuple[str, str]:
     """(path with numbers folded, query keys with numbers folded)."""
     parts = urlsplit(url)
     path = re.sub(r"\d+", "N", parts.path)
-    query = "&".join(
-        sorted(f"{k}={re.sub(r'[0-9]+', 'N', v)}" for k, v in parse_qsl(parts.query))
-    )
+    query = "&".join(sorted(f"{k}={re.sub(r'[0-9]+', 'N', v)}" for k, v in parse_qsl(parts.query)))
     return path, query
 
 
@@ -126,8 +122,10 @@ HEADINGS = """() => {
 def crawl(page: Any, server: LiveServer, role: str) -> Crawl:
     state = Crawl(server.url)
     errors: list[str] = []
-    page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}")
-            if m.type == "error" else None)
+    page.on(
+        "console",
+        lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None,
+    )
     page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
     page.on(
         "response",

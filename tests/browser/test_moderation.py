@@ -209,10 +209,17 @@ def test_transparency_chart_legend_sits_by_its_swatches_on_a_phone(
     so each label sat far below its colour; on a phone the chart's text was tiny."""
     from tests.browser.conftest import PHONE, sideways_overflow
 
-    _ids(live_server, lambda s: services.moderate_item(
-        s, item=make_comment(s), actor=make_moderator(s), action="hide",
-        expected_version=1, reason="Rude",
-    ))
+    _ids(
+        live_server,
+        lambda s: services.moderate_item(
+            s,
+            item=make_comment(s),
+            actor=make_moderator(s),
+            action="hide",
+            expected_version=1,
+            reason="Rude",
+        ),
+    )
     page = new_context(viewport=PHONE).new_page()
     page.goto("/moderation/transparency")
     assert sideways_overflow(page) is None

@@ -16,9 +16,7 @@ from tests.factories_ballots import make_ballot
 from tests.factories_proposals import make_comment, make_proposal
 
 
-def test_a_state_change_notification_names_the_state_in_words(
-    client, db_session, login_as
-) -> None:
+def test_a_state_change_notification_names_the_state_in_words(client, db_session, login_as) -> None:
     author = login_as(make_user(db_session))
     proposal = make_proposal(db_session, author=author, title="Night buses")
     lifecycle.transition(db_session, proposal, ProposalState.WITHDRAWN, actor=make_user(db_session))

@@ -38,9 +38,7 @@ def test_page_numbers_past_the_end_or_too_large_show_the_last_page(
         assert response.status_code == 200 and "Street lights" in response.text
 
 
-def test_opening_a_notification_marks_it_read_and_goes_there(
-    client, db_session, login_as
-) -> None:
+def test_opening_a_notification_marks_it_read_and_goes_there(client, db_session, login_as) -> None:
     """Issue 15, item 5: opening a notification (not only "Mark as read") marks it read."""
     import re
 
@@ -54,9 +52,7 @@ def test_opening_a_notification_marks_it_read_and_goes_there(
     assert opened, page
     response = client.post(opened.group(1))
     assert response.status_code == 303
-    assert response.headers["Location"].endswith(
-        f"/proposals/{proposal.id}#comment-{comment.id}"
-    )
+    assert response.headers["Location"].endswith(f"/proposals/{proposal.id}#comment-{comment.id}")
     notification = db_session.get(Notification, int(opened.group(2)))
     db_session.refresh(notification)
     assert notification.read_at is not None
