@@ -213,8 +213,9 @@ def test_ranking_by_keyboard_keeps_focus_where_the_voter_is(
     page: Any, live_server: LiveServer, live_user: Any
 ) -> None:
     """Issue 15, item 7 (WAI-ARIA APG: rearrangeable list, focusable unavailable buttons)."""
+    email = live_user().email  # a member before the ballot opens: its electorate is fixed then
     ballot_id = fresh_ballot(live_server, method="irv", options=("Red", "Green", "Blue"))
-    login(page, live_user().email)
+    login(page, email)
     page.goto(f"/ballots/{ballot_id}")
     up = "button[Move Blue up]"
     page.get_by_role("button", name="Move Blue up").focus()
@@ -272,9 +273,10 @@ def test_clear_my_ranking_without_javascript(
     nojs_page: Any, live_server: LiveServer, live_user: Any
 ) -> None:
     """Issue 15, item 8: a blank vote without JavaScript needs no selector reset by hand."""
+    email = live_user().email  # a member before the ballot opens: its electorate is fixed then
     ballot_id = fresh_ballot(live_server, method="irv", options=("Red", "Green", "Blue"))
     page = nojs_page
-    login(page, live_user().email)
+    login(page, email)
     page.goto(f"/ballots/{ballot_id}")
     panel = page.locator("#vote-panel")
     panel.get_by_label("Red").select_option("1")

@@ -135,8 +135,10 @@ def member(base: str, n: int, ballot_id: int) -> list[int]:
         return response
 
     page = get("/account/login")
+    tokens = CSRF.findall(page.text)
+    assert tokens, f"login page {page.status_code}: {page.text[:300]}"
     login = {"email": f"member{n}@example.test", "password": PASSWORD}
-    post("/account/login", {**login, "csrf_token": CSRF.findall(page.text)[0]})
+    post("/account/login", {**login, "csrf_token": tokens[0]})
     get("/proposals/")
     ballot = get(f"/ballots/{ballot_id}")
     review = post(
@@ -163,6 +165,8 @@ def test_fifty_members_at_once_on_the_embedded_default(instance: Path) -> None:
         served.wait_ready()
         with ThreadPoolExecutor(max_workers=USERS) as pool:
             visits = list(pool.map(lambda n: member(served.base, n, 1), range(USERS)))
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n--- server log ---\n{served.output()[-4000:]}") from exc
     finally:
         served.stop()
     statuses = [s for visit in visits for s in visit]

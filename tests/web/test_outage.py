@@ -21,6 +21,9 @@ UNREACHABLE = {
 
 @pytest.fixture(params=sorted(UNREACHABLE))
 def down(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
+    # The deployment ran before: its signing key is in the instance folder (a missing key with
+    # an unreadable database stops start-up, logstore.keys).
+    make_test_app(f"sqlite:///{tmp_path / 'before.sqlite'}", tmp_path)
     app = make_test_app(UNREACHABLE[request.param](tmp_path), tmp_path)
     yield app
 

@@ -60,14 +60,14 @@ def _signed_app(tmp_path: Path) -> Flask:
     import flask_migrate
 
     from civicforum.extensions import db
-    from civicforum.logstore import services
+    from civicforum.logstore import checkpoints
     from tests.conftest import make_test_app
 
     app = make_test_app(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path)
     with app.app_context():
         flask_migrate.upgrade()
         for log in LOGS:
-            services.sign_checkpoint(db.session, log=log)
+            checkpoints.sign_checkpoint(db.session, log=log)
         db.session.commit()
         db.engine.dispose()
     return app

@@ -19,6 +19,16 @@ from tests.factories_ballots import approve, blank, close, make_ballot, rank
 from tests.web.ballots.test_views import ballot_form
 
 
+def cast_all(session: Any, choices: list[Any], **ballot: Any) -> Any:
+    """An open ballot showing its count, and one member's cast per choice (members before it
+    opened: its electorate is fixed at opening)."""
+    voters = [make_user(session) for _ in choices]
+    opened = make_ballot(session, results_hidden=False, **ballot)
+    for voter, choice in zip(voters, choices, strict=True):
+        services.cast_ballot(session, ballot=opened, voter=voter, choice=choice)
+    return opened
+
+
 def test_a_period_already_over_is_refused_with_what_to_do(
     client: FlaskClient, db_session: Any, login_as: Any
 ) -> None:
@@ -67,8 +77,9 @@ def test_no_ballots_no_winner_and_nothing_adopted(client: FlaskClient, db_sessio
 
 
 def test_only_blank_ballots_no_winner(client: FlaskClient, db_session: Any) -> None:
+    voter = make_user(db_session)  # members before opening: the electorate is fixed then
     ballot = make_ballot(db_session)
-    services.cast_ballot(db_session, ballot=ballot, voter=make_user(db_session), choice=blank())
+    services.cast_ballot(db_session, ballot=ballot, voter=voter, choice=blank())
     close(db_session, ballot)
     page = client.get(f"/ballots/{ballot.id}/results").text
     assert "Every ballot was blank, so nobody won" in page and "Winner" not in page
@@ -96,12 +107,9 @@ def test_provisional_count_with_no_ballots_is_shown(client: FlaskClient, db_sess
 def test_provisional_count_stops_at_a_tie_and_calls_it_undecided(
     client: FlaskClient, db_session: Any
 ) -> None:
-    ballot = make_ballot(
-        db_session, method=Method.IRV, options=("Ann", "Bob", "Cat"), results_hidden=False
-    )
     # Round 1: Ann 3, Bob 2, Cat 2: Bob and Cat tie for elimination with no earlier round.
-    for choice in [rank("o1")] * 3 + [rank("o2", "o1")] * 2 + [rank("o3", "o2")] * 2:
-        services.cast_ballot(db_session, ballot=ballot, voter=make_user(db_session), choice=choice)
+    choices = [rank("o1")] * 3 + [rank("o2", "o1")] * 2 + [rank("o3", "o2")] * 2
+    ballot = cast_all(db_session, choices, method=Method.IRV, options=("Ann", "Bob", "Cat"))
     page = client.get(f"/ballots/{ballot.id}/results")
     assert page.status_code == 200
     text = page.text
@@ -114,9 +122,9 @@ def test_provisional_count_stops_at_a_tie_and_calls_it_undecided(
 
 
 def test_provisional_approval_tie_is_undecided(client: FlaskClient, db_session: Any) -> None:
-    ballot = make_ballot(db_session, results_hidden=False)
-    for choice in (approve("o1"), approve("o2"), approve("o3", "o1"), approve("o2")):
-        services.cast_ballot(db_session, ballot=ballot, voter=make_user(db_session), choice=choice)
+    ballot = cast_all(
+        db_session, [approve("o1"), approve("o2"), approve("o3", "o1"), approve("o2")]
+    )
     text = client.get(f"/ballots/{ballot.id}/results").text
     assert "Apples, Bananas are tied in round 1" in text
 
@@ -124,9 +132,7 @@ def test_provisional_approval_tie_is_undecided(client: FlaskClient, db_session: 
 def test_provisional_count_without_a_tie_names_who_leads(
     client: FlaskClient, db_session: Any
 ) -> None:
-    ballot = make_ballot(db_session, results_hidden=False)
-    for choice in (approve("o1"), approve("o1", "o2")):
-        services.cast_ballot(db_session, ballot=ballot, voter=make_user(db_session), choice=choice)
+    ballot = cast_all(db_session, [approve("o1"), approve("o1", "o2")])
     text = client.get(f"/ballots/{ballot.id}/results").text
     assert "Leading now" in text and "<strong>Apples</strong>" in text
     assert ">Winner<" not in text
