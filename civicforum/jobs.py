@@ -16,6 +16,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from civicforum.extensions import db
+
 EXTENSION = "civicforum_jobs"
 
 jobs_cli = AppGroup("jobs", help="Scheduled maintenance.")
@@ -43,11 +45,12 @@ def _run_pass(ctx: click.Context) -> int:
         try:
             ctx.invoke(command)
         except Exception as exc:  # one failing job must not stop the others
-            from civicforum.extensions import db
-
-            db.session.rollback()
             click.echo(f"jobs: `{' '.join(path)}` failed: {exc}", err=True)
             failures += 1
+        finally:
+            # Whatever a job left open ends here: a transaction held into the next job (on
+            # SQLite, a write lock) would block it and every web request's write.
+            db.session.remove()
     return failures
 
 

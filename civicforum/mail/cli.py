@@ -28,6 +28,9 @@ def send_due() -> tuple[int, int]:
             sent += mail.recipient is not None
         else:
             failed += 1
+    # The last claim found nothing, but its UPDATE began a transaction: on SQLite that holds
+    # the write lock until it ends, and every other writer waits.
+    db.session.rollback()
     return sent, failed
 
 
