@@ -112,6 +112,9 @@ def update(template: Catalog) -> dict[str, list[tuple[str, str]]]:
         # would otherwise fill them in the catalogues updated after it.
         catalogue.update(copy.deepcopy(template), no_fuzzy_matching=True)
         catalogue.obsolete.clear()
+        # A header marked fuzzy (as `pybabel init` writes it) makes `pybabel compile`, which
+        # .ci/setup runs, skip the whole catalogue: the language would silently be English.
+        catalogue.fuzzy = False
         if locale == "en":
             fill_english(catalogue)
         catalogue.revision_date = datetime.now(UTC)

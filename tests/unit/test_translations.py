@@ -50,6 +50,12 @@ def test_catalogue_has_no_untranslated_or_fuzzy_message(locale: str) -> None:
     assert gaps == [], f"{len(gaps)} messages to do in {locale}; {HINT}: {gaps[:10]}"
 
 
+@pytest.mark.parametrize("locale", catalogues.SHIPPED)
+def test_catalogue_header_is_not_fuzzy(locale: str) -> None:
+    """`pybabel compile` (run by .ci/setup) skips a catalogue whose header is fuzzy."""
+    assert not catalogues.load(locale).fuzzy, f"the {locale} catalogue's header is fuzzy; {HINT}"
+
+
 @pytest.mark.parametrize("locale", [loc for loc in catalogues.SHIPPED if loc != "en"])
 def test_placeholders_survive_translation(locale: str) -> None:
     """A translation must keep the message's %(name)s placeholders, or formatting fails."""
