@@ -39,6 +39,10 @@ class Defaults:
     BABEL_DEFAULT_TIMEZONE = "UTC"
     LANGUAGES = ("en", "fr", "es", "ar")  # catalogues.SHIPPED: each complete (a test checks)
     SITE_NAME = "civicforum"
+    # Where participatory budgets are run: the `country` and `unit` (city, district, union)
+    # keys of Pabulib exports (ballots.budget.cvr_pabulib).
+    BUDGET_COUNTRY = "Worldwide"  # Pabulib's value for "not one country"
+    BUDGET_UNIT = "civicforum"
     MAIL_SERVER: str | None = None  # unset: mail is written to the log (development)
     MAIL_PORT = 25
     MAIL_USERNAME: str | None = None

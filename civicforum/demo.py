@@ -12,7 +12,7 @@ from civicforum.accounts.models import User
 from civicforum.extensions import db
 
 # Each module has seed(session) -> None; later ones may use what earlier ones created.
-SEEDERS = ("accounts", "proposals", "deliberation", "moderation", "ballots")
+SEEDERS = ("accounts", "proposals", "deliberation", "moderation", "ballots", "budgets")
 
 
 @click.command("seed-demo")

@@ -7,6 +7,7 @@ from civicforum import (
     admin,
     audit,
     ballots,
+    budgets,
     deliberation,
     demo,
     logstore,
@@ -28,6 +29,7 @@ FEATURES = (
     notifications,
     moderation,
     ballots,
+    budgets,
     admin,
     demo,
 )

@@ -94,6 +94,8 @@ def ballots_new() -> ResponseReturnValue:
 @bp.route("/ballots/<int:ballot_id>/edit", methods=["GET", "POST"])
 def ballots_edit(ballot_id: int) -> ResponseReturnValue:
     ballot = db.get_or_404(Ballot, ballot_id)
+    if ballot.is_budget:  # defined from its budget's projects and rules
+        return redirect(url_for("admin.budgets_by_ballot", ballot_id=ballot.id), code=303)
     form = BallotForm()
     form.proposals.choices = _proposal_choices(ballot)
     if request.method == "GET":

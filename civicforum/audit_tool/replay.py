@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from civicforum.ledger.entry import APPROVAL_METHODS, canonical_json
+from civicforum.ledger.entry import APPROVAL_METHODS, BUDGET_METHOD, canonical_json
 
 Recount = Callable[[Mapping[str, Any], Sequence[Any], bytes], Mapping[str, Any]]
 """``(ballot.opened entry, live choices, lot seed) -> result JSON``."""
@@ -216,6 +216,13 @@ class VoteReplay:
 def check_choice(opened: Mapping[str, Any], options: frozenset[str], choice: Sequence[Any]) -> None:
     """A choice has the method's shape, names only this ballot's options and respects limits."""
     rules = opened["rules"]
+    if opened["method"] == BUDGET_METHOD:
+        from civicforum.audit_tool.recount import budget_problem
+
+        problem = budget_problem(opened, choice)
+        if problem is not None:
+            raise ReplayError(f"invalid budget ballot: {problem}")
+        return
     if opened["method"] in APPROVAL_METHODS:
         if not all(isinstance(c, str) for c in choice):
             raise ReplayError("an approval choice is a list of option ids")
@@ -242,6 +249,7 @@ class CivicReplay:
     revisions: dict[str, int] = field(default_factory=dict)
     supports: set[tuple[str, str]] = field(default_factory=set)
     states: dict[str, str] = field(default_factory=dict)
+    projects: set[tuple[str, str]] = field(default_factory=set)
 
     def apply(self, index: int, e: dict[str, Any], root_now: Callable[[], bytes]) -> None:
         kind = e["type"]
@@ -265,6 +273,13 @@ class CivicReplay:
             if current is not None and current != e["from"]:
                 raise ReplayError(f"transition from {e['from']} but the proposal is {current}")
             self.states[e["proposal"]] = e["to"]
+        elif kind == "budget.project":
+            key = (e["budget"], e["project"])
+            if key in self.projects:
+                raise ReplayError(f"project {e['project']} entered twice in budget {e['budget']}")
+            self.projects.add(key)
+        elif kind == "budget.review" and (e["budget"], e["project"]) not in self.projects:
+            raise ReplayError(f"review of project {e['project']}, never entered")
 
     def finish(self) -> list[str]:
         return []

@@ -11,9 +11,10 @@ from civicforum.web import nav
 
 
 def init_app(app: Flask) -> None:
-    from civicforum.ballots import cli, views, votelog
+    from civicforum.ballots import budget, cli, views, votelog
 
     votelog.init_app()
+    app.jinja_env.filters["money"] = budget.money  # an exact amount, grouped, with currency
     app.register_blueprint(views.bp)
     app.cli.add_command(cli.ballots_cli)
     jobs.register(app, "ballots", "close-due")

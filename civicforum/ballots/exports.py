@@ -6,6 +6,7 @@ with trackers), named by option label so other tabulators show readable results:
 * ``cdf.json``: NIST SP 1500-103 Cast Vote Record report (JSON), one CVR per ballot.
 * ``rctab.csv``: RCTab-style CSV, ``Rank 1`` … ``Rank n`` columns and a ``Count`` column.
 * ``blt``: the BLT format (OpenSTV, Droop, ``civicforum-audit tabulate``), with the seats.
+* ``pb``: a participatory budget in the Pabulib format (``ballots.budget.cvr_pabulib``).
 * ``election.json``: civicforum's own election JSON (rules included), which
   ``civicforum-audit tabulate --json`` counts exactly as the published result (except the lot:
   ties broken by lot need the published seed).
@@ -26,9 +27,12 @@ from civicforum.ballots.models import Ballot, Method
 
 RANKED_FORMATS = ("cdf.json", "rctab.csv", "blt", "election.json")
 APPROVAL_FORMATS = ("cdf.json", "election.json")
+BUDGET_FORMATS = ("pb",)  # Pabulib (ballots.budget.cvr_pabulib)
 
 
 def formats_for(ballot: Ballot) -> tuple[str, ...]:
+    if ballot.is_budget:
+        return BUDGET_FORMATS
     return RANKED_FORMATS if ballot.is_ranked else APPROVAL_FORMATS
 
 

@@ -18,6 +18,7 @@ Secrecy (docs/ledger.md §8) shapes these tables:
 from __future__ import annotations
 
 import enum
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -41,10 +42,13 @@ class Method(enum.StrEnum):
     IRV = "irv"
     STV = "stv"
     SCHULZE = "schulze"
+    # A participatory budget: options are projects with costs; the vote type (Pabulib's:
+    # approval, choose-1, cumulative, ordinal) and the allocation rule are in `budget_rules`.
+    BUDGET = "budget"
 
     @property
     def ranked(self) -> bool:
-        return self is not Method.APPROVAL
+        return self in (Method.IRV, Method.STV, Method.SCHULZE)
 
 
 class Eligibility(enum.StrEnum):
@@ -58,14 +62,32 @@ class BallotRulesMixin:
 
     id: Any
     method: Any
+    budget_rules: Any
 
     @property
     def method_enum(self) -> Method:
         return Method(self.method)
 
     @property
+    def is_budget(self) -> bool:
+        return self.method == Method.BUDGET
+
+    @property
+    def budget(self) -> dict[str, Any]:
+        """A budget ballot's rules as published in ``ballot.opened`` ({} for other ballots)."""
+        return json.loads(self.budget_rules) if self.budget_rules else {}
+
+    @property
+    def vote_type(self) -> str:
+        """Pabulib's vote type of a budget ballot; "approval" or "ranking" otherwise."""
+        if self.is_budget:
+            return str(self.budget["voteType"])
+        return "ranking" if self.method_enum.ranked else "approval"
+
+    @property
     def is_ranked(self) -> bool:
-        return self.method_enum.ranked
+        """Voters rank options (the ranked methods, and ordinal budget ballots)."""
+        return self.method_enum.ranked or self.vote_type == "ordinal"
 
     @property
     def ledger_id(self) -> str:
@@ -106,6 +128,9 @@ class Ballot(BallotRulesMixin, db.Model):
     result_sha256: Mapped[str | None] = mapped_column(String(64))
     seed_size: Mapped[int | None]  # checkpoint right after ballot.closed: size and root (hex)
     seed_root: Mapped[str | None] = mapped_column(String(64))
+    # A budget ballot's rules as published in ballot.opened (JSON: budget, voteType, rule and
+    # the ballot limits); None for other methods.
+    budget_rules: Mapped[str | None] = mapped_column(Text)
     result_index: Mapped[int | None]
     # The electorate fixed at opening: how many and the root of their keyed leaves (the
     # commitment in ballot.opened, ledger.electorate).
@@ -139,6 +164,8 @@ class BallotOption(db.Model):
     # Stable id in ledger entries, CVR exports and form field names ("o1", "o2", ...).
     key: Mapped[str] = mapped_column(String(16))
     label: Mapped[str] = mapped_column(String(500))
+    # A budget project's cost, an exact decimal ("1500.50"); None for other methods.
+    cost: Mapped[str | None] = mapped_column(String(24))
     # A linked proposal: qualified (or on a cancelled ballot) when linked; it moves to
     # "on ballot" when the ballot is saved, and to adopted/rejected when the result is published.
     proposal_id: Mapped[int | None] = mapped_column(
@@ -151,6 +178,7 @@ class BallotOption(db.Model):
 @dataclass(frozen=True, slots=True)
 class OptionKey:
     key: str
+    cost: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +200,7 @@ class CastRules(BallotRulesMixin):
     vote_changes: bool
     status: str
     electorate_size: int | None
+    budget_rules: str | None
     options: tuple[OptionKey, ...]
 
 

@@ -30,6 +30,8 @@ def form_values(ballot: Ballot, choice: Choice | None) -> dict[str, str]:
         return {}
     if choice.ranked:
         return {f"rank-{key}": str(i) for i, key in enumerate(choice.ranking, 1)}
+    if choice.points:
+        return {f"points-{key}": str(n) for key, n in choice.points}
     return {f"approve-{key}": "1" for key in choice.approvals}
 
 
@@ -40,6 +42,9 @@ def submitted_values(ballot: Ballot, form: Mapping[str, Any]) -> dict[str, str]:
         rank = _getlist(form, f"rank-{option.key}")
         if rank and rank[0].strip():
             values[f"rank-{option.key}"] = rank[0].strip()
+        points = _getlist(form, f"points-{option.key}")
+        if points and points[0].strip():
+            values[f"points-{option.key}"] = points[0].strip()[:12]
     for key in _getlist(form, "approve"):
         values[f"approve-{key}"] = "1"
     if "1" in _getlist(form, "blank"):

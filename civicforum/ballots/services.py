@@ -24,6 +24,7 @@ Locking (why the order matters):
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -67,6 +68,42 @@ from civicforum.web.pagination import clamp_page
 class OptionDraft:
     label: str
     proposal_id: int | None = None
+    cost: str | None = None  # a budget project's cost, an exact decimal
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetDraft:
+    """How a participatory budget's ballot is counted: the amount, Pabulib's vote type, the
+    allocation rule (tabulation.budget) and the ballot limits (None: no limit)."""
+
+    amount: str
+    vote_type: str = "approval"
+    rule: str = "equalshares/add1"
+    min_projects: int | None = None
+    max_projects: int | None = None
+    max_cost: str | None = None  # an approval ballot's total: the budget makes it a knapsack
+    max_points: str | None = None  # cumulative: per project
+    total_points: str | None = None  # cumulative: per ballot
+    currency: str | None = None  # ISO 4217, for display and exports
+
+    def rules(self) -> dict[str, Any]:
+        """The rules object published in ``ballot.opened`` (docs/ledger.md §1.3)."""
+        rules: dict[str, Any] = {
+            "budget": self.amount,
+            "voteType": self.vote_type,
+            "rule": self.rule,
+        }
+        for key, value in (
+            ("minLength", self.min_projects),
+            ("maxLength", self.max_projects),
+            ("maxSumCost", self.max_cost),
+            ("maxPoints", self.max_points),
+            ("maxSumPoints", self.total_points),
+            ("currency", self.currency),
+        ):
+            if value is not None:
+                rules[key] = value
+        return rules
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +123,7 @@ class BallotDraft:
     secret: bool = True
     vote_changes: bool = True
     results_hidden: bool = True
+    budget: BudgetDraft | None = None
 
 
 def check_draft(draft: BallotDraft, *, now: datetime | None = None) -> None:
@@ -115,6 +153,11 @@ def check_draft(draft: BallotDraft, *, now: datetime | None = None) -> None:
         raise InvalidBallotDefinitionError(
             _("This voting period is already over: choose a closing time in the future.")
         )
+    if draft.method is Method.BUDGET or draft.budget is not None:
+        _check_budget(draft)
+        return
+    if any(o.cost is not None for o in draft.options):
+        raise InvalidBallotDefinitionError(_("Only a participatory budget gives options a cost."))
     if draft.method in (Method.APPROVAL, Method.STV):
         if not 1 <= draft.seats < len(labels):
             raise InvalidBallotDefinitionError(
@@ -138,6 +181,36 @@ def check_draft(draft: BallotDraft, *, now: datetime | None = None) -> None:
         str(r) for r in Role
     }:
         raise InvalidBallotDefinitionError(_("Choose the role whose members may vote."))
+
+
+def _check_budget(draft: BallotDraft) -> None:
+    """A budget ballot: an amount, a vote type and rule the tabulation knows, a positive cost
+    on every project, and limits the auditor's recount reads the same way."""
+    from flask_babel import lazy_gettext as _
+
+    from civicforum.audit_tool.recount import budget_rules
+    from civicforum.tabulation.budget import RULES, VOTE_TYPES, exact
+    from civicforum.tabulation.errors import InvalidElectionError
+
+    budget = draft.budget
+    if draft.method is not Method.BUDGET or budget is None:
+        raise InvalidBallotDefinitionError(_("A participatory budget needs its budget rules."))
+    if budget.vote_type not in VOTE_TYPES or budget.rule not in RULES:
+        raise InvalidBallotDefinitionError(_("Choose a known vote type and allocation rule."))
+    if budget.rule == "greedy-threshold":
+        raise InvalidBallotDefinitionError(_("Choose a rule that needs no score threshold."))
+    try:
+        if exact(budget.amount) <= 0:
+            raise InvalidBallotDefinitionError(_("The budget must be a positive amount."))
+        if any(o.cost is None or exact(o.cost) <= 0 for o in draft.options):
+            raise InvalidBallotDefinitionError(_("Every project needs a positive cost."))
+        budget_rules({"rules": budget.rules()})
+    except InvalidElectionError as exc:
+        raise InvalidBallotDefinitionError(str(exc)) from exc
+    if draft.seats != 1 or draft.max_approvals is not None:
+        raise InvalidBallotDefinitionError(
+            _("A participatory budget is counted by its allocation rule, not by seats.")
+        )
 
 
 def _linkable_proposal_ids(session: Session, ballot: Ballot | None) -> set[int]:
@@ -191,6 +264,22 @@ def _apply(ballot: Ballot, draft: BallotDraft) -> None:
     ballot.secret = draft.secret
     ballot.vote_changes = draft.vote_changes
     ballot.results_hidden = draft.results_hidden
+    ballot.budget_rules = (
+        None if draft.budget is None else json.dumps(draft.budget.rules(), sort_keys=True)
+    )
+
+
+def _options(draft: BallotDraft) -> list[BallotOption]:
+    return [
+        BallotOption(
+            position=i,
+            key=f"o{i}",
+            label=o.label.strip(),
+            proposal_id=o.proposal_id,
+            cost=o.cost,
+        )
+        for i, o in enumerate(draft.options, 1)
+    ]
 
 
 def define_ballot(
@@ -202,10 +291,7 @@ def define_ballot(
     _check_proposals(session, draft, None)
     ballot = Ballot(created_by_id=getattr(actor, "id", None), status=BallotStatus.SCHEDULED.value)
     _apply(ballot, draft)
-    ballot.options = [
-        BallotOption(position=i, key=f"o{i}", label=o.label.strip(), proposal_id=o.proposal_id)
-        for i, o in enumerate(draft.options, 1)
-    ]
+    ballot.options = _options(draft)
     session.add(ballot)
     session.flush()  # need the id for the audit row
     _transition_proposals(session, ballot, {}, "on_ballot", actor, _reason("saved"))
@@ -232,10 +318,7 @@ def update_ballot(
     # Options are replaced wholesale: nothing refers to them before the ballot opens.
     ballot.options.clear()
     session.flush()  # delete the old options before their (ballot, key) pairs are reused
-    ballot.options.extend(
-        BallotOption(position=i, key=f"o{i}", label=o.label.strip(), proposal_id=o.proposal_id)
-        for i, o in enumerate(draft.options, 1)
-    )
+    ballot.options.extend(_options(draft))
     session.flush()  # surface constraint errors before the audit row
     _transition_proposals(session, ballot, {}, "on_ballot", actor, _reason("saved"))
     record_event(session, "ballot:ballot:update", actor=actor, subject=ballot)
@@ -273,7 +356,10 @@ def cancel_ballot(session: Session, *, ballot: Ballot, reason: str, actor: Any) 
 
 
 def ballot_rules(ballot: Ballot) -> dict[str, Any]:
-    """The tabulation rules published in ``ballot.opened`` (civicforum.tabulation keys)."""
+    """The tabulation rules published in ``ballot.opened`` (civicforum.tabulation keys, or a
+    budget's rules)."""
+    if ballot.is_budget:
+        return ballot.budget
     rules: dict[str, Any] = {"seats": ballot.seats}
     if ballot.method == Method.APPROVAL and ballot.max_approvals is not None:
         rules["maxApprovals"] = ballot.max_approvals
@@ -313,7 +399,7 @@ def _lock_shared(session: Session, ballot: Ballot) -> None:
 
 _RULE_COLUMNS = [Ballot.__table__.c[f] for f in CastRules.__dataclass_fields__ if f != "options"]
 _LOAD_FOR_CAST = OnDriver(  # built once: the busiest read of the busiest write
-    select(*_RULE_COLUMNS, BallotOption.key)
+    select(*_RULE_COLUMNS, BallotOption.key, BallotOption.cost)
     .select_from(Ballot)
     .outerjoin(BallotOption, BallotOption.ballot_id == Ballot.id)
     .where(Ballot.id == bindparam("id"))
@@ -329,8 +415,8 @@ def load_for_cast(session: Session, ballot_id: int) -> CastRules | None:
     rows = _LOAD_FOR_CAST.rows(session, {"id": ballot_id})
     if not rows:
         return None
-    keys = tuple(OptionKey(row[-1]) for row in rows if row[-1] is not None)
-    return CastRules(*rows[0][:-1], options=keys)
+    keys = tuple(OptionKey(row[-2], row[-1]) for row in rows if row[-2] is not None)
+    return CastRules(*rows[0][:-2], options=keys)
 
 
 def open_ballot(session: Session, *, ballot: Ballot, now: datetime | None = None) -> bool:
@@ -350,7 +436,9 @@ def open_ballot(session: Session, *, ballot: Ballot, now: datetime | None = None
         ballot=ballot.ledger_id,
         title=ballot.title[:500],
         method=ballot.method,
-        options=[(o.key, o.label) for o in ballot.options],
+        options=[
+            (o.key, o.label) if o.cost is None else (o.key, o.label, o.cost) for o in ballot.options
+        ],
         rules=ballot_rules(ballot),
         eligibility=eligibility_text(ballot),
         secret=ballot.secret,
@@ -742,7 +830,8 @@ def close_ballot(session: Session, ballot: Ballot, *, now: datetime | None = Non
     ballot.seed_size = seed.size
     ballot.seed_root = seed.root.hex()
     ballot.result_index = published.index
-    winners = set(counting.decided_winners(result))
+    # A budget's funded projects; a count's winners (none when no ballot expressed a choice).
+    winners = set(result["selected"] if "selected" in result else counting.decided_winners(result))
     _transition_proposals(
         session,
         ballot,

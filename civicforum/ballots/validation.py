@@ -60,23 +60,39 @@ class Choice:
     approvals: tuple[str, ...] = ()
     ranking: tuple[str, ...] = ()
     blank: bool = False
+    points: tuple[tuple[str, int], ...] = ()  # cumulative budget ballots, in ballot order
 
     @property
     def is_empty(self) -> bool:
-        return not self.approvals and not self.ranking
+        return not self.approvals and not self.ranking and not self.points
+
+    @property
+    def chosen(self) -> tuple[str, ...]:
+        """The option keys the choice names, whatever its shape."""
+        return self.ranking or self.approvals or tuple(key for key, _ in self.points)
 
     def to_entry(self) -> list[Any]:
         """The ``choice`` field of a ``ballot.cast`` entry (docs/ledger.md §1.3)."""
         if self.ranked:
             return [[key] for key in self.ranking]
+        if self.points:
+            return [[key, n] for key, n in self.points]
         return list(self.approvals)
 
     @classmethod
     def from_entry(cls, ranked: bool, value: Iterable[Any]) -> Choice:
-        if ranked:
-            ranking = tuple(p[0] if isinstance(p, list) else p for p in value)
+        items = list(value)
+        if items and all(
+            isinstance(p, list) and len(p) == 2 and isinstance(p[1], int) for p in items
+        ):
+            # [[project, points], ...]: a cumulative budget ballot
+            return cls(ranked=False, points=tuple((str(p[0]), int(p[1])) for p in items))
+        # The shape decides (an ordinal budget ballot ranks though its method is "budget");
+        # ``ranked`` only tells what kind of blank an empty choice is.
+        if ranked or any(isinstance(p, list) for p in items):
+            ranking = tuple(p[0] if isinstance(p, list) else p for p in items)
             return cls(ranked=True, ranking=ranking, blank=not ranking)
-        approvals = tuple(value)
+        approvals = tuple(items)
         return cls(ranked=False, approvals=approvals, blank=not approvals)
 
     def form_fields(self, ballot: Ballot) -> list[tuple[str, str]]:
@@ -85,6 +101,8 @@ class Choice:
             return [("blank", "1")]
         if self.ranked:
             return [(f"rank-{key}", str(i)) for i, key in enumerate(self.ranking, 1)]
+        if self.points:
+            return [(f"points-{key}", str(n)) for key, n in self.points]
         return [("approve", key) for key in self.approvals]
 
 
@@ -104,7 +122,9 @@ def parse_choice(ballot: Ballot, form: FormData) -> Choice:
     """Turn the voting form into a Choice, refusing anything malformed (422 errors)."""
     keys = [o.key for o in ballot.options]
     blank = "1" in _getlist(form, "blank")
-    if ballot.is_ranked:
+    if ballot.vote_type == "cumulative":
+        choice = _points_from_form(form, keys)
+    elif ballot.is_ranked:
         ranks: dict[str, int] = {}
         for name in form:
             if not name.startswith("rank-"):
@@ -141,6 +161,24 @@ def parse_choice(ballot: Ballot, form: FormData) -> Choice:
     return choice
 
 
+def _points_from_form(form: FormData, keys: list[str]) -> Choice:
+    points: list[tuple[str, int]] = []
+    for name in form:
+        if name.startswith("points-") and name.removeprefix("points-") not in keys:
+            raise UnknownOptionError()
+    for key in keys:  # in ballot order
+        values = [v.strip() for v in _getlist(form, f"points-{key}") if v.strip()]
+        if not values:
+            continue
+        if len(values) > 1 or not values[0].isascii() or not values[0].isdigit():
+            raise InvalidChoiceError(_l("Points must be whole numbers of 0 or more."))
+        if len(values[0]) > 9:
+            raise InvalidChoiceError(_l("That is more points than you have."))
+        if int(values[0]):
+            points.append((key, int(values[0])))
+    return Choice(ranked=False, points=tuple(points))
+
+
 def _ranking_from_ranks(ranks: Mapping[str, int], n: int) -> Choice:
     if any(r < 1 or r > n for r in ranks.values()):
         raise InvalidRankError()
@@ -163,13 +201,20 @@ def check_choice(ballot: Ballot, choice: Choice) -> None:
         return
     if choice.is_empty:
         raise EmptyBallotError()
-    marked = choice.ranking if choice.ranked else choice.approvals
+    marked = choice.chosen
     if not set(marked) <= keys:
         raise UnknownOptionError()
     if len(set(marked)) != len(marked):
         if choice.ranked:
             raise DuplicateRankError()
         raise InvalidChoiceError(_l("An option is marked twice."))
+    if ballot.is_budget:
+        from civicforum.ballots.budget import check_budget_choice
+
+        check_budget_choice(ballot, choice)
+        return
+    if choice.points:
+        raise UnknownOptionError()
     limit = ballot.max_approvals
     if not choice.ranked and limit is not None and len(marked) > limit:
         raise TooManyApprovalsError(

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, redirect, request, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -74,6 +74,11 @@ def _context(ballot: Ballot, **extra: object) -> dict[str, object]:
         or (is_open and not ballot.results_hidden),
     }
     context.update(extra)
+    if ballot.is_budget:
+        from civicforum.ballots import budget
+
+        choice = context["choice"] if context["stage"] == "confirm" else None
+        context["budget"] = budget.voting_facts(db.session, ballot, choice)  # type: ignore[arg-type]
     return context
 
 
@@ -282,6 +287,8 @@ def _attachment(text: str, name: str) -> Response:
 @bp.get("/<int:ballot_id>/results")
 def results(ballot_id: int) -> ResponseReturnValue:
     ballot = load_ballot(ballot_id)
+    if ballot.is_budget:
+        return _budget_results(ballot)
     view = presentation.results_view(db.session, ballot)
     if view is None:
         abort(404, _("Results are not available yet."))
@@ -295,6 +302,30 @@ def results(ballot_id: int) -> ResponseReturnValue:
     return render_page("ballots/results.html", ballot=ballot, view=view, cvr_formats=cvr_formats)
 
 
+def _budget_results(ballot: Ballot) -> ResponseReturnValue:
+    """A participatory budget's result: published at closing only (no provisional count)."""
+    from civicforum.ballots import budget
+
+    if ballot.status != BallotStatus.CLOSED or ballot.result_json is None:
+        abort(404, _("Results are published when the ballot closes."))
+    view = budget.results_view(ballot, presentation.parse_result(ballot.result_json))
+    return render_page(
+        "ballots/budget_results.html",
+        ballot=ballot,
+        view=view,
+        links=budget.links(db.session, ballot.id),
+    )
+
+
+def _pabulib(ballot: Ballot, choices: list[object]) -> str:
+    from civicforum.ballots import budget
+
+    config = current_app.config
+    return budget.cvr_pabulib(
+        ballot, choices, country=config["BUDGET_COUNTRY"], unit=config["BUDGET_UNIT"]
+    )
+
+
 @bp.get("/<int:ballot_id>/results.<fmt>")
 def results_download(ballot_id: int, fmt: str) -> ResponseReturnValue:
     ballot = load_ballot(ballot_id)
@@ -302,7 +333,7 @@ def results_download(ballot_id: int, fmt: str) -> ResponseReturnValue:
         abort(404, _("Results are published when the ballot closes."))
     if fmt == "json":
         body, mimetype = ballot.result_json.encode("utf-8"), "application/json"
-    elif fmt == "csv":
+    elif fmt == "csv" and not ballot.is_budget:
         body, mimetype = exports.result_csv(ballot).encode("utf-8"), "text/csv"
     else:
         abort(404)
@@ -314,6 +345,7 @@ CVR_FORMATS = {
     "rctab.csv": ("text/csv", exports.cvr_rctab_csv),
     "blt": ("text/plain", exports.cvr_blt),
     "election.json": ("application/json", exports.election_json),
+    "pb": ("text/plain", _pabulib),
 }
 
 

@@ -24,9 +24,12 @@ LOGS: Final = (VOTE_LOG, CIVIC_LOG)
 MAX_SAFE_INT: Final = (1 << 53) - 1
 MAX_ENTRY_BYTES: Final = 65535  # one tlog-tiles entry bundle slot (uint16 length prefix)
 
-METHODS: Final = ("approval", "irv", "stv", "schulze")
+METHODS: Final = ("approval", "irv", "stv", "schulze", "budget")
 APPROVAL_METHODS: Final = frozenset({"approval"})
-"""Methods whose choice is a set of option ids; every other method takes a ranking."""
+"""Methods whose choice is a set of option ids; the ranked methods take a ranking."""
+BUDGET_METHOD: Final = "budget"
+"""A participatory budget: options are projects with a cost, the rules name the budget, the
+vote type (Pabulib's) and the allocation rule; the choice's shape follows the vote type."""
 
 JSON = Any
 
@@ -114,6 +117,8 @@ _SAFE_IDENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _TRACKER = re.compile(r"[0-9a-f]{32}")
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# An exact amount (a cost, a budget, a points limit): a non-negative decimal, no exponent.
+_AMOUNT = re.compile(r"(0|[1-9][0-9]{0,17})(\.[0-9]{1,6})?")
 
 Check = Callable[[JSON], None]
 
@@ -206,10 +211,15 @@ def _method(value: JSON) -> None:
         raise _fail("method", value)
 
 
+def _amount(value: JSON) -> None:
+    if not isinstance(value, str) or not _AMOUNT.fullmatch(value):
+        raise _fail("amount", value)
+
+
 def _options(value: JSON) -> None:
     if not isinstance(value, list) or not value:
         raise _fail("options", value)
-    check = _object({"id": _ident, "label": _text(500)})
+    check = _object({"id": _ident, "label": _text(500)}, {"cost": _amount})
     for option in value:
         check(option)
     ids = [o["id"] for o in value]
@@ -229,18 +239,33 @@ def _rules(value: JSON) -> None:
             raise _fail(f"rule {key}", item)
         if isinstance(item, list) and not all(isinstance(i, str) for i in item):
             raise _fail(f"rule {key}", item)
-    _positive(value.get("seats"))
+    if "seats" in value:
+        _positive(value["seats"])
     if "maxApprovals" in value:
         _positive(value["maxApprovals"])
 
 
+def _points_pair(value: JSON) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 2
+        and isinstance(value[0], str)
+        and isinstance(value[1], int)
+        and not isinstance(value[1], bool)
+        and 0 < value[1] <= MAX_SAFE_INT
+    )
+
+
 def _choice(value: JSON) -> None:
-    """Approval: a list of option ids. Ranked: a list of positions, each a list of option ids."""
+    """Approval: a list of option ids. Ranked: a list of positions, each a list of option ids.
+    Cumulative (budget): a list of [option id, points] pairs, points a positive integer."""
     if not isinstance(value, list):
         raise _fail("choice", value)
     if all(isinstance(v, str) for v in value):
         flat = value
-    elif all(isinstance(v, list) and v for v in value):
+    elif value and all(_points_pair(v) for v in value):
+        flat = [pair[0] for pair in value]
+    elif all(isinstance(v, list) and v and all(isinstance(o, str) for o in v) for v in value):
         flat = [o for position in value for o in position]
     else:
         raise _fail("choice", value)
@@ -256,6 +281,11 @@ def _checkpoint_ref(value: JSON) -> None:
 
 def _electorate(value: JSON) -> None:
     _object({"size": _count, "root": _hex64})(value)
+
+
+def _feasibility(value: JSON) -> None:
+    if value not in ("feasible", "infeasible"):
+        raise _fail("feasibility outcome", value)
 
 
 def _counts(value: JSON) -> None:
@@ -315,9 +345,64 @@ CIVIC_TYPES: Final[Mapping[str, tuple[Mapping[str, Check], Mapping[str, Check]]]
         },
         {},
     ),
+    # Participatory budgets: a project entered (directly or from a proposal), and its
+    # feasibility review: the confirmed cost, or the public reason it cannot be built.
+    "budget.project": (
+        {"budget": _ident, "project": _ident, "title": _text(500)},
+        {"cost": _amount, "proposal": _ident},
+    ),
+    "budget.review": (
+        {"budget": _ident, "project": _ident, "outcome": _feasibility, "reason": _text(2000)},
+        {"cost": _amount},
+    ),
 }
 
 SCHEMAS: Final = {VOTE_LOG: VOTE_TYPES, CIVIC_LOG: CIVIC_TYPES}
+
+BUDGET_RULES: Final = {
+    "budget": _amount,
+    "voteType": _ident,
+    "rule": lambda v: _text(64)(v),
+}
+BUDGET_LIMITS: Final = {
+    "minLength": _count,
+    "maxLength": _count,
+    "minSumCost": _amount,
+    "maxSumCost": _amount,
+    "minPoints": _amount,
+    "maxPoints": _amount,
+    "minSumPoints": _amount,
+    "maxSumPoints": _amount,
+    "threshold": _amount,
+    "currency": _ident,  # ISO 4217, for display and exports
+}
+
+
+def _opened_fields(value: dict[str, JSON]) -> None:
+    """What ``ballot.opened``'s fields say of each other: a budget ballot's options all have
+    a cost and its rules name the budget, the vote type and the allocation rule (and only
+    budget limits); any other ballot has no costs and a number of seats."""
+    rules, options = value["rules"], value["options"]
+    if value["method"] == BUDGET_METHOD:
+        if not all("cost" in option for option in options):
+            raise EntryError("every option of a budget ballot has a cost")
+        _object(BUDGET_RULES, BUDGET_LIMITS)(rules)
+        return
+    if any("cost" in option for option in options):
+        raise EntryError("only budget ballots give options a cost")
+    _positive(rules.get("seats"))
+
+
+def _review_fields(value: dict[str, JSON]) -> None:
+    """A feasible project has its confirmed cost; an infeasible one has none."""
+    if (value["outcome"] == "feasible") != ("cost" in value):
+        raise EntryError("a feasible project has a confirmed cost, an infeasible one none")
+
+
+_CROSS_CHECKS: Final = {
+    (VOTE_LOG, "ballot.opened"): _opened_fields,
+    (CIVIC_LOG, "budget.review"): _review_fields,
+}
 _CHECKERS: Final = {
     log: {kind: _object({**COMMON, **req}, opt) for kind, (req, opt) in types.items()}
     for log, types in SCHEMAS.items()
@@ -337,6 +422,9 @@ def validate_entry(value: JSON, log: str) -> dict[str, JSON]:
     if not isinstance(kind, str) or kind not in checkers:
         raise EntryError(f"unknown entry type {kind!r} for the {log} log")
     checkers[kind](value)
+    cross = _CROSS_CHECKS.get((log, kind))
+    if cross is not None:
+        cross(value)
     return value
 
 
@@ -372,7 +460,7 @@ def ballot_opened(
     ballot: str,
     title: str,
     method: str,
-    options: Sequence[tuple[str, str]],
+    options: Sequence[tuple[str, str]] | Sequence[tuple[str, str, str]],
     rules: Mapping[str, JSON],
     eligibility: str,
     secret: bool,
@@ -386,7 +474,7 @@ def ballot_opened(
         "ballot": ballot,
         "title": title,
         "method": method,
-        "options": [{"id": i, "label": label} for i, label in options],
+        "options": [_option(*option) for option in options],
         "rules": dict(rules),
         "eligibility": eligibility,
         "secret": secret,
@@ -395,6 +483,14 @@ def ballot_opened(
     if electorate is not None:
         fields["electorate"] = {"size": electorate[0], "root": electorate[1]}
     return encode_entry(_entry("ballot.opened", day, **fields), VOTE_LOG)
+
+
+def _option(option_id: str, label: str, cost: str | None = None) -> dict[str, JSON]:
+    """An option of ``ballot.opened``: id and label, and a budget project's cost."""
+    found: dict[str, JSON] = {"id": option_id, "label": label}
+    if cost is not None:
+        found["cost"] = cost
+    return found
 
 
 def ballot_cast(
@@ -503,3 +599,32 @@ def moderation_action(
         ),
         CIVIC_LOG,
     )
+
+
+def budget_project(
+    *,
+    budget: str,
+    project: str,
+    title: str,
+    cost: str | None,
+    proposal: str | None,
+    day: str,
+) -> bytes:
+    """``budget.project``: a project entered in a participatory budget (its requested cost,
+    and the proposal it came from)."""
+    optional = {k: v for k, v in (("cost", cost), ("proposal", proposal)) if v is not None}
+    return encode_entry(
+        _entry("budget.project", day, budget=budget, project=project, title=title, **optional),
+        CIVIC_LOG,
+    )
+
+
+def budget_review(
+    *, budget: str, project: str, feasible: bool, cost: str | None, reason: str, day: str
+) -> bytes:
+    """``budget.review``: a project found feasible at a confirmed cost, or not, with a reason."""
+    fields: dict[str, JSON] = {"budget": budget, "project": project, "reason": reason}
+    fields["outcome"] = "feasible" if feasible else "infeasible"
+    if feasible:
+        fields["cost"] = cost
+    return encode_entry(_entry("budget.review", day, **fields), CIVIC_LOG)

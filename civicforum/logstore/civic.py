@@ -9,6 +9,8 @@ Mapped kinds and the `record_event` data each needs:
 | `proposal:support:add` / `:withdraw` | the proposal | (actor = the supporter) |
 | `proposal:state:change` | the proposal | `from`, `to`, `reason` |
 | `moderation:*` | the item | optional: `action_id item action reason previous new` |
+| `budget:project:create` | the project | `budget`, `title`; optional `cost`, `proposal` |
+| `budget:project:review` | the project | `budget`, `feasible` (bool), `reason`; `cost` if so |
 
 Supporters appear as per-proposal pseudonyms (HMAC of the user and proposal ids under an
 instance key), so supports cannot be linked across proposals in public while a member can
@@ -45,8 +47,11 @@ PROPOSAL_KINDS = frozenset(
 )
 
 
+BUDGET_KINDS = frozenset({"budget:project:create", "budget:project:review"})
+
+
 def is_civic(kind: str) -> bool:
-    return kind in PROPOSAL_KINDS or kind.startswith("moderation:")
+    return kind in PROPOSAL_KINDS or kind in BUDGET_KINDS or kind.startswith("moderation:")
 
 
 def pseudonym(key: bytes, *parts: object) -> str:
@@ -85,6 +90,8 @@ def civic_entry(session: Session, event: AuditEvent) -> bytes:
     data: dict[str, Any] = event.data or {}
     day = event.at.astimezone(UTC).date().isoformat()
     kind = event.kind
+    if kind in BUDGET_KINDS:
+        return _budget_entry(event, data, day)
     if kind.startswith("proposal:"):
         proposal = str(data.get("proposal") or event.subject_id)
         if kind == "proposal:revision:create":
@@ -131,6 +138,28 @@ def civic_entry(session: Session, event: AuditEvent) -> bytes:
         previous=_state(data.get("previous")),
         new=_state(data.get("new")),
         moderator=actor,
+        day=day,
+    )
+
+
+def _budget_entry(event: AuditEvent, data: dict[str, Any], day: str) -> bytes:
+    budget, project = str(data["budget"]), str(event.subject_id)
+    if event.kind == "budget:project:create":
+        proposal = data.get("proposal")
+        return E.budget_project(
+            budget=budget,
+            project=project,
+            title=str(data["title"])[:500],
+            cost=data.get("cost"),
+            proposal=None if proposal is None else str(proposal),
+            day=day,
+        )
+    return E.budget_review(
+        budget=budget,
+        project=project,
+        feasible=bool(data["feasible"]),
+        cost=data.get("cost"),
+        reason=_reason(data.get("reason")),
         day=day,
     )
 
