@@ -72,6 +72,31 @@ def _from_xml(data: bytes, name: str) -> dict[str, Any]:
     return out
 
 
+#: Elements that may repeat: always lists, as in the JSON form, even when there is one.
+_LISTS = frozenset(
+    {
+        "BallotImage",
+        "Candidate",
+        "CandidateIds",
+        "Code",
+        "Contest",
+        "ContestSelection",
+        "CVR",
+        "CVRContest",
+        "CVRContestSelection",
+        "CVRSnapshot",
+        "CVRWriteIn",
+        "Election",
+        "GpUnit",
+        "Party",
+        "ReportGeneratingDeviceIds",
+        "ReportingDevice",
+        "ReportType",
+        "SelectionPosition",
+    }
+)
+
+
 def _element(element: ET.Element) -> Any:
     children = list(element)
     if not children and not element.attrib:
@@ -85,22 +110,17 @@ def _element(element: ET.Element) -> Any:
     for child in children:
         tag = child.tag.rsplit("}", 1)[-1]
         value = _element(child)
-        seen = out.get(tag)
-        if seen is None:
-            out[tag] = value
-        elif isinstance(seen, list):  # an element is never a list: this one is repetition
-            seen.append(value)
+        if tag in _LISTS:
+            out.setdefault(tag, []).append(value)
         else:
-            out[tag] = [seen, value]
+            out[tag] = value
     return out
 
 
 def items(value: Any, what: str, name: str) -> list[Any]:
-    """A JSON list, or the single XML element in its place; None is empty."""
+    """A list of the report; None is empty."""
     if value is None:
         return []
-    if isinstance(value, Mapping | str):
-        return [value]
     if not isinstance(value, list):
         raise InputFormatError(f"{what} must be a list", path=name)
     return value
@@ -126,6 +146,8 @@ def contests(report: Mapping[str, Any], name: str) -> list[CdfContest]:
     """Every contest of every Election, with candidate names resolved."""
     candidates: dict[str, Any] = {}
     elections = items(report.get("Election"), "Election", name)
+    if not elections:
+        raise InputFormatError("no Election in the cast vote record report", path=name)
     for election in elections:
         if not isinstance(election, Mapping):
             raise InputFormatError("an Election must be an object", path=name)
@@ -201,7 +223,7 @@ def cvr_marks(
     for number, cvr in enumerate(items(report.get("CVR"), "CVR", name), 1):
         where = f"{name}: CVR {number}: "
         if not isinstance(cvr, Mapping):
-            raise InputFormatError(f"{where}must be an object")
+            raise InputFormatError(f"CVR {number} must be an object", path=name)
         chosen = None
         current = cvr.get("CurrentSnapshotId")
         for snapshot in items(cvr.get("CVRSnapshot"), "CVRSnapshot", name):

@@ -55,7 +55,7 @@ class BallotBuilder:
         ranks: dict[int, list[str]] = {}
         for rank, label in marks:
             if type(rank) is not int or rank < 1:
-                raise InputFormatError(f"{where}rank {rank!r} is not a whole number from 1")
+                raise InputFormatError(f"{where}bad rank {rank!r}: ranks are whole numbers from 1")
             name = self.aliases.get(label)
             if name is None:
                 self.unknown[label] += count

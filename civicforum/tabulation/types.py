@@ -362,6 +362,67 @@ def _check_options(options: Iterable[str], rules: Rules) -> tuple[str, ...]:
     return opts
 
 
+def canonical_positions(
+    options: Sequence[str], marks: Iterable[frozenset[str]]
+) -> list[frozenset[str]]:
+    """The canonical position table: each option alone in ``options`` order, the empty rank,
+    then the overvote sets among ``marks`` by size and option order (unknown names refused)."""
+    n = len(options)
+    index = {name: i for i, name in enumerate(options)}
+    known = set(options) | {OVERVOTE}
+    extras: set[frozenset[str]] = set()
+    for cell in marks:
+        if not cell <= known:
+            raise InvalidElectionError(f"unknown options on a ballot: {sorted(cell - known)}")
+        if OVERVOTE in cell and len(cell) > 1:
+            raise InvalidElectionError(f"{OVERVOTE} cannot be combined with names")
+        if len(cell) > 1 or OVERVOTE in cell:
+            extras.add(cell)
+    ordered = sorted(extras, key=lambda m: (len(m), sorted(index.get(x, n) for x in m)))
+    return [frozenset([name]) for name in options] + [frozenset()] + ordered
+
+
+def election_from_sorted(
+    method: str,
+    options: Sequence[str],
+    positions: Sequence[frozenset[str]],
+    joined: bytes,
+    counts: Sequence[int],
+    rules: Rules | None = None,
+) -> Election:
+    """An election from rankings a vectorised reader already made canonical.
+
+    ``positions`` must be the canonical table (``canonical_positions``, at most 255 entries);
+    ``joined`` holds the rankings separated by ``0xff``: distinct, sorted, without trailing
+    empty ranks. All of it is checked (at C speed), not trusted.
+    """
+    rules = rules or Rules()
+    opts = _check_options(options, rules)
+    n = len(opts)
+    table = list(positions)
+    if len(table) > 255 or table != canonical_positions(opts, table[n + 1 :]):
+        raise InvalidElectionError("positions are not canonical")
+    rankings = joined.split(b"\xff") if counts else []
+    if len(rankings) != len(counts):
+        raise InvalidElectionError("one count per ranking is needed")
+    if joined.translate(None, bytes(range(len(table))) + b"\xff"):
+        raise InvalidElectionError("a ranking uses an unknown position code")
+    trailing_empty = bytes([n, 0xFF]) in joined or joined.endswith(bytes([n]))
+    if trailing_empty or not all(map(bytes.__lt__, rankings, rankings[1:])):
+        raise InvalidElectionError("rankings must be distinct, sorted and end in a mark")
+    if not set(map(type, counts)) <= {int} or (counts and min(counts) < 1):
+        raise InvalidElectionError("ballot counts must be positive integers")
+    return Election(
+        method=normalise_method(method),
+        options=opts,
+        rules=rules,
+        positions=tuple(table),
+        rankings=tuple(rankings),
+        counts=tuple(counts),
+        total_ballots=sum(counts),
+    )
+
+
 def election_from_codes(
     method: str,
     options: Iterable[str],
@@ -380,21 +441,10 @@ def election_from_codes(
     rules = rules or Rules()
     opts = _check_options(options, rules)
     n = len(opts)
-    index = {name: i for i, name in enumerate(opts)}
-    known = set(opts) | {OVERVOTE}
     table = list(positions)
     if len(set(table)) != len(table):
         raise InvalidElectionError("positions must be distinct")
-    extras: list[frozenset[str]] = []
-    for marks in table:
-        if not marks <= known:
-            raise InvalidElectionError(f"unknown options on a ballot: {sorted(marks - known)}")
-        if OVERVOTE in marks and len(marks) > 1:
-            raise InvalidElectionError(f"{OVERVOTE} cannot be combined with names")
-        if len(marks) > 1 or OVERVOTE in marks:
-            extras.append(marks)
-    extras.sort(key=lambda m: (len(m), sorted(index.get(x, n) for x in m)))
-    canonical = [frozenset([name]) for name in opts] + [frozenset()] + extras
+    canonical = canonical_positions(opts, table)
     code_of = {marks: code for code, marks in enumerate(canonical)}
     remap = [code_of[marks] for marks in table]
     values = list(counts.values())

@@ -257,7 +257,7 @@ def _cdf_with(**changes: object) -> str:
                     {"@id": "c1", "ContestSelection": [{"@id": "x", "CandidateIds": ["nope"]}]}
                 ]
             ),
-            "unknown candidate",
+            "no candidates",
         ),
         (_cdf_with(Contest=[{"@id": "c1", "ContestSelection": [1]}]), "must be an object"),
         (_cdf_with(Contest=[{"@id": "c1", "ContestSelection": []}]), "no candidates"),
@@ -304,7 +304,7 @@ def _cdf_with(**changes: object) -> str:
                     }
                 ]
             ),
-            "bad Rank",
+            "bad rank 0",
         ),
         (json.dumps({"@type": "CVR.CastVoteRecordReport", "Election": []}), "no Election"),
     ],
@@ -463,10 +463,19 @@ def test_cdf_other_contests_and_seats(tmp_path: Path) -> None:
     data["CVR"][0]["CVRSnapshot"][1]["CVRContest"].append(  # type: ignore[index]
         {"ContestId": "other", "CVRContestSelection": [{"ContestSelectionId": "zz"}]}
     )
-    data["CVR"].append({"CVRSnapshot": [{"@id": "s9"}]})  # type: ignore[attr-defined]
+    # A record without this contest is no ballot of it (RCTab); one with it but no mark is blank.
+    data["CVR"].append({"CurrentSnapshotId": "s9", "CVRSnapshot": [{"@id": "s9"}]})  # type: ignore[attr-defined]
+    blank = {"ContestId": "c1", "CVRContestSelection": []}
+    data["CVR"].append(
+        {"CurrentSnapshotId": "s8", "CVRSnapshot": [{"@id": "s8", "CVRContest": [blank]}]}
+    )  # type: ignore[attr-defined]
     election = read_election(write(tmp_path, "cvr.json", json.dumps(data)))
     assert election.method == "stv" and election.rules.seats == 2
     assert election.total_ballots == 5 and any(not b.ranking for b in election.ballots)
+    data["CVR"].append({"CVRSnapshot": [{"@id": "s7"}]})  # type: ignore[attr-defined]
+    with pytest.raises(InputFormatError, match="CVR 7: its CurrentSnapshotId None names no"):
+        read_election(write(tmp_path, "nocurrent.json", json.dumps(data)))
+    del data["CVR"][-1]  # type: ignore[attr-defined]
     data["Election"][0]["Candidate"][0]["Name"] = " Ann"  # type: ignore[index]
     with pytest.raises(InputFormatError, match="bad option name"):
         read_election(write(tmp_path, "bad.json", json.dumps(data)))
