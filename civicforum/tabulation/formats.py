@@ -9,9 +9,10 @@ JSON document, the ballot) at the first problem; it never returns a partial elec
 * **csv**: a header row, then one ballot per row. Columns named ``Rank 1``, ``Rank 2`` ...
   (also ``Choice N`` / ``Preference N``) hold the option marked at that rank; an optional
   ``Count`` (or ``Weight``) column repeats the row. A cell may be empty (skipped rank), a name,
-  several names joined by ``|`` or on separate lines of one quoted cell (an overvote, as
-  RCTab's own CSV writes it), ``overvote`` / ``#OVERVOTE`` (unidentified overvote) or
-  ``undervote``. Other columns (ballot id, precinct) are ignored. The options are the names
+  several names on separate lines of one quoted cell (an overvote, as RCTab's own CSV writes
+  it; names may hold ``|``), ``overvote`` / ``#OVERVOTE`` (unidentified overvote) or
+  ``undervote``; a leading apostrophe civicforum wrote against spreadsheet formulas is removed
+  (:mod:`.csvcells`). Other columns (ballot id, precinct) are ignored. The options are the names
   found, sorted. Counted as IRV with default rules unless rules are given. With pyarrow
   installed (the ``fast`` extra) a well-formed file is parsed and grouped vectorised
   (:mod:`civicforum.tabulation.arrowcsv`); otherwise, or for a file with a problem, line by line.
@@ -41,6 +42,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from civicforum.tabulation import arrowcsv, cdf
+from civicforum.tabulation.csvcells import unprotect_cell
 from civicforum.tabulation.cvr import BallotBuilder
 from civicforum.tabulation.errors import InputFormatError, InvalidElectionError
 from civicforum.tabulation.serialize import election_from_json
@@ -329,13 +331,14 @@ def _csv_error_line(name: str) -> int | None:
     return None  # pragma: no cover - the first pass failed somewhere
 
 
-_CELL_SPLIT = re.compile(r"\||\r?\n")
+_CELL_SPLIT = re.compile(r"\r?\n")
 
 
 def _cell_marks(cell: str) -> frozenset[str]:
-    """What one cell marks: nothing, names (several on separate lines or joined by ``|``: an
-    overvote, as RCTab's CSV writes it) or an unidentified overvote."""
-    text = cell.strip()
+    """What one cell marks: nothing, names (several on separate lines: an overvote, as RCTab's
+    CSV writes it; a ``|`` is part of a name) or an unidentified overvote. A label civicforum wrote
+    with an apostrophe against spreadsheet formulas is read back as it was (``csvcells``)."""
+    text = unprotect_cell(cell.strip()).strip()
     if text.lower() in ("overvote", OVERVOTE.lower()):
         return frozenset([OVERVOTE])
     if text.lower() in ("", "undervote"):

@@ -174,7 +174,7 @@ def test_overvote_marker_cells(tmp_path: Path) -> None:
 FAST_CASES = {
     "plain": "Rank 1,Rank 2,Rank 3\nA,B,\nB,,A\nB,,A\n\nA,B,\nC,A,B\n,,\n",
     "ids and counts": 'ID,Rank 1,Rank 2,Count\n1,A,B,2\n2,"Smith, Jo",A, 3\n3,,,1\n4,A,B,0\n',
-    "overvotes": 'Rank 1,Rank 2\n"A\nB",C\nA|C,B\novervote,A\nundervote,B\n',
+    "overvotes": 'Rank 1,Rank 2\n"A\nB",C\n"A\nC",B\nA|C,B\novervote,A\nundervote,B\n',
     "crlf": "Rank 1,Rank 2\r\nA,B\r\nB,\r\n",
 }
 

@@ -24,7 +24,8 @@ CSV = """\
 Ballot ID,Rank 1,Rank 2,Rank 3,Count
 1,Alice,Bob,,2
 2,"Smith, Jo",Alice,Bob,1
-3,Bob|Alice,Carol,,1
+3,"Bob
+Alice",Carol,,1
 4,overvote,Carol,,1
 5,,,,1
 6,Carol,undervote,Alice,3
@@ -183,9 +184,9 @@ BAD_FILES = [
     ("gap.csv", "Rank 1,Rank 3\nA,B\n", "csv", "without gaps", 1),
     ("count.csv", "Rank 1,Count\nA,-2\n", "csv", "negative", 2),
     ("count2.csv", "Rank 1,Count\nA,x\n", "csv", "not an integer", 2),
-    ("cell.csv", "Rank 1,Rank 2\nA,B\nA|,B\n", "csv", "empty name", 3),
-    ("dup.csv", "Rank 1,Rank 2\nA|A,B\n", "csv", "repeats", 2),
-    ("ovx.csv", "Rank 1,Rank 2\nA|#OVERVOTE,B\n", "csv", "combined", 2),
+    ("cell.csv", 'Rank 1,Rank 2\nA,B\n"A\n\nB",C\n', "csv", "empty name", 3),
+    ("dup.csv", 'Rank 1,Rank 2\n"A\nA",B\n', "csv", "repeats", 2),
+    ("ovx.csv", 'Rank 1,Rank 2\n"A\n#OVERVOTE",B\n', "csv", "combined", 2),
     ("quote.csv", 'Rank 1,Rank 2\nA,B\n"A,B\n', "csv", "bad CSV", 3),
     ("quote2.csv", 'ID,Rank 1\n1,"A\n', "csv", "bad CSV", 2),
     ("only.csv", "Rank 1,Rank 2\n", "csv", "no ballots", None),
