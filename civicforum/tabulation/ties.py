@@ -66,7 +66,8 @@ def break_tie(
         return index[selected], TieBreak(
             round_number, kind, tuple(names), selected, f"{lead}; {why}"
         )
-    remaining = list(names)
+    remaining = list(names)  # in name order, for the explanation
+    drawn = list(names)  # in RCTab's order, for its random draw
     steps: list[str] = []
     walked = mode in _WALK_MODES and round_number > 1
     if walked:
@@ -74,11 +75,12 @@ def break_tie(
         for back in range(round_number - 1, 0, -1):
             counts = {n: history[back - 1][index[n]] for n in remaining}
             best = pick(counts.values())
-            kept = [n for n in hashset_order(remaining) if counts[n] == best]
+            kept = [n for n in remaining if counts[n] == best]
             if len(kept) < len(remaining):
                 shown = ", ".join(f"{n} {to_decimal(counts[n], places)}" for n in remaining)
                 steps.append(f"round {back}: {shown}")
             remaining = kept
+            drawn = [n for n in hashset_order(drawn) if counts[n] == best]
             if len(remaining) == 1:
                 selected = remaining[0]
                 why = f"previous round counts ({'; '.join(steps)}): {selected} {verb}"
@@ -91,7 +93,7 @@ def break_tie(
         raise TieBreakError(
             f"{lead}: breaking it needs a lot; pass a published seed (e.g. --seed HEX)"
         )
-    selected = lot.choose(tuple(remaining), kind=kind, round_number=round_number)
+    selected = lot.choose(tuple(drawn), kind=kind, round_number=round_number)
     if selected not in remaining:
         raise TieBreakError(f"the lot chose {selected!r}, which is not among {remaining}")
     prefix = ""

@@ -116,7 +116,7 @@ def _ess(config: ContestConfig, source: Source, builder: BallotBuilder, fast: bo
         builder.add(marks, count, where=f"{name}: row with cells {list(cells)}: ")
 
 
-_ROW = re.compile(rb"<(?:\w+:)?row\b([^>]*)>")
+_ROOT = re.compile(rb"<(\w+:)?worksheet\b")
 _ROW_NUMBER = re.compile(rb"\br=\"(\d+)\"")
 _REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 
@@ -125,8 +125,9 @@ def _row_count(name: str, start: int) -> int:
     """How many ``<row>`` elements of the first sheet are at or below row ``start + 1``.
 
     RCTab (Apache POI's streaming reader) makes a cast vote record of every row element, even
-    one without cells, while the Rust readers report only the rows that hold values: an empty
-    row element is an undervote for RCTab and must count here too.
+    one without cells (a styled row at the sheet's very end), while the Rust readers report
+    only the rows that hold values: an empty row element is an undervote for RCTab and must
+    count here too. Rows come in ascending order, so only the first few are looked at.
     """
     import xml.etree.ElementTree as ET
     import zipfile
@@ -142,12 +143,18 @@ def _row_count(name: str, start: int) -> int:
             data = book.read(member)
     except (OSError, KeyError, StopIteration, zipfile.BadZipFile, ET.ParseError) as exc:
         raise InputFormatError(f"cannot read the workbook: {exc}", path=name) from None
-    count, number = 0, 0
-    for match in _ROW.finditer(data):
-        found = _ROW_NUMBER.search(match.group(1))
+    root = _ROOT.search(data, 0, 4096)
+    tag = b"<" + (root.group(1) if root and root.group(1) else b"") + b"row"
+    total = sum(data.count(tag + end) for end in (b" ", b">", b"/>", b"\n", b"\r", b"\t"))
+    pattern = re.compile(re.escape(tag) + rb"([\s>/][^>]*)?>")
+    before, number = 0, 0
+    for match in pattern.finditer(data):
+        found = _ROW_NUMBER.search(match.group(1) or b"")
         number = int(found.group(1)) if found else number + 1
-        count += number > start
-    return count
+        if number > start:
+            break
+        before += 1
+    return total - before
 
 
 def _ess_rows(
