@@ -10,7 +10,8 @@ identical records, so readers stay small and all of them treat marks the same wa
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import Any
 
 from civicforum.tabulation.errors import InputFormatError, InvalidElectionError
 from civicforum.tabulation.types import (
@@ -49,9 +50,20 @@ class BallotBuilder:
         self.counts: Counter[Ranking] = Counter()
         self.unknown: Counter[str] = Counter()
         self.records = 0
+        # Readers may remember what a row of theirs added (RCTab's scale test reads thirteen
+        # copies of one file): reader settings -> row -> ranking key.
+        self.memo: dict[Hashable, dict[Any, tuple[int, ...]]] = {}
 
-    def add(self, marks: Marks, count: int = 1, *, where: str = "") -> None:
-        """Add ``count`` identical records marked ``marks``; ``where`` names one in errors."""
+    def add_key(self, key: tuple[int, ...], count: int) -> None:
+        """Add ``count`` more records of a ranking ``add`` returned before."""
+        self.counts[key] += count
+        self.records += count
+
+    def add(self, marks: Marks, count: int = 1, *, where: str = "") -> tuple[int, ...]:
+        """Add ``count`` identical records marked ``marks``; ``where`` names one in errors.
+
+        Returns the ranking's key, for ``add_key``.
+        """
         ranks: dict[int, list[str]] = {}
         for rank, label in marks:
             if type(rank) is not int or rank < 1:
@@ -88,8 +100,10 @@ class BallotBuilder:
                 code = codes[cell] = len(self.positions)
                 self.positions.append(cell)
             key.append(code)
-        self.counts[tuple(key)] += count
+        found = tuple(key)
+        self.counts[found] += count
         self.records += count
+        return found
 
     def check_known(self, where: str) -> None:
         """Refuse labels that name no candidate, listing each with how often it appears."""

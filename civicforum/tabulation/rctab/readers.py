@@ -76,11 +76,12 @@ def _ess(config: ContestConfig, source: Source, builder: BallotBuilder, fast: bo
     columns = list(range(first, first + ranks))
     start = (source.first_vote_row or 1) - 1
     id_column = None if source.id_column is None else source.id_column - 1
+    sheet = _sheet_xml(name)
     if fast and fastexcel is not None:
-        grouped = _ess_rows_fast(name, columns, start, id_column)
+        grouped = _ess_rows_fast(name, columns, start, id_column, _width(sheet))
     else:
         grouped = _ess_rows(name, columns, start, id_column)
-    empty = _row_count(name, start) - sum(grouped.values())
+    empty = _row_count(sheet, start) - sum(grouped.values())
     if empty > 0:
         if id_column is not None:
             raise InputFormatError(
@@ -89,7 +90,13 @@ def _ess(config: ContestConfig, source: Source, builder: BallotBuilder, fast: bo
         grouped[("",) * len(columns)] += empty
     delimiter = source.overvote_delimiter
     skipped = source.skipped_rank_label
+    settings = ("ess", delimiter, skipped, source.overvote_label, source.uwi_label)
+    memo = builder.memo.setdefault((*settings, source.blank_is_uwi), {})
     for cells, count in grouped.items():
+        key = memo.get(cells)
+        if key is not None:
+            builder.add_key(key, count)
+            continue
         marks: list[tuple[int, str]] = []
         for rank, raw in enumerate(cells, 1):
             text = raw.strip()
@@ -113,22 +120,17 @@ def _ess(config: ContestConfig, source: Source, builder: BallotBuilder, fast: bo
                 elif part == source.uwi_label:
                     part = UWI
                 marks.append((rank, part))
-        builder.add(marks, count, where=f"{name}: row with cells {list(cells)}: ")
+        memo[cells] = builder.add(marks, count, where=f"{name}: row with cells {list(cells)}: ")
 
 
 _ROOT = re.compile(rb"<(\w+:)?worksheet\b")
 _ROW_NUMBER = re.compile(rb"\br=\"(\d+)\"")
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\b[^>]*\bref=\"[A-Z]+\d+:([A-Z]+)\d+\"")
 _REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 
 
-def _row_count(name: str, start: int) -> int:
-    """How many ``<row>`` elements of the first sheet are at or below row ``start + 1``.
-
-    RCTab (Apache POI's streaming reader) makes a cast vote record of every row element, even
-    one without cells (a styled row at the sheet's very end), while the Rust readers report
-    only the rows that hold values: an empty row element is an undervote for RCTab and must
-    count here too. Rows come in ascending order, so only the first few are looked at.
-    """
+def _sheet_xml(name: str) -> bytes:
+    """The first worksheet's XML, as the workbook's relationships name it."""
     import xml.etree.ElementTree as ET
     import zipfile
 
@@ -140,15 +142,37 @@ def _row_count(name: str, start: int) -> int:
             rel_id = first.get(f"{_REL_NS}id")
             target = next(e.get("Target", "") for e in rels if e.get("Id") == rel_id)
             member = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-            data = book.read(member)
+            return book.read(member)
     except (OSError, KeyError, StopIteration, zipfile.BadZipFile, ET.ParseError) as exc:
         raise InputFormatError(f"cannot read the workbook: {exc}", path=name) from None
-    root = _ROOT.search(data, 0, 4096)
+
+
+def _width(sheet: bytes) -> int | None:
+    """The number of columns the sheet's ``<dimension>`` declares, if it declares one."""
+    found = _DIMENSION.search(sheet, 0, 8192)
+    if not found:
+        return None
+    width = 0
+    for letter in found.group(1):
+        width = width * 26 + letter - ord("A") + 1
+    return width
+
+
+def _row_count(sheet: bytes, start: int) -> int:
+    """How many ``<row>`` elements of the sheet are at or below row ``start + 1``.
+
+    RCTab (Apache POI's streaming reader) makes a cast vote record of every row element, even
+    one without cells (a styled row at the sheet's very end), while the Rust readers report
+    only the rows that hold values: an empty row element is an undervote for RCTab and must
+    count here too. Rows come in ascending order, so only the first few are looked at.
+    """
+    root = _ROOT.search(sheet, 0, 4096)
     tag = b"<" + (root.group(1) if root and root.group(1) else b"") + b"row"
-    total = sum(data.count(tag + end) for end in (b" ", b">", b"/>", b"\n", b"\r", b"\t"))
+    # The only other worksheet element whose name starts with "row" is <rowBreaks>.
+    total = sheet.count(tag) - sheet.count(tag + b"Breaks")
     pattern = re.compile(re.escape(tag) + rb"([\s>/][^>]*)?>")
     before, number = 0, 0
-    for match in pattern.finditer(data):
+    for match in pattern.finditer(sheet):
         found = _ROW_NUMBER.search(match.group(1) or b"")
         number = int(found.group(1)) if found else number + 1
         if number > start:
@@ -191,14 +215,28 @@ def _ess_rows(
 
 
 def _ess_rows_fast(
-    name: str, columns: list[int], start: int, id_column: int | None
+    name: str, columns: list[int], start: int, id_column: int | None, declared: int | None
 ) -> Counter[tuple[str, ...]]:
+    # Only the rank and id columns are read when the sheet says how wide it is.
+    wanted = sorted({*columns, *([] if id_column is None else [id_column])})
+    picked = [c for c in wanted if declared is not None and c < declared] or None
     try:
-        sheet = fastexcel.read_excel(name).load_sheet(0, header_row=None, dtypes="string")
-        table = pyarrow.Table.from_batches([sheet.to_arrow()])
+        reader = fastexcel.read_excel(name)
+        try:
+            sheet = reader.load_sheet(0, header_row=None, dtypes="string", use_columns=picked)
+        except fastexcel.ColumnNotFoundError:  # the declared dimension was wrong
+            sheet = reader.load_sheet(0, header_row=None, dtypes="string")
+        loaded = pyarrow.Table.from_batches([sheet.to_arrow()])
     except Exception as exc:  # fastexcel raises its own error classes for bad files
         raise InputFormatError(f"cannot read the workbook: {exc}", path=name) from None
-    width = table.num_columns
+    # Each column at its place in the sheet; a column not read is empty.
+    present = {int(n.rsplit("__", 1)[-1]): n for n in loaded.column_names}
+    width = max(present, default=-1) + 1
+    nothing = pyarrow.nulls(loaded.num_rows, pyarrow.string())
+    table = pyarrow.table(
+        [loaded.column(present[c]) if c in present else nothing for c in range(width)],
+        names=[f"c{c}" for c in range(width)],
+    )
     # Empty cells come as nulls (or ""): make them all "".
     table = pyarrow.table(
         [pc.fill_null(column, "") for column in table.slice(start).columns],
