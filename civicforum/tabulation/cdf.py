@@ -144,7 +144,7 @@ def _int(value: Any, what: str, name: str) -> int:
 
 def contests(report: Mapping[str, Any], name: str) -> list[CdfContest]:
     """Every contest of every Election, with candidate names resolved."""
-    candidates: dict[str, Any] = {}
+    candidates: dict[Any, Any] = {}
     elections = items(report.get("Election"), "Election", name)
     if not elections:
         raise InputFormatError("no Election in the cast vote record report", path=name)

@@ -67,16 +67,17 @@ _SEP = b"\xff"  # joins bytes rankings for bulk scans; never a position code (at
 class _RankedCount:
     def __init__(self, election: Election, lot: Lot | None) -> None:
         rules = election.rules
-        if rules.tiebreak_mode in RANDOM_TIEBREAK_MODES and rules.random_seed is not None:
+        seed = rules.random_seed
+        if rules.tiebreak_mode in RANDOM_TIEBREAK_MODES and seed is not None:
             if rules.tiebreak_mode == "generatePermutation" and rules.tiebreak_permutation is None:
                 # RCTab sorts the declared candidates, then shuffles them with its seeded
                 # generator (undeclared write-ins are never in the order).
                 order = java_sorted(o for o in election.options if o != rules.undeclared_write_in)
-                shuffle(order, JavaRandom(rules.random_seed))
+                shuffle(order, JavaRandom(seed))
                 rules = replace(rules, tiebreak_permutation=tuple(order))
                 election = replace(election, rules=rules)
             elif lot is None:
-                lot = JavaRandomLot(rules.random_seed)
+                lot = JavaRandomLot(seed)
         self.election = election
         self.rules = rules
         self.lot = lot

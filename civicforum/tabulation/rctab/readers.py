@@ -37,7 +37,7 @@ try:  # the fast path is optional (pip extra "fast")
     import pyarrow
     import pyarrow.compute as pc
 except ImportError:  # pragma: no cover - exercised by the slow-path tests instead
-    fastexcel = pyarrow = pc = None
+    fastexcel = pyarrow = pc = None  # type: ignore[assignment]
 
 
 def read_sources(config: ContestConfig, builder: BallotBuilder, *, fast: bool = True) -> None:
@@ -325,7 +325,7 @@ def _dominion(config: ContestConfig, source: Source, builder: BallotBuilder, fas
     limit = config.rules.max_rankings or len(config.candidates)
     # Dominion flags a contest that is not valid on a ballot with the outstack condition
     # "InvalidContest"; RCTab does not count such a record as a ballot of the contest.
-    invalid: set[int] = set()
+    invalid: set[Any] = set()
     conditions = folder / "OutstackConditionManifest.json"
     if conditions.exists():
         invalid = {
@@ -351,7 +351,7 @@ def _manifest(path: Path) -> list[Mapping[str, Any]]:
 
 
 def _dominion_session(
-    session: Any, source: Source, where: str, limit: int, invalid: set[int]
+    session: Any, source: Source, where: str, limit: int, invalid: set[Any]
 ) -> Iterator[list[tuple[int, str]]]:
     if not isinstance(session, Mapping) or not isinstance(session.get("Original"), Mapping):
         raise InputFormatError(f"{where}needs an Original record")

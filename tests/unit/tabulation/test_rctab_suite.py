@@ -172,3 +172,34 @@ def test_cli_json_of_a_real_election(capsys: pytest.CaptureFixture[str]) -> None
     assert main(["--rctab-config", str(config), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["winners"] == ["Mavodones, Nicholas M. Jr."] and len(result["rounds"]) == 14
+
+
+def test_the_tool_works_without_the_optional_fast_readers(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    config = SUITE / "2015_portland_mayor" / "2015_portland_mayor_config.json"
+    csv_file = tmp_path / "cvr.csv"
+    csv_file.write_text("Rank 1,Rank 2\nA,B\nA,\nB,A\nB,C\nC,B\n", encoding="utf-8")
+    # Importing pyarrow or fastexcel fails in the child, as when the "fast" extra is absent.
+    code = (
+        "import sys; sys.modules['pyarrow'] = sys.modules['fastexcel'] = None;"
+        "from civicforum.tabulation.cli import main;"
+        "from civicforum.tabulation import arrowcsv;"
+        "from civicforum.tabulation.rctab import readers;"
+        "assert not arrowcsv.AVAILABLE and readers.fastexcel is None;"
+        "sys.exit(main(sys.argv[1:]))"
+    )
+    root = Path(__file__).resolve().parents[3]
+    for args in (["--rctab-config", str(config), "--json"], [str(csv_file), "--json"]):
+        slow = subprocess.run(
+            [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=root
+        )
+        assert slow.returncode == 0, slow.stderr
+        fast = subprocess.run(
+            [sys.executable, "-m", "civicforum.tabulation.cli", *args],
+            capture_output=True,
+            text=True,
+            cwd=root,
+        )
+        assert json.loads(slow.stdout) == json.loads(fast.stdout)
