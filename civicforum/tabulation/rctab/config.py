@@ -20,7 +20,6 @@ from typing import Any
 from civicforum.tabulation.cdf import UNDECLARED_WRITE_INS
 from civicforum.tabulation.errors import InputFormatError, InvalidElectionError
 from civicforum.tabulation.types import (
-    ASKING_TIEBREAK_MODES,
     OVERVOTE_RULES,
     RANDOM_SEED_LIMIT,
     RANDOM_TIEBREAK_MODES,
@@ -485,5 +484,3 @@ def _rules(
     except InvalidElectionError as exc:
         raise check.fail("rules", str(exc)) from None
 
-
-__all__ = ["ASKING_TIEBREAK_MODES", "Candidate", "ContestConfig", "Source", "load_config"]
