@@ -9,8 +9,8 @@ says exactly which line is wrong. The steps, all in Arrow's C++:
    every column to those codes;
 3. pack each row's codes into one integer whose order is the order of the canonical ranking
    bytes (trailing empty ranks as 0, every other code + 1), group the rows by it and sort;
-4. interleave the distinct rankings into one byte buffer and drop the trailing-empty markers,
-   at C speed; the election splits it into ``bytes`` rankings.
+4. interleave the sorted rankings' digits into one byte buffer, drop the trailing-empty digits
+   and map digits back to codes at C speed; the election splits it into ``bytes`` rankings.
 """
 
 from __future__ import annotations
@@ -42,8 +42,9 @@ AVAILABLE = pyarrow is not None
 # comma or the end of the line; no lone carriage return). Possessive quantifiers: no backtracking.
 _FIELD = rb'(?:"(?:[^"]|"")*+"|[^,"\r\n][^,\r\n]*+|)'
 _WELL_FORMED = re.compile(rb"(?:" + _FIELD + rb"(?:," + _FIELD + rb")*+(?:\r?\n|\Z))*+")
-_TRAILING = 0xFE  # marks a trailing empty rank in the unpacked buffer (deleted)
 _SEP = 0xFF  # separates rankings in the buffer; never a code (at most 254 positions)
+# Sort digit -> position code (digit 0, a trailing empty rank, is deleted); 0xff stays.
+_DIGIT_TO_CODE = bytes([0, *range(0xFE), _SEP])
 
 
 def _careful_on_doubt[**P](
@@ -108,7 +109,7 @@ def read_rank_csv(
     if not names:
         return None
     positions = canonical_positions(names, (m for _, marks in cells for m in marks))
-    if len(positions) > _TRAILING:
+    if len(positions) >= _SEP:
         return None
     code_of = {marks: code for code, marks in enumerate(positions)}
     empty = len(names)
@@ -147,40 +148,39 @@ def read_rank_csv(
             rest = quotient
     else:
         indices = [grouped.column(k) for k in keys]
-    # 2. The distinct rows in canonical codes; a rank is "trailing" when it and every later
-    #    one is empty. Sort digits (0 trailing, else code + 1) compare as the canonical,
+    # 2. The distinct rows as sort digits: 0 for a trailing empty rank (it and every later
+    #    rank empty), else canonical code + 1. Rows compare as their canonical,
     #    trailing-stripped ranking bytes do.
-    codes = [
-        pc.take(pyarrow.array([code_of[m] for m in marks], pyarrow.uint8()), index)
-        for (_, marks), index in zip(cells, indices, strict=True)
-    ]
-    written: list[Any] = [None] * len(codes)
-    digits: list[Any] = [None] * len(codes)
+    digits: list[Any] = [None] * len(cells)
     trailing = None
-    for j in range(len(codes) - 1, -1, -1):
-        is_empty = pc.equal(codes[j], empty)
+    for j in range(len(cells) - 1, -1, -1):
+        marks = cells[j][1]
+        plus_one = pyarrow.array([code_of[m] + 1 for m in marks], pyarrow.uint8())
+        digit = pc.take(plus_one, indices[j])
+        is_empty = pc.equal(digit, empty + 1)
         trailing = is_empty if trailing is None else pc.and_(trailing, is_empty)
-        written[j] = pc.if_else(trailing, pyarrow.scalar(_TRAILING, pyarrow.uint8()), codes[j])
-        digits[j] = pc.if_else(trailing, 0, pc.add(pc.cast(codes[j], pyarrow.int64()), 1))
+        digits[j] = pc.if_else(trailing, pyarrow.scalar(0, pyarrow.uint8()), digit)
     bits = len(positions).bit_length()
     if bits * len(digits) <= 62:
-        sort_key = digits[0]
+        sort_key = pc.cast(digits[0], pyarrow.int64())
         for digit in digits[1:]:
-            sort_key = pc.add(pc.multiply(sort_key, 1 << bits), digit)
+            shifted = pc.multiply(sort_key, 1 << bits)
+            sort_key = pc.add(shifted, pc.cast(digit, pyarrow.int64()))
         order = pc.sort_indices(sort_key)
     else:
         names_of = [f"d{j}" for j in range(len(digits))]
         by = pyarrow.table(dict(zip(names_of, digits, strict=True)))
         order = pc.sort_indices(by, sort_keys=[(k, "ascending") for k in names_of])
-    # 3. Interleave the sorted rows into one buffer, drop the trailing marks and split it.
+    # 3. Interleave the sorted rows into one buffer, then, at C speed, drop the trailing marks
+    #    and turn every digit back into its code.
     rows = grouped.num_rows
-    stride = len(written) + 1
+    stride = len(digits) + 1
     buffer = bytearray([_SEP]) * (rows * stride)
-    for j, column in enumerate(written):
-        column = pc.cast(pc.take(column, order), pyarrow.uint8()).combine_chunks()
+    for j, digit in enumerate(digits):
+        column = pc.take(digit, order).combine_chunks()
         data = column.buffers()[1]
         buffer[j::stride] = memoryview(data)[column.offset : column.offset + rows]
     del buffer[-1:]  # the separator after the last ranking
-    joined = bytes(buffer).translate(None, bytes([_TRAILING]))
+    joined = bytes(buffer).translate(_DIGIT_TO_CODE, b"\x00")
     counts = pc.take(grouped.column(total), order).to_pylist()
     return election_from_sorted(method, names, positions, joined, counts, rules)

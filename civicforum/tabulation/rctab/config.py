@@ -483,4 +483,3 @@ def _rules(
         )
     except InvalidElectionError as exc:
         raise check.fail("rules", str(exc)) from None
-
