@@ -231,6 +231,9 @@ def load_config(path: str | os.PathLike[str]) -> ContestConfig:
     candidates = _candidates(check, top.get("candidates"))
     declared = len(candidates)
     rules_data = check.object(top.get("rules"), "rules", _RULE_KEYS)
+    if rules_data.get("overvoteRule") not in OVERVOTE_RULES:  # the sources' checks use it
+        value = rules_data.get("overvoteRule")
+        raise check.fail("rules.overvoteRule", f"must be one of {OVERVOTE_RULES}, not {value!r}")
     sources = _sources(check, top.get("cvrFileSources"), base, rules_data)
     uses_write_ins = any(s.uwi_label or s.blank_is_uwi for s in sources)
     names = {c.name for c in candidates}
