@@ -213,3 +213,17 @@ def test_threshold_of_a_percentage_count_is_exact() -> None:
     ]
     assert [r.eliminated for r in result.rounds] == [("G",), ("F",), ("E",), ("D",), ()]
     assert result.winners == ("A", "B", "C")
+
+
+def test_previous_round_counts_then_ask() -> None:
+    rules = Rules(tiebreak_mode="previousRoundCountsThenAsk")
+    ballots = ranked((5, "A"), (3, "B"), (2, "C"), (1, "DC"), (1, "E"))
+    election = make_election("irv", "ABCDE", ballots, rules)
+    # Round 1: D and E tie at 1 with no earlier round, so the operator answers (E).
+    # Round 3: B and C tie at 3; in round 2 C had fewer, so C goes without asking.
+    result = tabulate(election, lot=AnsweredLot(["E"]))
+    assert [r.eliminated for r in result.rounds] == [("E",), ("D",), ("C",), ()]
+    assert "operator's answer" in result.tiebreaks[0].explanation
+    assert "previous round counts" in result.tiebreaks[1].explanation
+    with pytest.raises(TieBreakError, match="needs an answer"):
+        tabulate(election, lot=AnsweredLot([]))
