@@ -6,18 +6,18 @@ says exactly which line is wrong. The steps, all in Arrow's C++:
 
 1. parse the CSV, each rank column dictionary-encoded (its distinct cells are few);
 2. interpret each distinct cell once (``cell_marks``), number the mark sets canonically and map
-   every column to those codes;
-3. pack each row's codes into one integer whose order is the order of the canonical ranking
-   bytes (trailing empty ranks as 0, every other code + 1), group the rows by it and sort;
-4. interleave the sorted rankings' digits into one byte buffer, drop the trailing-empty digits
-   and map digits back to codes at C speed; the election splits it into ``bytes`` rankings.
+   every cell to a sort digit: 0 for an empty rank, else its code + 1;
+3. pack each row's digits into one integer (or group on every rank when they do not fit),
+   group the rows by it, give an empty rank before a mark (which counts) a digit of its own
+   and sort the distinct rows;
+4. interleave the sorted rows' digits into one byte buffer, drop the zero digits and map the
+   others back to codes at C speed; the election splits it into ``bytes`` rankings.
 """
 
 from __future__ import annotations
 
 import codecs
 import functools
-import math
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -129,70 +129,85 @@ def read_rank_csv(
         )
         if pc.min(weights).as_py() < 0:
             return None
-    # 1. Group the rows by their cells: one integer per row, the dictionary indices in mixed
-    #    radix (few operations over every row), else every column as a key.
-    bases = [max(len(col.dictionary), 1) for col, _ in cells]
-    if math.prod(bases) < 1 << 62:
-        packed = None
-        for (col, _), base in zip(cells, bases, strict=True):
-            index = pc.cast(col.indices, pyarrow.int64())
-            packed = index if packed is None else pc.add(pc.multiply(packed, base), index)
-        keys, table = ["k"], pyarrow.table({"k": packed})
-        # The per-row dictionary indices are no longer needed (only their dictionaries).
-        del ranks, index, packed
-        cells = [(None, marks) for _, marks in cells]
-    else:
-        keys = [f"i{j}" for j in range(len(cells))]
-        table = pyarrow.table({k: col.indices for k, (col, _) in zip(keys, cells, strict=True)})
+    # 2. Each cell as a sort digit: its canonical code + 1, or 0 when the rank is empty. Rows
+    #    of digits compare as their canonical rankings do (a trailing empty rank is no rank at
+    #    all), as long as no empty rank comes before a mark: those rows are fixed up in step 3.
+    columns_in = [
+        pc.take(
+            pyarrow.array([_digit(code_of[m], empty) for m in marks], pyarrow.uint8()), col.indices
+        )
+        for col, marks in cells
+    ]
+    ranks_in = len(columns_in)
+    del ranks, cells, table  # the cells' dictionary indices are no longer needed
+    bits = len(positions).bit_length()
+    # 3. Group equal rows: as one packed integer per row when the digits fit in 62 bits, else
+    #    on every rank; then sort the distinct rows.
+    keys, rows_in = _sort_keys(columns_in, bits)
+    del columns_in
     if weights is not None:
-        grouped = table.append_column("w", weights).group_by(keys).aggregate([("w", "sum")])
+        grouped = rows_in.append_column("w", weights).group_by(keys).aggregate([("w", "sum")])
         total = "w_sum"
     else:
-        grouped = table.group_by(keys).aggregate([([], "count_all")])
+        grouped = rows_in.group_by(keys).aggregate([([], "count_all")])
         total = "count_all"
     grouped = grouped.filter(pc.greater(grouped.column(total), 0))
     if keys == ["k"]:
-        rest = grouped.column("k")
-        indices: list[Any] = [None] * len(cells)
-        for j in range(len(cells) - 1, -1, -1):
-            quotient = pc.divide(rest, bases[j])
-            indices[j] = pc.subtract(rest, pc.multiply(quotient, bases[j]))
-            rest = quotient
+        packed = grouped.column("k")
+        mask = (1 << bits) - 1
+        digits = [
+            pc.cast(
+                pc.bit_wise_and(pc.shift_right(packed, bits * (ranks_in - 1 - j)), mask),
+                pyarrow.uint8(),
+            )
+            for j in range(ranks_in)
+        ]
     else:
-        indices = [grouped.column(k) for k in keys]
-    # 2. The distinct rows as sort digits: 0 for a trailing empty rank (it and every later
-    #    rank empty), else canonical code + 1. Rows compare as their canonical,
-    #    trailing-stripped ranking bytes do.
-    digits: list[Any] = [None] * len(cells)
+        digits = [grouped.column(k) for k in keys]
+    #    An empty rank before a mark counts (its digit becomes the empty code + 1); only the
+    #    trailing empty ranks stay 0. Rare, and on the distinct rows only; when there are any,
+    #    the rows sort on the new digits.
     trailing = None
-    for j in range(len(cells) - 1, -1, -1):
-        marks = cells[j][1]
-        plus_one = pyarrow.array([code_of[m] + 1 for m in marks], pyarrow.uint8())
-        digit = pc.take(plus_one, indices[j])
-        is_empty = pc.equal(digit, empty + 1)
+    skipped = False
+    for j in range(ranks_in - 1, -1, -1):
+        is_empty = pc.equal(digits[j], 0)
         trailing = is_empty if trailing is None else pc.and_(trailing, is_empty)
-        digits[j] = pc.if_else(trailing, pyarrow.scalar(0, pyarrow.uint8()), digit)
-    bits = len(positions).bit_length()
-    if bits * len(digits) <= 62:
-        sort_key = pc.cast(digits[0], pyarrow.int64())
-        for digit in digits[1:]:
-            shifted = pc.multiply(sort_key, 1 << bits)
-            sort_key = pc.add(shifted, pc.cast(digit, pyarrow.int64()))
-        order = pc.sort_indices(sort_key)
+        inner = pc.and_not(is_empty, trailing)
+        if pc.any(inner).as_py():
+            digits[j] = pc.if_else(inner, pyarrow.scalar(empty + 1, pyarrow.uint8()), digits[j])
+            skipped = True
+    if skipped:
+        keys, by = _sort_keys(digits, bits)
     else:
-        names_of = [f"d{j}" for j in range(len(digits))]
-        by = pyarrow.table(dict(zip(names_of, digits, strict=True)))
-        order = pc.sort_indices(by, sort_keys=[(k, "ascending") for k in names_of])
-    # 3. Interleave the sorted rows into one buffer, then, at C speed, drop the trailing marks
-    #    and turn every digit back into its code.
+        by = grouped
+    order = pc.sort_indices(by, sort_keys=[(k, "ascending") for k in keys])
+    counts = pc.take(grouped.column(total), order).to_pylist()
+    digits = [pc.take(digit, order) for digit in digits]
+    # 4. Interleave the sorted rows' digits into one buffer; drop the zero digits and turn the
+    #    others back into codes, at C speed.
     rows = grouped.num_rows
     stride = len(digits) + 1
     buffer = bytearray([_SEP]) * (rows * stride)
     for j, digit in enumerate(digits):
-        column = pc.take(digit, order).combine_chunks()
+        column = digit.combine_chunks() if hasattr(digit, "combine_chunks") else digit
         data = column.buffers()[1]
         buffer[j::stride] = memoryview(data)[column.offset : column.offset + rows]
     del buffer[-1:]  # the separator after the last ranking
     joined = bytes(buffer).translate(_DIGIT_TO_CODE, b"\x00")
-    counts = pc.take(grouped.column(total), order).to_pylist()
     return election_from_sorted(method, names, positions, joined, counts, rules)
+
+
+def _digit(code: int, empty: int) -> int:
+    """A cell's sort digit: 0 for an empty rank, else its canonical code + 1."""
+    return 0 if code == empty else code + 1
+
+
+def _sort_keys(digits: Sequence[Any], bits: int) -> tuple[list[str], Any]:
+    """Sort keys for rows of digits: one packed integer when they fit in 62 bits, else each."""
+    if bits * len(digits) <= 62:
+        packed = pc.cast(digits[0], pyarrow.int64())
+        for digit in digits[1:]:
+            packed = pc.add(pc.multiply(packed, 1 << bits), pc.cast(digit, pyarrow.int64()))
+        return ["k"], pyarrow.table({"k": packed})
+    keys = [f"d{j}" for j in range(len(digits))]
+    return keys, pyarrow.table(dict(zip(keys, digits, strict=True)))

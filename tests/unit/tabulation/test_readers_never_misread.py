@@ -176,6 +176,15 @@ FAST_CASES = {
     "ids and counts": 'ID,Rank 1,Rank 2,Count\n1,A,B,2\n2,"Smith, Jo",A, 3\n3,,,1\n4,A,B,0\n',
     "overvotes": 'Rank 1,Rank 2\n"A\nB",C\n"A\nC",B\nA|C,B\novervote,A\nundervote,B\n',
     "crlf": "Rank 1,Rank 2\r\nA,B\r\nB,\r\n",
+    # Empty ranks before a mark (rebuilt after the vectorised sort), in several sort positions.
+    "skipped ranks": "Rank 1,Rank 2,Rank 3,Rank 4\nA,,B,\n,A,,\nA,B,,\n,,,C\nA,,,B\nA,,B,\nB,A,,\n",
+    # Too many ranks to pack into one integer: grouped on every rank instead.
+    "wide": ",".join(f"Rank {i}" for i in range(1, 31))
+    + "\n"
+    + "".join(
+        ",".join(row[i] if i < len(row) else "" for i in range(30)) + "\n"
+        for row in (["A", "B"], ["B"], ["A", "", "C"], ["C"] * 1 + [""] * 28 + ["A"], ["A", "B"])
+    ),
 }
 
 
