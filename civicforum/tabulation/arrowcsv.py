@@ -81,11 +81,14 @@ def read_rank_csv(
     with open(os.fspath(path), "rb") as f:
         data = f.read()
     # Refuse non-UTF-8 (the careful reader says where), a block at a time: no copy of the file.
-    check = codecs.getincrementaldecoder("utf-8")()
-    view = memoryview(data)
-    for begin in range(0, len(data), 1 << 20):
-        check.decode(view[begin : begin + (1 << 20)])
-    check.decode(b"", final=True)
+    # ASCII (most CVRs) is UTF-8, and checking that is some 30 times faster than decoding.
+    if not data.isascii():
+        check = codecs.getincrementaldecoder("utf-8")()
+        view = memoryview(data)
+        for begin in range(0, len(data), 1 << 20):
+            check.decode(view[begin : begin + (1 << 20)])
+        check.decode(b"", final=True)
+        del view
     if b'"' in data and not _WELL_FORMED.fullmatch(data):
         return None  # Arrow takes "A"B as AB and an unclosed quote as text: let it be refused
     if b"\r" in data and b"\r" in data.replace(b"\r\n", b""):
@@ -107,7 +110,7 @@ def read_rank_csv(
             column_types=kinds, include_columns=list(kinds), strings_can_be_null=False
         ),
     )
-    del data, view  # only the table is needed from here on
+    del data  # only the table is needed from here on
     if table.num_rows == 0:
         return None
     ranks = [table.column(f"f{c}").combine_chunks() for c in list(columns)]

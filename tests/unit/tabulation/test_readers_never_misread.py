@@ -176,6 +176,7 @@ FAST_CASES = {
     "ids and counts": 'ID,Rank 1,Rank 2,Count\n1,A,B,2\n2,"Smith, Jo",A, 3\n3,,,1\n4,A,B,0\n',
     "overvotes": 'Rank 1,Rank 2\n"A\nB",C\n"A\nC",B\nA|C,B\novervote,A\nundervote,B\n',
     "crlf": "Rank 1,Rank 2\r\nA,B\r\nB,\r\n",
+    "not ascii": "Rank 1,Rank 2\nJosé,Zoë\nZoë,\nJosé,\n",
     # Empty ranks before a mark (rebuilt after the vectorised sort), in several sort positions.
     "skipped ranks": "Rank 1,Rank 2,Rank 3,Rank 4\nA,,B,\n,A,,\nA,B,,\n,,,C\nA,,,B\nA,,B,\nB,A,,\n",
     # Too many ranks to pack into one integer: grouped on every rank instead.
@@ -210,3 +211,21 @@ def test_the_vectorised_path_is_taken_and_agrees(tmp_path: Path, text: str) -> N
     )
     assert fast is not None and fast == read_csv(path, fast=False)
     assert fast.total_ballots == read_csv(path, fast=False).total_ballots
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_only_utf8_is_read(tmp_path: Path, fast: bool) -> None:
+    good = tmp_path / "good.csv"
+    good.write_bytes("ID,Rank 1,Rank 2\n1,José,Zoë\n2,Zoë,\n".encode())
+    election = read_csv(good, fast=fast)
+    assert election == read_csv(good, fast=not fast) and election.total_ballots == 2
+    assert {n for b in election.ballots for rank in b.ranking for n in rank} == {"José", "Zoë"}
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"ID,Rank 1\n1,A\n2,Jos\xe9\n")  # Latin-1, in a column both paths read
+    with pytest.raises(InputFormatError, match="not valid UTF-8") as info:
+        read_csv(bad, fast=fast)
+    assert info.value.line == 3
+    also_bad = tmp_path / "bad_id.csv"
+    also_bad.write_bytes(b"ID,Rank 1\n\xe91,A\n")  # in a column the fast path does not parse
+    with pytest.raises(InputFormatError, match="not valid UTF-8"):
+        read_csv(also_bad, fast=fast)
