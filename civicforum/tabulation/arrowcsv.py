@@ -89,7 +89,8 @@ def read_rank_csv(
             check.decode(view[begin : begin + (1 << 20)])
         check.decode(b"", final=True)
         del view
-    if b'"' in data and not _WELL_FORMED.fullmatch(data):
+    quoted = b'"' in data
+    if quoted and not _WELL_FORMED.fullmatch(data):
         return None  # Arrow takes "A"B as AB and an unclosed quote as text: let it be refused
     if b"\r" in data and b"\r" in data.replace(b"\r\n", b""):
         return None  # a lone carriage return: Arrow ends a row there, Python's csv refuses it
@@ -105,7 +106,8 @@ def read_rank_csv(
             # against max_line.
             block_size=min(max_line, 1 << 20),
         ),
-        parse_options=pcsv.ParseOptions(newlines_in_values=True),
+        # Only a quoted cell holds a line break; without quotes Arrow finds rows in parallel.
+        parse_options=pcsv.ParseOptions(newlines_in_values=quoted),
         convert_options=pcsv.ConvertOptions(
             column_types=kinds, include_columns=list(kinds), strings_can_be_null=False
         ),
