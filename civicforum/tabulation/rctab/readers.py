@@ -168,8 +168,10 @@ def _row_count(sheet: bytes, start: int) -> int:
     """
     root = _ROOT.search(sheet, 0, 4096)
     tag = b"<" + (root.group(1) if root and root.group(1) else b"") + b"row"
-    # The only other worksheet element whose name starts with "row" is <rowBreaks>.
-    total = sheet.count(tag) - sheet.count(tag + b"Breaks")
+    # The only other worksheet element whose name starts with "row" is <rowBreaks>, which comes
+    # after <sheetData>: looked for in the tail only, so the sheet is scanned once.
+    tail = max(sheet.rfind(b"sheetData"), 0)
+    total = sheet.count(tag) - sheet.count(tag + b"Breaks", tail)
     pattern = re.compile(re.escape(tag) + rb"([\s>/][^>]*)?>")
     before, number = 0, 0
     for match in pattern.finditer(sheet):

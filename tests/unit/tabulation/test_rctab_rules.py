@@ -227,3 +227,21 @@ def test_previous_round_counts_then_ask() -> None:
     assert "previous round counts" in result.tiebreaks[1].explanation
     with pytest.raises(TieBreakError, match="needs an answer"):
         tabulate(election, lot=AnsweredLot([]))
+
+
+@pytest.mark.parametrize("prefix", ["", "x:"])
+def test_ess_row_elements_are_counted_as_rctab_does(prefix: str) -> None:
+    from civicforum.tabulation.rctab.readers import _row_count
+
+    p = prefix
+    sheet = (
+        f'<{p}worksheet xmlns:x="s"><{p}dimension ref="A1:C5"/><{p}sheetData>'
+        f'<{p}row r="1"><{p}c r="A1"/></{p}row><{p}row r="2"/>'  # header, then an empty row
+        f'<{p}row r="4" spans="1:3"><{p}c r="A4"/></{p}row>'  # row 3 is absent: not a record
+        f'<{p}row r="5" s="1" customFormat="1"/>'  # a styled empty row at the end
+        f"</{p}sheetData><{p}rowBreaks><{p}brk/></{p}rowBreaks></{p}worksheet>"
+    ).encode()
+    assert _row_count(sheet, 0) == 4
+    assert _row_count(sheet, 1) == 3  # below the header row
+    assert _row_count(sheet, 3) == 2  # from row 4 on
+    assert _row_count(sheet, 5) == 0
