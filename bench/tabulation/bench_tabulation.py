@@ -8,7 +8,8 @@ The profile: 12 options, 1,000,000 ranked ballots, lengths uniform in 1..12, ran
 from a Plackett-Luce model (seeded). It is written once as an RCTab-style CSV in a temporary
 directory; each size uses the first N ballots. Every measurement runs in a fresh child process
 so that its peak memory (``ru_maxrss``) is its own. Reading (parse + group + canonicalise) and
-counting are timed separately; reading is timed with the vectorised reader (pyarrow, the
+counting are timed separately (reading also in CPU seconds, all threads, which a busy machine
+changes less than elapsed time); reading is timed with the vectorised reader (pyarrow, the
 ``fast`` extra) and with the careful line-by-line one. Peers (pyrankvote, votekit, pref_voting
 -- the ``bench`` extra) run on the same ballots when installed; pref_voting only at 100,000
 ballots. Targets (issue #16, 1M ballots): read + count of the CSV <= 0.6 s.
@@ -26,6 +27,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import random
 import resource
 import shutil
@@ -95,9 +97,9 @@ def run_ours(path: Path, method: str) -> dict[str, Any]:
     from civicforum.tabulation import Rules, SeededLot, tabulate
     from civicforum.tabulation.formats import read_csv
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     election = read_csv(path)
-    read = time.perf_counter() - start
+    read, read_cpu = time.perf_counter() - start, time.process_time() - cpu
     if method == "stv":
         election = dataclasses.replace(election, method="stv", rules=Rules(seats=3))
     start = time.perf_counter()
@@ -105,6 +107,7 @@ def run_ours(path: Path, method: str) -> dict[str, Any]:
     count = time.perf_counter() - start
     return {
         "load": read,
+        "load_cpu": read_cpu,
         "count": count,
         "winners": sorted(result.winners),
         "rounds": len(result.rounds),
@@ -116,9 +119,13 @@ def run_careful_read(path: Path, method: str) -> dict[str, Any]:
     """The careful, line-by-line reader alone (what runs without pyarrow)."""
     from civicforum.tabulation.formats import read_csv
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     election = read_csv(path, fast=False)
-    return {"load": time.perf_counter() - start, "ballots": election.total_ballots}
+    return {
+        "load": time.perf_counter() - start,
+        "load_cpu": time.process_time() - cpu,
+        "ballots": election.total_ballots,
+    }
 
 
 # -- the RCTab scale test ----------------------------------------------------------------------
@@ -146,9 +153,9 @@ def run_rctab_scale(config: Path, method: str) -> dict[str, Any]:
     from civicforum.tabulation import tabulate
     from civicforum.tabulation.rctab import load_contest
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     contest = load_contest(config)
-    read = time.perf_counter() - start
+    read, read_cpu = time.perf_counter() - start, time.process_time() - cpu
     start = time.perf_counter()
     result = tabulate(contest.election)
     count = time.perf_counter() - start
@@ -164,6 +171,7 @@ def run_rctab_scale(config: Path, method: str) -> dict[str, Any]:
     )
     return {
         "load": read,
+        "load_cpu": read_cpu,
         "count": count,
         "winners": sorted(result.winners),
         "rounds": len(result.rounds),
@@ -323,6 +331,7 @@ def main() -> None:
     if args.sizes:
         sizes = tuple(int(s) for s in args.sizes.split(","))
     print(f"Python {sys.version.split()[0]}; profile seed {SEED}; 12 options, lengths 1..12")
+    print(_machine())
     with tempfile.TemporaryDirectory() as tmp:
         full = Path(tmp) / f"profile_{max(sizes)}.csv"
         start = time.perf_counter()
@@ -338,14 +347,16 @@ def main() -> None:
             print(f"\n=== {size:,} ballots ({megabytes:.1f} MB CSV) ===")
             careful = spawn("civicforum-careful", path, "irv")
             print(
-                f"careful reader (no pyarrow): read {careful['load']:.3f} s,"
+                f"careful reader (no pyarrow): read {careful['load']:.3f} s"
+                f" (CPU {careful['load_cpu']:.3f} s),"
                 f" peak {careful['peak_mib']:.0f} MiB"
             )
             for method in ("irv", "stv"):
                 ours = spawn("civicforum", path, method)
                 label = "IRV" if method == "irv" else "STV, 3 seats"
                 print(
-                    f"{label}: civicforum read {ours['load']:.3f} s (vectorised), count"
+                    f"{label}: civicforum read {ours['load']:.3f} s (vectorised; CPU"
+                    f" {ours['load_cpu']:.3f} s), count"
                     f" {ours['count']:.3f} s, read + count"
                     f" {ours['load'] + ours['count']:.3f} s, peak {ours['peak_mib']:.0f} MiB,"
                     f" {ours['distinct']:,} distinct rankings, {ours['rounds']} rounds,"
@@ -379,6 +390,13 @@ def main() -> None:
                     print(f"  civicforum vs fastest peer: {fastest / ours['count']:.1f}x faster")
         if not args.no_rctab_scale:
             rctab_scale(Path(tmp), peers if not args.no_peers else [])
+    print(f"\n{_machine()}")
+
+
+def _machine() -> str:
+    """The CPUs and the load on them: a shared machine's timings are only comparable with it."""
+    one, five, fifteen = os.getloadavg()
+    return f"{os.cpu_count()} CPUs; load average {one:.2f}, {five:.2f}, {fifteen:.2f}"
 
 
 def rctab_scale(folder: Path, peers: list[str]) -> None:
@@ -392,7 +410,8 @@ def rctab_scale(folder: Path, peers: list[str]) -> None:
         print(f"civicforum skipped: {ours['skipped']}")
         return
     print(
-        f"civicforum-audit tabulate --rctab-config: read {ours['load']:.3f} s, count"
+        f"civicforum-audit tabulate --rctab-config: read {ours['load']:.3f} s (CPU"
+        f" {ours['load_cpu']:.3f} s), count"
         f" {ours['count']:.3f} s, read + count {ours['load'] + ours['count']:.3f} s, peak"
         f" {ours['peak_mib']:.0f} MiB, {ours['ballots']:,} ballots, {ours['rounds']} rounds,"
         f" winners {ours['winners']}; every round = {COPIES} x RCTab's 2013 report:"
