@@ -327,7 +327,7 @@ def main() -> None:
         child(args.child, args.file, args.method)
         return
     peers = [p for p in PEERS if p in args.peers.split(",")]
-    sizes = SIZES[:2] if args.quick else SIZES
+    sizes: tuple[int, ...] = SIZES[:2] if args.quick else SIZES
     if args.sizes:
         sizes = tuple(int(s) for s in args.sizes.split(","))
     print(f"Python {sys.version.split()[0]}; profile seed {SEED}; 12 options, lengths 1..12")
