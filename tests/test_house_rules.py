@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "civicforum"
-ALLOWED = {"tabulation": set(), "ledger": {"cryptography"}, "audit_tool": set()}
+# tabulation reads RCTab's spreadsheets with Rust-backed readers (python-calamine always,
+# fastexcel and pyarrow when the optional "fast" extra is installed): file readers, no Flask,
+# no database, nothing that reaches the web application.
+ALLOWED = {
+    "tabulation": {"python_calamine", "fastexcel", "pyarrow"},
+    "ledger": {"cryptography"},
+    "audit_tool": set(),
+}
 PURE_SIBLINGS = {"audit_tool": ("civicforum.ledger", "civicforum.tabulation")}
 
 
@@ -81,3 +88,14 @@ def test_auditor_tool_runs_without_flask_or_sqlalchemy() -> None:
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE.parent)
+
+
+def test_every_csv_the_app_writes_is_protected_against_formulas() -> None:
+    # #14: option labels once reached results.csv as live spreadsheet formulas.
+    helper = PACKAGE / "tabulation" / "csvcells.py"
+    offenders = [
+        path.relative_to(PACKAGE).as_posix()
+        for path in PACKAGE.rglob("*.py")
+        if path != helper and re.search(r"csv\.(writer|DictWriter)\(", path.read_text("utf-8"))
+    ]
+    assert offenders == [], "write CSV with civicforum.tabulation.csvcells.csv_writer"

@@ -1,22 +1,28 @@
-"""Downloads of a closed ballot: the result as CSV, and anonymised cast-vote records.
+"""Downloads of a closed ballot: the result as CSV, anonymised cast-vote records, their rules.
 
 CVR files contain the counted choices only, grouped and sorted (never in casting order, never
 with trackers), named by option label so other tabulators show readable results:
 
-* ``cdf.json``: NIST SP 1500-103 Cast Vote Record report (JSON), one CVR per ballot.
+* ``cdf.json``: NIST SP 1500-103 Cast Vote Record report (JSON), one CVR per ballot; valid
+  against NIST's schema, with the method in ``VoteVariation`` and the seats in
+  ``NumberElected``.
 * ``rctab.csv``: RCTab-style CSV, ``Rank 1`` … ``Rank n`` columns and a ``Count`` column.
 * ``blt``: the BLT format (OpenSTV, Droop, ``civicforum-audit tabulate``), with the seats.
-* ``pb``: a participatory budget in the Pabulib format (``ballots.budget.cvr_pabulib``).
-* ``election.json``: civicforum's own election JSON (rules included), which
-  ``civicforum-audit tabulate --json`` counts exactly as the published result (except the lot:
-  ties broken by lot need the published seed).
+* ``pb``: a participatory budget in the Pabulib format (``ballots.budget.cvr_pabulib``),
+  which ``civicforum-audit budget FILE --seed <root>`` recounts.
+* ``election.json``: civicforum's own election JSON, with the ballot's rules.
+* ``rules.json``: the rules every one of them is counted by (``civicforum-rules/1``: method,
+  rules, and the published lot: its seed and the option ids it draws over). With it,
+  ``civicforum-audit tabulate cvr-N.<format> --rules cvr-N.rules.json`` reproduces the
+  published result exactly, ties drawn by lot included (:func:`recount_command`).
 
+Every CSV goes through :mod:`civicforum.tabulation.csvcells`: a label a spreadsheet would run as
+a formula is written with a leading apostrophe, which the tabulation readers remove again.
 All can be read back by ``civicforum.tabulation.formats`` (tests check the round trip).
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections import Counter
@@ -24,10 +30,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from civicforum.ballots.models import Ballot, Method
+from civicforum.tabulation.csvcells import csv_writer
+from civicforum.tabulation.rulesfile import rules_file_json
 
-RANKED_FORMATS = ("cdf.json", "rctab.csv", "blt", "election.json")
-APPROVAL_FORMATS = ("cdf.json", "election.json")
-BUDGET_FORMATS = ("pb",)  # Pabulib (ballots.budget.cvr_pabulib)
+RANKED_FORMATS = ("cdf.json", "rctab.csv", "blt", "election.json", "rules.json")
+APPROVAL_FORMATS = ("cdf.json", "election.json", "rules.json")
+BUDGET_FORMATS = ("pb",)  # Pabulib (ballots.budget.cvr_pabulib): it carries its rules
 
 
 def formats_for(ballot: Ballot) -> tuple[str, ...]:
@@ -57,7 +65,7 @@ def result_csv(ballot: Ballot) -> str:
 
     data = parse_result(ballot.result_json or "{}")
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv_writer(out, lineterminator="\r\n")
     writer.writerow(["round", "option", "votes", "status", "threshold"])
     labels = {o.key: o.label for o in ballot.options}
     for r in data.get("rounds", []):
@@ -78,7 +86,7 @@ def cvr_rctab_csv(ballot: Ballot, choices: Iterable[Any]) -> str:
     rows = grouped(ballot, choices)
     width = len(ballot.options)
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv_writer(out, lineterminator="\r\n")
     writer.writerow([f"Rank {i}" for i in range(1, width + 1)] + ["Count"])
     for keys, count in rows:
         names = [_name(ballot, k) for k in keys]
@@ -99,7 +107,9 @@ def cvr_blt(ballot: Ballot, choices: Iterable[Any]) -> str:
 
 
 def _quote(text: str) -> str:
-    return '"' + text.replace('"', "'").replace("\n", " ") + '"'
+    # A BLT name is everything between the first and the last quote of its line, so quotes
+    # inside it need no escape and survive the round trip; a line break would end it.
+    return '"' + text.replace("\r", " ").replace("\n", " ") + '"'
 
 
 def cvr_cdf_json(ballot: Ballot, choices: Iterable[Any]) -> str:
@@ -129,6 +139,7 @@ def cvr_cdf_json(ballot: Ballot, choices: Iterable[Any]) -> str:
             cvrs.append(
                 {
                     "@type": "CVR.CVR",
+                    "ElectionId": "election-1",
                     "BallotPrePrintedId": str(number),
                     "CurrentSnapshotId": f"snapshot-{number}",
                     "CVRSnapshot": [
@@ -152,18 +163,18 @@ def cvr_cdf_json(ballot: Ballot, choices: Iterable[Any]) -> str:
         if ballot.is_ranked or ballot.max_approvals is None
         else ballot.max_approvals
     )
+    variation, other = _vote_variation(ballot.method)
     report = {
         "@type": "CVR.CastVoteRecordReport",
         "Version": "1.0.0",
+        "Notes": f"Counted by civicforum; the rules and lot: {recount_command(ballot, 'cdf.json')}",
         "ReportType": ["originating-device-export"],
         "ReportGeneratingDeviceIds": ["device-1"],
         "ReportingDevice": [
             {"@id": "device-1", "@type": "CVR.ReportingDevice", "Application": "civicforum"}
         ],
         "GeneratedDate": (ballot.closed_at or ballot.closes_at).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "GpUnit": [
-            {"@id": "unit-1", "@type": "CVR.ReportingUnit", "Type": "other", "Name": "civicforum"}
-        ],
+        "GpUnit": [{"@id": "unit-1", "@type": "CVR.GpUnit", "Type": "other", "Name": "civicforum"}],
         "Election": [
             {
                 "@id": "election-1",
@@ -179,7 +190,8 @@ def cvr_cdf_json(ballot: Ballot, choices: Iterable[Any]) -> str:
                         "@id": "contest-1",
                         "@type": "CVR.CandidateContest",
                         "Name": ballot.title,
-                        "VoteVariation": _vote_variation(ballot.method),
+                        "VoteVariation": variation,
+                        **({"OtherVoteVariation": other} if other else {}),
                         "NumberElected": ballot.seats,
                         "VotesAllowed": votes_allowed,
                         "ContestSelection": [
@@ -199,12 +211,13 @@ def cvr_cdf_json(ballot: Ballot, choices: Iterable[Any]) -> str:
     return json.dumps(report, ensure_ascii=False, indent=1) + "\n"
 
 
-def _vote_variation(method: str) -> str:
+def _vote_variation(method: str) -> tuple[str, str | None]:
+    """NIST's VoteVariation (and OtherVoteVariation) for a method; the readers map it back."""
     return {
-        Method.APPROVAL.value: "approval",
-        Method.IRV.value: "rcv",
-        Method.STV.value: "n-of-m",
-        Method.SCHULZE.value: "other",
+        Method.APPROVAL.value: ("approval", None),
+        Method.IRV.value: ("rcv", None),
+        Method.STV.value: ("rcv", None),  # with NumberElected above 1
+        Method.SCHULZE.value: ("other", "schulze"),
     }[method]
 
 
@@ -232,3 +245,33 @@ def election_json(ballot: Ballot, choices: Sequence[Any]) -> str:
         )
         + "\n"
     )
+
+
+def rules_json(ballot: Ballot, choices: Iterable[Any] = ()) -> str:
+    """The rules file of every download: method, rules and the published lot (see the top)."""
+    from civicforum.ballots.services import ballot_rules
+
+    seed = bytes.fromhex(ballot.seed_root) if ballot.seed_root else None
+    names = {o.label: o.key for o in ballot.options}
+    data = rules_file_json(
+        method=ballot.method,
+        rules=ballot_rules(ballot),
+        seed=seed,
+        lot_names=names,
+        about=(
+            f"How ballot {ballot.ledger_id} ({ballot.title}) was counted. Recount a download "
+            f"with: {recount_command(ballot, 'rctab.csv')} (or another cvr-{ballot.ledger_id}.* "
+            "file)."
+        ),
+    )
+    return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+
+
+def download_name(ballot: Ballot, fmt: str) -> str:
+    return f"cvr-{ballot.ledger_id}.{fmt}"
+
+
+def recount_command(ballot: Ballot, fmt: str) -> str:
+    """The command that recounts a download exactly as the published result was counted."""
+    rules = download_name(ballot, "rules.json")
+    return f"civicforum-audit tabulate {download_name(ballot, fmt)} --rules {rules}"

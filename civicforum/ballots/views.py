@@ -297,8 +297,12 @@ def results(ballot_id: int) -> ResponseReturnValue:
         "rctab.csv": _("Anonymised cast-vote records (RCTab-style CSV)"),
         "blt": _("Anonymised cast-vote records (BLT)"),
         "election.json": _("Ballots and rules for civicforum-audit tabulate (JSON)"),
+        "rules.json": _("Counting rules and lot seed (for civicforum-audit tabulate --rules)"),
     }
-    cvr_formats = [(fmt, labels[fmt]) for fmt in exports.formats_for(ballot)]
+    cvr_formats = [
+        (fmt, labels[fmt], "" if fmt == "rules.json" else exports.recount_command(ballot, fmt))
+        for fmt in exports.formats_for(ballot)
+    ]
     return render_page("ballots/results.html", ballot=ballot, view=view, cvr_formats=cvr_formats)
 
 
@@ -346,6 +350,7 @@ CVR_FORMATS = {
     "blt": ("text/plain", exports.cvr_blt),
     "election.json": ("application/json", exports.election_json),
     "pb": ("text/plain", _pabulib),
+    "rules.json": ("application/json", exports.rules_json),
 }
 
 
@@ -357,8 +362,9 @@ def cvr_download(ballot_id: int, fmt: str) -> ResponseReturnValue:
     if fmt not in CVR_FORMATS or fmt not in exports.formats_for(ballot):
         abort(404)
     mimetype, writer = CVR_FORMATS[fmt]
-    body = writer(ballot, services.live_choices(db.session, ballot))
-    return _download(body.encode("utf-8"), mimetype, f"cvr-{ballot.ledger_id}.{fmt}")
+    choices = [] if fmt == "rules.json" else services.live_choices(db.session, ballot)
+    body = writer(ballot, choices)
+    return _download(body.encode("utf-8"), mimetype, exports.download_name(ballot, fmt))
 
 
 def _download(body: bytes, mimetype: str, name: str) -> Response:

@@ -1,6 +1,9 @@
 """Pure tabulation engine: approval, instant-runoff, STV (RCTab 2.0 rules) and Schulze.
 
-Standard library only, exact arithmetic, no I/O outside ``formats`` and ``cli``.
+Exact arithmetic; standard library only, but for the optional Rust/C++ file readers
+(python-calamine, and pyarrow/fastexcel from the ``fast`` extra). File I/O only in the readers
+(``formats``, ``cdf``, ``arrowcsv``, ``rulesfile``, ``rctab``) and ``cli``; no Flask, no
+database. ``rctab`` reads RCTab contest configurations and their cast vote record files.
 """
 
 from __future__ import annotations

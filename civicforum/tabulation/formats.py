@@ -1,4 +1,4 @@
-"""Ballot file readers: corpus case JSON, approval JSON, RCTab-style CSV, BLT and NIST CDF JSON.
+"""Ballot file readers: corpus case JSON, approval JSON, RCTab-style CSV, BLT and NIST CDF.
 
 Every reader streams its file in blocks, refuses any line longer than ``max_line`` bytes, decodes
 strict UTF-8 and raises a single :class:`InputFormatError` naming the file and line (or, inside a
@@ -9,16 +9,23 @@ JSON document, the ballot) at the first problem; it never returns a partial elec
 * **csv**: a header row, then one ballot per row. Columns named ``Rank 1``, ``Rank 2`` ...
   (also ``Choice N`` / ``Preference N``) hold the option marked at that rank; an optional
   ``Count`` (or ``Weight``) column repeats the row. A cell may be empty (skipped rank), a name,
-  several names joined by ``|`` (an overvote), ``overvote`` / ``#OVERVOTE`` (unidentified
-  overvote) or ``undervote``. Other columns (ballot id, precinct) are ignored. The options are
-  the names found, sorted. Counted as IRV with default rules.
+  several names on separate lines of one quoted cell (an overvote, as RCTab's own CSV writes
+  it; names may hold ``|``), ``overvote`` / ``#OVERVOTE`` (unidentified overvote) or
+  ``undervote``; a leading apostrophe civicforum wrote against spreadsheet formulas is removed
+  (:mod:`.csvcells`). Other columns (ballot id, precinct) are ignored. The options are the names
+  found, sorted. Counted as IRV with default rules unless rules are given. With pyarrow
+  installed (the ``fast`` extra) a well-formed file is parsed and grouped vectorised
+  (:mod:`civicforum.tabulation.arrowcsv`); otherwise, or for a file with a problem, line by line.
 * **blt**: ``<options> <seats>``, an optional line of withdrawn options (``-2 -5``), ballot lines
   ``<weight> <option numbers...> 0`` where ``2=3`` marks options at one rank and ``-`` a skipped
-  rank, a ``0`` line, then one quoted name per option and a quoted title. IRV for one seat,
-  else STV.
-* **cdf**: NIST SP 1500-103 cast vote record report (JSON): the first contest's selections,
-  each ``SelectionPosition`` with ``HasIndication`` not "no" marks its ``Rank``; the CVR's
-  ``CurrentSnapshotId`` snapshot is used. Write-in selections become "Undeclared Write-ins".
+  rank, a ``0`` line, then one quoted name per option and a quoted title (everything between
+  the first and the last ``"`` of the line, so names may hold quotes). IRV for one seat, else
+  STV.
+* **cdf**: NIST SP 1500-103 cast vote record report, JSON or XML (:mod:`.cdf`): the first
+  contest. Its ``VoteVariation`` says the method (``approval``, ``n-of-m``, ``plurality``:
+  approval with ``VotesAllowed`` approvals at most; ``rcv``, ``proportional``: IRV, or STV for
+  ``NumberElected`` above 1; ``other`` with ``OtherVoteVariation`` ``schulze``: Schulze).
+  Write-in selections become "Undeclared Write-ins".
 """
 
 from __future__ import annotations
@@ -34,6 +41,9 @@ from itertools import chain, repeat
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from civicforum.tabulation import arrowcsv, cdf
+from civicforum.tabulation.csvcells import unprotect_cell
+from civicforum.tabulation.cvr import BallotBuilder
 from civicforum.tabulation.errors import InputFormatError, InvalidElectionError
 from civicforum.tabulation.serialize import election_from_json
 from civicforum.tabulation.types import (
@@ -48,7 +58,7 @@ from civicforum.tabulation.types import (
 FORMATS = ("auto", "case", "csv", "blt", "cdf", "approval")
 MAX_LINE = 16 * 1024 * 1024
 _BLOCK = 1 << 20
-UNDECLARED_WRITE_INS = "Undeclared Write-ins"
+UNDECLARED_WRITE_INS = cdf.UNDECLARED_WRITE_INS
 
 Progress = Callable[[int, int], None]
 _RANK_HEADER = re.compile(r"^\s*(rank|choice|preference)\s*(\d+)\s*$", re.IGNORECASE)
@@ -157,7 +167,7 @@ def _from_json_document(data: Any, name: str, wanted: str) -> Election:
     if not isinstance(data, Mapping):
         raise InputFormatError("expected a JSON object", path=name)
     if wanted == "cdf" or (wanted == "auto" and _looks_like_cdf(data)):
-        return _election_from_cdf(data, name)
+        return _election_from_cdf(data, name, xml=False)
     if wanted == "approval" and data.get("method") != "approval":
         raise InputFormatError('an approval file needs "method": "approval"', path=name)
     try:
@@ -184,13 +194,23 @@ def read_election(
     name = os.fspath(path)
     if format == "auto":
         suffix = Path(name).suffix.lower()
-        format = {".csv": "csv", ".blt": "blt"}.get(suffix, "auto")
+        format = {".csv": "csv", ".blt": "blt", ".xml": "cdf"}.get(suffix, "auto")
     if format == "csv":
         return read_csv(path, max_line=max_line, progress=progress)
     if format == "blt":
         return read_blt(path, max_line=max_line, progress=progress)
+    if format == "cdf" and Path(name).suffix.lower() == ".xml":
+        return _read_cdf_xml(name, max_line, progress)
     data = _read_json(path, max_line, progress)
     return _from_json_document(data, name, format)
+
+
+def _read_cdf_xml(name: str, max_line: int, progress: Progress | None) -> Election:
+    stream, lines = _open(name, max_line, progress)
+    with stream:
+        text = "\n".join(lines)
+    report, _ = cdf.load_report(name, text.encode("utf-8"))
+    return _election_from_cdf(report, name, xml=True)
 
 
 # -- CSV ---------------------------------------------------------------------------------------
@@ -202,6 +222,7 @@ def read_csv(
     max_line: int = MAX_LINE,
     progress: Progress | None = None,
     rules: Rules | None = None,
+    fast: bool = True,
 ) -> Election:
     """Read an RCTab-style CSV cast vote record (see the module docstring) as an IRV count."""
     stream, lines = _open(path, max_line, progress)
@@ -226,6 +247,21 @@ def read_csv(
             raise lines.error("rank columns must be numbered 1, 2, 3, ... without gaps", 1)
         columns = [i for _, i in ranks]
         width = len(header)
+        if fast and arrowcsv.AVAILABLE:
+            election = arrowcsv.read_rank_csv(
+                path,
+                width=width,
+                columns=columns,
+                count_column=count_column,
+                cell_marks=_cell_marks,
+                method="irv",
+                rules=rules,
+                max_line=max_line,
+            )
+            if election is not None:
+                if progress is not None:
+                    progress(lines.total, lines.total)
+                return election
         cells = _CellCodes()
         rest = chain([first[1:]], blocks)
         try:
@@ -260,27 +296,64 @@ class _BadRow(Exception):
         self.message, self.matches, self.line = message, matches, line
 
 
-def _locate(name: str, matches: Callable[[list[str]], bool]) -> int | None:
-    """Re-read the file (error path only) for the line of the first data row ``matches``."""
+def _records(name: str) -> Iterator[tuple[int, list[str]]]:
+    """Re-read the file (error paths only), split into lines as the first pass splits it, and
+    yield each data record with the line it starts on (quoted cells may span lines)."""
     with open(name, encoding="utf-8", newline="") as f:
-        reader = csv.reader(f)
-        next(reader)
-        for row in reader:
-            if row and matches(row):
-                return reader.line_num
+        text = f.read()
+    reader = csv.reader((line + "\n" for line in text.split("\n")), strict=True)
+    next(reader, None)
+    start = reader.line_num + 1
+    for row in reader:
+        yield start, row
+        start = reader.line_num + 1
+
+
+def _locate(name: str, matches: Callable[[list[str]], bool]) -> int | None:
+    """The line of the first data row ``matches``."""
+    for start, row in _records(name):
+        if row and matches(row):
+            return start
     return None  # pragma: no cover - the row was seen on the first pass
 
 
 def _csv_error_line(name: str) -> int | None:
-    """Re-read the file (error path only) for the line where the CSV parser fails."""
+    """The line where the record the CSV parser fails on starts."""
     with open(name, encoding="utf-8", newline="") as f:
-        reader = csv.reader(f, strict=True)
-        try:
-            for _ in reader:
-                pass
-        except csv.Error:
-            return reader.line_num
+        text = f.read()
+    reader = csv.reader((line + "\n" for line in text.split("\n")), strict=True)
+    start = 1
+    try:
+        while next(reader, None) is not None:
+            start = reader.line_num + 1
+    except csv.Error:
+        return start
     return None  # pragma: no cover - the first pass failed somewhere
+
+
+_CELL_SPLIT = re.compile(r"\r?\n")
+
+
+def _cell_marks(cell: str) -> frozenset[str]:
+    """What one cell marks: nothing, names (several on separate lines: an overvote, as RCTab's
+    CSV writes it; a ``|`` is part of a name) or an unidentified overvote. A label civicforum wrote
+    with an apostrophe against spreadsheet formulas is read back as it was (``csvcells``)."""
+    text = unprotect_cell(cell.strip()).strip()
+    if text.lower() in ("overvote", OVERVOTE.lower()):
+        return frozenset([OVERVOTE])
+    if text.lower() in ("", "undervote"):
+        return frozenset()
+    parts = [p.strip() for p in _CELL_SPLIT.split(text)]
+    problem = None
+    if not all(parts):
+        problem = f"empty name in cell {cell!r}"
+    elif len(set(parts)) != len(parts):
+        problem = f"a name repeats within the cell {cell!r}"
+    elif OVERVOTE in parts:
+        problem = f"{OVERVOTE} cannot be combined with names"
+    if problem is not None:
+        raise _BadRow(problem, lambda row: cell in row)
+    return frozenset(parts)
 
 
 class _CellCodes(dict[str, int]):
@@ -291,23 +364,7 @@ class _CellCodes(dict[str, int]):
         self.cells: list[frozenset[str]] = [frozenset()]
 
     def __missing__(self, cell: str) -> int:
-        text = cell.strip()
-        if text.lower() in ("overvote", OVERVOTE.lower()):
-            marks = frozenset([OVERVOTE])
-        elif text.lower() in ("", "undervote"):
-            marks = frozenset()
-        else:
-            parts = [p.strip() for p in text.split("|")]
-            problem = None
-            if not all(parts):
-                problem = f"empty name in cell {cell!r}"
-            elif len(set(parts)) != len(parts):
-                problem = f"a name repeats within the cell {cell!r}"
-            elif OVERVOTE in parts:
-                problem = f"{OVERVOTE} cannot be combined with names"
-            if problem is not None:
-                raise _BadRow(problem, lambda row: cell in row)
-            marks = frozenset(parts)
+        marks = _cell_marks(cell)
         try:
             code = self.cells.index(marks)
         except ValueError:
@@ -320,6 +377,14 @@ class _CellCodes(dict[str, int]):
         return code
 
 
+def _whole_lines(blocks: Iterator[list[str]]) -> Iterator[str]:
+    """Lines with their line break, as a CSV parser needs them: a quoted cell may hold line
+    breaks and run on into the next block."""
+    for block in blocks:
+        for line in block:
+            yield line + "\n"
+
+
 def _count_plain_rows(
     blocks: Iterator[list[str]], cells: _CellCodes, lines: _Lines
 ) -> dict[Ranking, int]:
@@ -327,9 +392,13 @@ def _count_plain_rows(
     counts: Counter[Ranking] = Counter()
     get = cells.__getitem__
     for block in blocks:
-        # Plain blocks are split at C speed; quotes or CRs need the real CSV parser.
-        rows = csv.reader(block, strict=True) if lines.quoted else map(str.split, block, _COMMAS)
-        counts.update(map(bytes, map(map, repeat(get), rows)))
+        if lines.quoted:
+            # Quotes or CRs need the real CSV parser, from here to the end of the file.
+            reader = csv.reader(_whole_lines(chain([block], blocks)), strict=True)
+            counts.update(map(bytes, map(map, repeat(get), reader)))
+            break
+        # Plain blocks are split at C speed.
+        counts.update(map(bytes, map(map, repeat(get), map(str.split, block, _COMMAS))))
     counts.pop(b"", None)  # blank lines (csv.reader)
     counts.pop(b"\x00", None)  # blank lines (split)
     return dict(counts)
@@ -347,10 +416,11 @@ def _count_rows(
 ) -> dict[Ranking, int]:
     counts: dict[Ranking, int] = {}
     get = cells.__getitem__
-    reader = csv.reader(chain.from_iterable(blocks), strict=True)
+    reader = csv.reader(_whole_lines(blocks), strict=True)
+    start = 2  # the line the record being read starts on (a quoted cell may span lines)
 
     def bad(message: str) -> _BadRow:
-        return _BadRow(message, bool, reader.line_num + 1)  # + 1: the header line
+        return _BadRow(message, bool, start)
 
     for row in reader:
         if len(row) != width:
@@ -368,6 +438,7 @@ def _count_rows(
             if weight < 0:
                 raise bad(f"count {weight} is negative")
         counts[key] = counts.get(key, 0) + weight
+        start = reader.line_num + 2  # + 1 for the header line, + 1 for the next line
     return counts
 
 
@@ -494,103 +565,48 @@ def _quoted(text: str, lines: _Lines) -> str:
 
 # -- NIST SP 1500-103 CDF ----------------------------------------------------------------------
 
+_APPROVAL_VARIATIONS = ("approval", "n-of-m", "plurality")
+_RANKED_VARIATIONS = ("rcv", "proportional", None)
 
-def _election_from_cdf(data: Mapping[str, Any], name: str) -> Election:
-    def fail(message: str) -> InputFormatError:
-        return InputFormatError(message, path=name)
 
-    def items(value: Any, what: str) -> list[Any]:
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            raise fail(f"{what} must be a list")
-        return value
-
-    elections = items(data.get("Election"), "Election")
-    if not elections or not isinstance(elections[0], Mapping):
-        raise fail("no Election in the cast vote record report")
-    election = elections[0]
-    candidates = {
-        c.get("@id"): c.get("Name")
-        for c in items(election.get("Candidate"), "Candidate")
-        if isinstance(c, Mapping)
-    }
-    contests = [c for c in items(election.get("Contest"), "Contest") if isinstance(c, Mapping)]
+def _election_from_cdf(report: Mapping[str, Any], name: str, *, xml: bool) -> Election:
+    contests = cdf.contests(report, name)
     if not contests:
-        raise fail("no Contest in the Election")
+        raise InputFormatError("no Contest in the cast vote record report", path=name)
     contest = contests[0]
-    selection_name: dict[Any, str] = {}
-    write_ins = False
-    for sel in items(contest.get("ContestSelection"), "ContestSelection"):
-        if not isinstance(sel, Mapping):
-            raise fail("a ContestSelection must be an object")
-        ids = sel.get("CandidateIds") or []
-        if sel.get("IsWriteIn") in (True, "true") or not ids:
-            selection_name[sel.get("@id")] = UNDECLARED_WRITE_INS
-            write_ins = True
-            continue
-        label = candidates.get(ids[0])
-        if not isinstance(label, str):
-            raise fail(f"ContestSelection {sel.get('@id')!r} names an unknown candidate")
-        selection_name[sel.get("@id")] = label
-    names = sorted({v for v in selection_name.values() if v != UNDECLARED_WRITE_INS})
-    if write_ins:
-        names.append(UNDECLARED_WRITE_INS)
+    variation = contest.vote_variation
+    other = (contest.other_vote_variation or "").lower()
+    seats = contest.number_elected or 1
+    max_approvals = None
+    if variation in _APPROVAL_VARIATIONS:
+        method = "approval"
+        allowed = contest.votes_allowed
+        if allowed is not None and allowed < len(contest.labels):
+            max_approvals = allowed
+    elif variation == "other" and other in ("schulze", "condorcet"):
+        method = "schulze"
+    elif variation in _RANKED_VARIATIONS:
+        method = "irv" if seats == 1 else "stv"
+    else:
+        raise InputFormatError(
+            f"VoteVariation {variation!r} ({other or 'no OtherVoteVariation'}) is not a method "
+            "civicforum counts",
+            path=name,
+        )
+    names = list(dict.fromkeys(v for v in contest.labels.values() if isinstance(v, str)))
     if not names:
-        raise fail("the contest has no candidates")
-    index = {x: i for i, x in enumerate(names)}
-    n = len(names)
-    cells: list[frozenset[str]] = [frozenset([x]) for x in names] + [frozenset()]
-    sets: dict[frozenset[str], int] = {}
-    counts: dict[Ranking, int] = {}
-    for number, cvr in enumerate(items(data.get("CVR"), "CVR"), 1):
-        if not isinstance(cvr, Mapping):
-            raise fail(f"CVR {number} must be an object")
-        snapshots = [
-            s for s in items(cvr.get("CVRSnapshot"), "CVRSnapshot") if isinstance(s, Mapping)
-        ]
-        current = cvr.get("CurrentSnapshotId")
-        chosen = [s for s in snapshots if s.get("@id") == current] or snapshots[-1:]
-        ranks: dict[int, set[str]] = {}
-        for snapshot in chosen:
-            for cc in items(snapshot.get("CVRContest"), "CVRContest"):
-                if not isinstance(cc, Mapping) or cc.get("ContestId") != contest.get("@id"):
-                    continue
-                for sel in items(cc.get("CVRContestSelection"), "CVRContestSelection"):
-                    label = selection_name.get(sel.get("ContestSelectionId"))
-                    if label is None:
-                        raise fail(
-                            f"CVR {number}: unknown ContestSelectionId "
-                            f"{sel.get('ContestSelectionId')!r}"
-                        )
-                    for pos in items(sel.get("SelectionPosition"), "SelectionPosition"):
-                        if pos.get("HasIndication", "yes") == "no":
-                            continue
-                        rank = pos.get("Rank", 1)
-                        if not isinstance(rank, int) or rank < 1:
-                            raise fail(f"CVR {number}: bad Rank {rank!r}")
-                        ranks.setdefault(rank, set()).add(label)
-        key: list[int] = []
-        for rank in range(1, max(ranks, default=0) + 1):
-            marks = frozenset(ranks.get(rank, ()))
-            if not marks:
-                key.append(n)
-            elif len(marks) == 1:
-                key.append(index[next(iter(marks))])
-            else:
-                code = sets.get(marks)
-                if code is None:
-                    code = sets[marks] = len(cells)
-                    cells.append(marks)
-                key.append(code)
-        counts[tuple(key)] = counts.get(tuple(key), 0) + 1
-    rules = Rules(undeclared_write_in=UNDECLARED_WRITE_INS if write_ins else None)
-    seats = contest.get("NumberElected")
-    if isinstance(seats, int) and seats > 1:
-        rules = Rules(seats=seats, undeclared_write_in=rules.undeclared_write_in)
+        raise InputFormatError("the contest has no candidates", path=name)
+    builder = BallotBuilder(names)
+    for marks, where in cdf.cvr_marks(
+        report, contest, name=name, xml=xml, ranked=method != "approval"
+    ):
+        builder.add(marks, where=where)
     try:
-        return election_from_codes(
-            "irv" if rules.seats == 1 else "stv", names, cells, counts, rules
+        rules = Rules(
+            seats=seats,
+            max_approvals=max_approvals,
+            undeclared_write_in=UNDECLARED_WRITE_INS if UNDECLARED_WRITE_INS in names else None,
         )
     except InvalidElectionError as exc:
-        raise fail(str(exc)) from None
+        raise InputFormatError(str(exc), path=name) from None
+    return builder.election(method, rules, where=name)

@@ -24,20 +24,25 @@ rankings at once with byte operations (``_last_release``).
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from decimal import Decimal
 from itertools import accumulate, chain, compress, repeat
 from operator import itemgetter
 from typing import Any, cast
 
 from civicforum.tabulation.errors import InvalidElectionError
-from civicforum.tabulation.lot import Lot
+from civicforum.tabulation.javarandom import JavaRandom, java_key, java_sorted, shuffle
+from civicforum.tabulation.lot import JavaRandomLot, Lot
 from civicforum.tabulation.ties import break_tie
 from civicforum.tabulation.types import (
     EXHAUSTED,
     FINAL_ROUND_SURPLUS,
     INACTIVE_CAUSES,
     OVERVOTE,
+    RANDOM_TIEBREAK_MODES,
     RESIDUAL_SURPLUS,
+    SURPLUS_MODES,
     Election,
     Ranking,
     Result,
@@ -47,7 +52,7 @@ from civicforum.tabulation.types import (
     to_decimal,
 )
 
-_CONTINUING, _ELECTED, _ELIMINATED = 0, 1, 2
+_CONTINUING, _ELECTED, _ELIMINATED, _EXCLUDED = 0, 1, 2, 3
 _EXHAUSTED_CHOICES, _OVERVOTES, _SKIPPED, _REPEATED = 0, 1, 2, 3
 
 # A held slice is six ints appended to its option's flat list ``holds[option]``:
@@ -62,10 +67,22 @@ _SEP = b"\xff"  # joins bytes rankings for bulk scans; never a position code (at
 class _RankedCount:
     def __init__(self, election: Election, lot: Lot | None) -> None:
         rules = election.rules
+        seed = rules.random_seed
+        if rules.tiebreak_mode in RANDOM_TIEBREAK_MODES and seed is not None:
+            if rules.tiebreak_mode == "generatePermutation" and rules.tiebreak_permutation is None:
+                # RCTab sorts the declared candidates, then shuffles them with its seeded
+                # generator (undeclared write-ins are never in the order).
+                order = java_sorted(o for o in election.options if o != rules.undeclared_write_in)
+                shuffle(order, JavaRandom(seed))
+                rules = replace(rules, tiebreak_permutation=tuple(order))
+                election = replace(election, rules=rules)
+            elif lot is None:
+                lot = JavaRandomLot(seed)
         self.election = election
         self.rules = rules
         self.lot = lot
         self.options = election.options
+        self.keys = [java_key(name) for name in election.options]
         n = self.n = len(election.options)
         self.scale: int = 10**rules.decimal_places
         self.rankings = election.rankings
@@ -91,6 +108,11 @@ class _RankedCount:
         uwi = rules.undeclared_write_in
         self.uwi = None if uwi is None else index[uwi]
         self.status = [_CONTINUING] * n
+        for name in rules.excluded:  # in no tally; their marks are passed over like losers'
+            self.status[index[name]] = _EXCLUDED
+        self.candidates = n - len(rules.excluded)  # RCTab's getNumCandidates
+        self.eliminated = 0
+        self.thr, self.thr_scale = 0, 1  # the winning threshold is thr / thr_scale (scaled)
         self.bulk_scans = (
             not self.check_duplicates
             and len(election.positions) <= 255
@@ -335,18 +357,35 @@ class _RankedCount:
 
     # -- thresholds and decisions ----------------------------------------------------------------
 
-    def _threshold(self, active: int) -> int:
+    def _set_threshold(self, active: int) -> None:
+        """RCTab's winning threshold from the active votes (scaled), kept as ``thr / thr_scale``.
+
+        Droop: ``floor(V / (seats + 1)) + 1`` (to ``d`` places with a non-integer threshold);
+        Hare: ``ceil(V / seats)``; one seat: a majority. Bottoms-up with a percentage: exactly
+        ``V * trunc_d(p / 100)``, which can need ``2d`` places, hence the separate scale. Never
+        below a positive ``minimumVoteThreshold``.
+        """
         rules, unit = self.rules, self.scale
-        if rules.single_winner:
-            return (active // (2 * unit) + 1) * unit
-        seats = rules.seats
-        if rules.hare_quota:
-            if rules.non_integer_threshold:
-                return -(-active // seats)
-            return -(-active // (seats * unit)) * unit
-        if rules.non_integer_threshold:
-            return active // (seats + 1) + 1
-        return (active // ((seats + 1) * unit) + 1) * unit
+        self.thr_scale = 1
+        if rules.winner_election_mode == "bottomsUpUsingPercentageThreshold":
+            fraction = (rules.bottoms_up_percentage or 0) * unit // 100
+            self.thr, self.thr_scale = active * fraction, unit
+        elif rules.seats <= 1:
+            self.thr = (active // (2 * unit) + 1) * unit
+        elif rules.hare_quota:
+            step = 1 if rules.non_integer_threshold else unit
+            self.thr = -(-active // (rules.seats * step)) * step
+        elif rules.non_integer_threshold:
+            self.thr = active // (rules.seats + 1) + 1
+        else:
+            self.thr = (active // ((rules.seats + 1) * unit) + 1) * unit
+        minimum = (rules.minimum_vote_threshold or 0) * unit * self.thr_scale
+        if minimum > self.thr:
+            self.thr = minimum
+
+    def _threshold_decimal(self) -> Decimal:
+        extra = 0 if self.thr_scale == 1 else self.rules.decimal_places
+        return to_decimal(self.thr, self.rules.decimal_places + extra)
 
     def _tie(self, tied: list[int], kind: TieKind, round_number: int) -> int:
         choice, record = break_tie(
@@ -361,58 +400,108 @@ class _RankedCount:
         self.tiebreaks.append(record)
         return choice
 
-    def _elect(self, continuing: list[int], threshold: int, round_number: int) -> list[int]:
-        rules, tally, uwi = self.rules, self.tally, self.uwi
-        if uwi is not None and self.status[uwi] == _CONTINUING and tally[uwi] > 0:
+    def _by_name(self, options: Iterable[int]) -> list[int]:
+        return sorted(options, key=self.keys.__getitem__)
+
+    def _elect(self, in_tally: list[int], round_number: int) -> list[int]:
+        """RCTab's ``identifyWinners``: who is elected this round (maybe nobody)."""
+        rules, tally, uwi, mode = self.rules, self.tally, self.uwi, self.rules.winner_election_mode
+        if uwi in in_tally and tally[uwi] != 0:
             return []  # nobody is elected while undeclared write-ins hold votes (RCTab)
-        unfilled = rules.seats - len(self.winners)
-        if len(continuing) <= unfilled:
-            # RCTab lists these winners from its name-sorted tally map, not by votes.
-            return sorted((c for c in continuing if c != uwi), key=self.options.__getitem__)
-        elif rules.single_winner and rules.continue_until_two and len(continuing) > 2:
+        thr, scale = self.thr, self.thr_scale
+        if mode == "bottomsUpUsingPercentageThreshold":
+            if all(tally[c] * scale > thr for c in in_tally):
+                return self._by_name(in_tally)
             return []
-        else:
-            chosen = [c for c in continuing if tally[c] >= threshold and c != uwi]
-            if not chosen and rules.single_winner and len(continuing) == 2:
-                a, b = continuing
-                if tally[a] != tally[b]:
-                    chosen = [a if tally[a] > tally[b] else b]
-                else:
-                    chosen = [self._tie([a, b], "elect", round_number)]
-            if rules.winner_election_mode.endswith("OnlyOneWinnerPerRound"):
-                unfilled = 1
-            # More options at the threshold than seats only happens with a zero Hare quota.
+        chosen: list[int] = []
+        unfilled = rules.seats - len(self.winners)
+        if unfilled > 0:
+            if len(in_tally) <= unfilled:
+                # Everyone left wins; RCTab lists them from its name-sorted tally map.
+                return self._by_name(c for c in in_tally if c != uwi)
+            if rules.first_round_determines_threshold and len(in_tally) - 1 == rules.seats:
+                chosen = self._top(in_tally)
+            elif mode != "bottomsUp":
+                chosen = [c for c in in_tally if tally[c] * scale >= thr and c != uwi]
+        one_only = mode == "multiWinnerAllowOnlyOneWinnerPerRound"
+        # Two left in a one-seat count and neither at the threshold (a frozen threshold, or
+        # an exact tie): the higher one wins, so that the last round never has one candidate.
+        minimum = (rules.minimum_vote_threshold or 0) * self.scale
+        two_left = (
+            rules.seats == 1
+            and not chosen
+            and len(in_tally) == 2
+            and unfilled == 1
+            and all(tally[c] >= minimum for c in in_tally)
+        )
+        if two_left or (len(chosen) > 1 and (one_only or rules.first_round_determines_threshold)):
+            chosen = self._top(in_tally)
+            if len(chosen) > 1:
+                chosen = [self._tie(chosen, "elect", round_number)]
+        elif len(chosen) > unfilled > 0:
+            # More candidates at the threshold than seats happens only with a zero Hare quota
+            # (no active ballots); RCTab would elect them all, this elects the top ones.
             picked: list[int] = []
-            while len(chosen) > unfilled - len(picked):
-                top = max(tally[c] for c in chosen)
-                best = [c for c in chosen if tally[c] == top]
+            while len(picked) < unfilled:
+                best = self._top(chosen)
                 one = best[0] if len(best) == 1 else self._tie(best, "elect", round_number)
                 picked.append(one)
                 chosen.remove(one)
-                if len(picked) == unfilled:
-                    chosen = []
-            chosen = picked + chosen
-        return sorted(chosen, key=lambda c: (-tally[c], self.options[c]))
+            chosen = picked
+        return sorted(chosen, key=lambda c: (-tally[c], self.keys[c]))
 
-    def _eliminate(self, continuing: list[int], round_number: int) -> list[int]:
-        tally, uwi = self.tally, self.uwi
-        if uwi is not None and self.status[uwi] == _CONTINUING and tally[uwi] > 0:
+    def _top(self, among: list[int]) -> list[int]:
+        top = max(self.tally[c] for c in among)
+        return [c for c in among if self.tally[c] == top]
+
+    def _eliminate(self, in_tally: list[int], round_number: int) -> list[int]:
+        """RCTab's elimination order: write-ins, the minimum threshold, cut-off, batch, lowest."""
+        rules, tally, uwi = self.rules, self.tally, self.uwi
+        if uwi in in_tally and tally[uwi] > 0:
             return [uwi]
-        if self.rules.batch_elimination:
-            marked: list[int] = []
-            visited: list[int] = []
-            running = 0
-            for votes in sorted({tally[c] for c in continuing}):
-                group = [c for c in continuing if tally[c] == votes]
-                if votes > running:
-                    marked = list(visited)
-                visited += group
-                running += votes * len(group)
-            if len(marked) > 1:
-                return sorted(marked, key=self.options.__getitem__)
-        lowest = min(tally[c] for c in continuing)
-        tied = [c for c in continuing if tally[c] == lowest]
+        if rules.minimum_vote_threshold:
+            minimum = rules.minimum_vote_threshold * self.scale
+            below = [c for c in in_tally if tally[c] < minimum]
+            if below:
+                declared = self.n - (uwi is not None)
+                if len(below) >= declared:
+                    raise InvalidElectionError(
+                        "every declared candidate is below the minimumVoteThreshold of "
+                        f"{rules.minimum_vote_threshold}: the count cannot go on (as in RCTab)"
+                    )
+                return self._by_name(below)
+        if rules.cutoff_elimination:
+            below = [c for c in in_tally if tally[c] * self.thr_scale < self.thr]
+            if 0 < len(below) < len(in_tally):
+                return self._by_name(below)
+        if rules.batch_elimination:
+            batch = self._batch(in_tally)
+            if len(batch) > 1:
+                return self._by_name(batch)
+        lowest = min(tally[c] for c in in_tally)
+        tied = [c for c in in_tally if tally[c] == lowest]
         return [tied[0] if len(tied) == 1 else self._tie(tied, "eliminate", round_number)]
+
+    def _batch(self, in_tally: list[int]) -> list[int]:
+        """Everyone who could not overtake the next group even with all lower votes (RCTab).
+
+        With continueUntilTwoCandidatesRemain, a batch that would leave a single candidate is
+        cut back to the batch before its last step.
+        """
+        tally = self.tally
+        marked: list[int] = []
+        previous: list[int] = []
+        visited: list[int] = []
+        running = 0
+        for votes in sorted({tally[c] for c in in_tally}):
+            group = [c for c in in_tally if tally[c] == votes]
+            if votes > running and len(visited) > len(marked):
+                previous, marked = marked, list(visited)
+            visited += group
+            running += votes * len(group)
+        if self.rules.continue_until_two and len(marked) + self.eliminated == self.candidates - 1:
+            marked = previous
+        return marked
 
     # -- moving votes -------------------------------------------------------------------------
 
@@ -449,7 +538,8 @@ class _RankedCount:
         """Stop recording slices if the next round must elect every continuing option."""
         status, uwi = self.status, self.uwi
         continuing = [c for c in range(self.n) if status[c] == _CONTINUING]
-        if uwi not in continuing and len(continuing) == self.rules.seats - len(self.winners):
+        unfilled = self.rules.seats - len(self.winners)
+        if uwi not in continuing and 0 < len(continuing) <= unfilled:
             self.keep_holds = False
 
     def _transfers(self, dest: list[int]) -> dict[str, int]:
@@ -459,45 +549,81 @@ class _RankedCount:
     # -- the count ----------------------------------------------------------------------------
 
     def run(self) -> Result:
+        """RCTab's round loop: tally, threshold, elect or else eliminate, until it must stop."""
         election, rules, n = self.election, self.rules, self.n
         rankings = self.rankings
         start, undervotes = 0, 0
         if rankings and not rankings[0]:
             start, undervotes = 1, election.counts[0]
+        if rules.max_rankings is not None and rankings:
+            longest = max(map(len, rankings))
+            if longest > rules.max_rankings:
+                raise InvalidElectionError(
+                    f"a ballot marks rank {longest}, but maxRankingsAllowed is "
+                    f"{rules.max_rankings} (RCTab refuses such a cast vote record)"
+                )
         if start < len(rankings):
             first = [0] * (n + 1)
             self._descend(start, len(rankings), 0, 0, 0, self.scale, first)
             self._add({self.scale: first})
+        mode, seats = rules.winner_election_mode, rules.seats
+        surpluses = mode in SURPLUS_MODES
+        # With continueUntilTwoCandidatesRemain a one-seat winner keeps its ballots and stays
+        # in the count (RCTab treats it as continuing) until two candidates are left.
+        keep_winners = rules.continue_until_two and seats == 1
+        last_round = rules.stop_after_round or 1 << 62
         rounds: list[dict[str, Any]] = []
-        threshold = 0
         round_number = 0
-        single = rules.single_winner
         while True:
             round_number += 1
             status, tally = self.status, self.tally
-            continuing = [c for c in range(n) if status[c] == _CONTINUING]
-            if round_number == 1 or (single and not rules.first_round_determines_threshold):
-                threshold = self._threshold(sum(tally[c] for c in continuing))
+            in_tally = [c for c in range(n) if status[c] == _CONTINUING]
+            if round_number == 1:
+                recompute = True
+            elif seats > 1:
+                recompute = False
+            else:
+                recompute = not rules.first_round_determines_threshold and not (
+                    keep_winners and self.winners
+                )
+            if recompute:
+                self._set_threshold(sum(tally[c] for c in in_tally))
             self.history.append(list(tally))
-            shown = {c: tally[c] for c in range(n) if status[c] != _ELIMINATED}
+            shown = {c: tally[c] for c in range(n) if status[c] in (_CONTINUING, _ELECTED)}
             inactive = list(self.inactive)
             transfers: dict[int, dict[str, int]] = {}
-            elected = self._elect(continuing, threshold, round_number) if continuing else []
+            final_surplus: int | None = None
+            elected = self._elect(in_tally, round_number) if in_tally else []
             eliminated: list[int] = []
             if elected:
                 self.winners += elected
-                for c in elected:
-                    status[c] = _ELECTED
-                self._last_moves()
-                done = single or len(self.winners) == rules.seats
-                for c in elected:
-                    if single:
-                        transfers[c] = {}
+                if keep_winners:
+                    transfers = {c: {} for c in elected}
+                else:
+                    for c in elected:
+                        status[c] = _ELECTED
+                    self._last_moves()
+                    filled = len(self.winners) >= seats
+                    nobody_left = _CONTINUING not in status
+                    if surpluses and nobody_left and not filled:
+                        # Every candidate is elected and seats stay empty (more seats than
+                        # candidates): the count ends here and no surplus moves (RCTab).
+                        transfers = {c: {} for c in elected}
+                        final_surplus = 0
                     else:
-                        dest = self._release_surplus(c, threshold, done)
-                        transfers[c] = self._transfers(dest)
-            elif continuing:
-                eliminated = self._eliminate(continuing, round_number)
+                        for c in elected:
+                            if surpluses:
+                                dest = self._release_surplus(c, self.thr, filled)
+                                transfers[c] = self._transfers(dest)
+                            else:
+                                transfers[c] = {}
+            elif in_tally and (
+                len(self.winners) < seats
+                or mode == "bottomsUpUsingPercentageThreshold"
+                or (keep_winners and self.eliminated < self.candidates - 2)
+            ):
+                eliminated = self._eliminate(in_tally, round_number)
+                self.eliminated += len(eliminated)
                 for c in eliminated:
                     status[c] = _ELIMINATED
                 self._last_moves()
@@ -507,38 +633,51 @@ class _RankedCount:
             rounds.append(
                 {
                     "number": round_number,
-                    "threshold": threshold,
+                    "threshold": self._threshold_decimal(),
                     "tally": shown,
                     "elected": elected,
                     "eliminated": eliminated,
                     "inactive": inactive,
                     "transfers": transfers,
-                    "final_surplus": None,
+                    "final_surplus": final_surplus,
                 }
             )
-            if single and elected:
+            if round_number >= last_round:
+                # Votes move in the next round, which is never counted: nothing moves.
+                rounds[-1]["transfers"] = dict.fromkeys(rounds[-1]["transfers"], {})
                 break
-            still = any(s == _CONTINUING for s in status)
-            if not single and (len(self.winners) == rules.seats or not still):
-                # RCTab shows one more round in which the last winners' surpluses leave.
-                rounds.append(
-                    {
-                        "number": round_number + 1,
-                        "threshold": threshold,
-                        "tally": {c: self.tally[c] for c in range(n) if status[c] != _ELIMINATED},
-                        "elected": [],
-                        "eliminated": [],
-                        "inactive": list(self.inactive),
-                        "transfers": {},
-                        "final_surplus": self.final_surplus,
-                    }
-                )
+            if keep_winners:
+                decided = self.eliminated + len(self.winners)
+                if decided + 1 < self.candidates or eliminated:
+                    continue
                 break
-            if not still:  # pragma: no cover - a single-seat count always elects someone
+            if mode == "bottomsUpUsingPercentageThreshold":
+                if self.winners or _CONTINUING not in status:
+                    break
+                continue
+            if len(self.winners) >= seats or _CONTINUING not in status:
+                if surpluses and elected and final_surplus is None:
+                    # RCTab shows one more round in which the last winners' surpluses leave.
+                    rounds.append(
+                        {
+                            "number": round_number + 1,
+                            "threshold": self._threshold_decimal(),
+                            "tally": {
+                                c: tally[c]
+                                for c in range(n)
+                                if status[c] in (_CONTINUING, _ELECTED)
+                            },
+                            "elected": [],
+                            "eliminated": [],
+                            "inactive": list(self.inactive),
+                            "transfers": {},
+                            "final_surplus": self.final_surplus,
+                        }
+                    )
                 break
-        return self._result(rounds, threshold, undervotes)
+        return self._result(rounds, undervotes)
 
-    def _result(self, rounds: list[dict[str, Any]], threshold: int, undervotes: int) -> Result:
+    def _result(self, rounds: list[dict[str, Any]], undervotes: int) -> Result:
         places, names = self.rules.decimal_places, self.options
 
         def dec(x: int) -> Any:
@@ -553,7 +692,7 @@ class _RankedCount:
             built.append(
                 Round(
                     number=r["number"],
-                    threshold=dec(r["threshold"]),
+                    threshold=r["threshold"],
                     tally={names[c]: dec(r["tally"][c]) for c in order},
                     elected=tuple(names[c] for c in r["elected"]),
                     eliminated=tuple(names[c] for c in r["eliminated"]),
@@ -572,7 +711,7 @@ class _RankedCount:
             winners=tuple(names[c] for c in self.winners),
             rounds=tuple(built),
             tiebreaks=tuple(self.tiebreaks),
-            threshold=dec(threshold),
+            threshold=built[-1].threshold if built else None,
             total_ballots=election.total_ballots,
             undervotes=undervotes,
             seats=self.rules.seats,
@@ -583,8 +722,40 @@ def tally_ranked(election: Election, *, lot: Lot | None = None) -> Result:
     """Count an IRV (one seat) or STV (``rules.seats``) election round by round, per RCTab 2.0.
 
     Counting rule: highest continuing preference, RCTab's overvote/skip/duplicate rules, Droop
-    or Hare threshold, fractional surplus transfer truncated to ``decimal_places``. Tie rule:
-    ``rules.tiebreak_mode`` (previous-round counts, fixed order or ``lot``); a tie that needs a
-    lot when none is given raises TieBreakError.
+    or Hare threshold, fractional surplus transfer truncated to ``decimal_places``; RCTab's
+    winner election modes (bottoms-up, with a percentage threshold, multi-pass IRV). Tie rule:
+    ``rules.tiebreak_mode`` (previous-round counts, fixed order, an answer, ``lot``, or RCTab's
+    ``java.util.Random(randomSeed)`` when no lot is given); a tie that needs a lot when none
+    is given raises TieBreakError.
     """
-    return _RankedCount(election, lot).run()
+    rules = election.rules
+    if rules.winner_election_mode != "multiPassIrv":
+        return _RankedCount(election, lot).run()
+    # One single-winner count per seat, each excluding the winners before it, as RCTab does;
+    # a seeded java.util.Random starts afresh for each pass.
+    passes: list[Result] = []
+    excluded = list(rules.excluded)
+    for seat in range(rules.seats):
+        one = replace(
+            rules, seats=1, winner_election_mode="singleWinnerMajority", excluded=tuple(excluded)
+        )
+        if len(excluded) >= len(election.options):
+            raise InvalidElectionError(f"no candidate is left for seat {seat + 1}")
+        result = _RankedCount(replace(election, rules=one), lot).run()
+        if len(result.winners) != 1:
+            raise InvalidElectionError(f"pass {seat + 1} elected {len(result.winners)} winners")
+        passes.append(result)
+        excluded.append(result.winners[0])
+    last = passes[-1]
+    return Result(
+        method=election.method,
+        options=election.options,
+        winners=tuple(p.winners[0] for p in passes),
+        rounds=(),
+        tiebreaks=tuple(t for p in passes for t in p.tiebreaks),
+        threshold=last.threshold,
+        total_ballots=election.total_ballots,
+        undervotes=last.undervotes,
+        seats=rules.seats,
+        passes=tuple(passes),
+    )

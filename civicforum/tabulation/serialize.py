@@ -156,6 +156,8 @@ def result_to_json(result: Result) -> dict[str, Any]:
             for t in result.tiebreaks
         ],
     }
+    if result.passes:
+        out["passes"] = [result_to_json(p) for p in result.passes]
     if result.method == "schulze":
         out["ranking"] = list(result.ranking or ())
         out["pairwise"] = _matrix(result.pairwise)

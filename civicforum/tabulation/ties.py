@@ -2,12 +2,18 @@
 
 * ``useCandidateOrder`` / ``usePermutationInConfig`` / ``generatePermutation``: a fixed order
   (``tiebreak_permutation``, else the option order). The tied option listed *latest* is
-  eliminated; the one listed *earliest* is elected. ``generatePermutation`` without a stored
-  permutation uses the lot's order instead of RCTab's Java shuffle.
-* ``random``: the lot decides.
-* ``previousRoundCountsThenRandom``: walk back from the previous round to round 1, keeping only
-  the tied options with the fewest (eliminating) or most (electing) votes in that round; stop
-  when one is left. A tie that survives round 1 goes to the lot.
+  eliminated; the one listed *earliest* is elected. ``generatePermutation`` with a
+  ``random_seed`` gets RCTab's own shuffle (see ``ranked``); without one it uses the lot's order.
+* ``random``: the lot decides (RCTab: ``java.util.Random(randomSeed)``).
+* ``stopCountingAndAsk``: the operator's answer decides (an :class:`AnsweredLot`).
+* ``previousRoundCountsThenRandom`` / ``previousRoundCountsThenAsk``: walk back from the
+  previous round to round 1, keeping only the tied options with the fewest (eliminating) or
+  most (electing) votes in that round; stop when one is left. A tie that survives round 1 goes
+  to the lot, or to an answer.
+
+Tied names are sorted as Java sorts them (``String.compareTo``). After the backward walk RCTab
+holds them in ``java.util.HashSet`` iteration order, and its random draw indexes that order, so
+they are handed to the lot in that order too (a seeded SHA-256 lot does not depend on it).
 """
 
 from __future__ import annotations
@@ -15,10 +21,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from civicforum.tabulation.errors import TieBreakError
+from civicforum.tabulation.javarandom import hashset_order, java_sorted
 from civicforum.tabulation.lot import Lot
 from civicforum.tabulation.types import Rules, TieBreak, TieKind, to_decimal
 
 _PERMUTATION_MODES = ("useCandidateOrder", "usePermutationInConfig", "generatePermutation")
+_WALK_MODES = ("previousRoundCountsThenRandom", "previousRoundCountsThenAsk")
 
 
 def break_tie(
@@ -37,7 +45,7 @@ def break_tie(
     Returns the choice and its TieBreak record (tied names sorted, as RCTab sorts them).
     ``lead`` replaces the default description of the tie in the explanation.
     """
-    names = sorted(options[i] for i in tied)
+    names = java_sorted(options[i] for i in tied)
     index = {options[i]: i for i in tied}
     places = rules.decimal_places
     verb = "eliminated" if kind == "eliminate" else "elected"
@@ -58,9 +66,11 @@ def break_tie(
         return index[selected], TieBreak(
             round_number, kind, tuple(names), selected, f"{lead}; {why}"
         )
-    remaining = list(names)
+    remaining = list(names)  # in name order, for the explanation
+    drawn = list(names)  # in RCTab's order, for its random draw
     steps: list[str] = []
-    if mode == "previousRoundCountsThenRandom":
+    walked = mode in _WALK_MODES and round_number > 1
+    if walked:
         pick = min if kind == "eliminate" else max
         for back in range(round_number - 1, 0, -1):
             counts = {n: history[back - 1][index[n]] for n in remaining}
@@ -70,6 +80,7 @@ def break_tie(
                 shown = ", ".join(f"{n} {to_decimal(counts[n], places)}" for n in remaining)
                 steps.append(f"round {back}: {shown}")
             remaining = kept
+            drawn = [n for n in hashset_order(drawn) if counts[n] == best]
             if len(remaining) == 1:
                 selected = remaining[0]
                 why = f"previous round counts ({'; '.join(steps)}): {selected} {verb}"
@@ -77,14 +88,16 @@ def break_tie(
                     round_number, kind, tuple(names), selected, f"{lead}; {why}"
                 )
     if lot is None:
+        if mode in ("stopCountingAndAsk", "previousRoundCountsThenAsk"):
+            raise TieBreakError(f"{lead}: {mode} needs the answer: add --tiebreak-answer NAME")
         raise TieBreakError(
             f"{lead}: breaking it needs a lot; pass a published seed (e.g. --seed HEX)"
         )
-    selected = lot.choose(tuple(remaining), kind=kind, round_number=round_number)
+    selected = lot.choose(tuple(drawn), kind=kind, round_number=round_number)
     if selected not in remaining:
         raise TieBreakError(f"the lot chose {selected!r}, which is not among {remaining}")
     prefix = ""
-    if mode == "previousRoundCountsThenRandom" and round_number > 1:
+    if walked:
         prefix = f"previous round counts ({'; '.join(steps) or 'still tied'}), then "
     why = f"{prefix}{lot.describe()}: {selected} {verb}"
     return index[selected], TieBreak(round_number, kind, tuple(names), selected, f"{lead}; {why}")

@@ -9,7 +9,7 @@ can walk the sorted rankings as a prefix tree without re-examining every ballot 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Literal, cast
 
@@ -37,18 +37,35 @@ _METHOD_ALIASES = {
 }
 
 OVERVOTE_RULES = ("exhaustImmediately", "alwaysSkipToNextRank", "exhaustIfMultipleContinuing")
+#: RCTab's winner election modes. The last three: ``bottomsUp`` eliminates until as many
+#: candidates are left as seats; ``bottomsUpUsingPercentageThreshold`` (``numberOfWinners`` 0)
+#: elects everyone left once each holds more than the percentage of the active votes;
+#: ``multiPassIrv`` runs one single-winner count per seat, excluding earlier winners.
 WINNER_MODES = (
     "singleWinnerMajority",
     "multiWinnerAllowMultipleWinnersPerRound",
     "multiWinnerAllowOnlyOneWinnerPerRound",
+    "bottomsUp",
+    "bottomsUpUsingPercentageThreshold",
+    "multiPassIrv",
 )
+#: Modes that move winners' surpluses on (STV proper).
+SURPLUS_MODES = WINNER_MODES[1:3]
 TIEBREAK_MODES = (
     "useCandidateOrder",
     "usePermutationInConfig",
     "generatePermutation",
     "random",
     "previousRoundCountsThenRandom",
+    "stopCountingAndAsk",
+    "previousRoundCountsThenAsk",
 )
+#: Tie-break modes that draw from ``java.util.Random(randomSeed)`` in RCTab.
+RANDOM_TIEBREAK_MODES = ("random", "previousRoundCountsThenRandom", "generatePermutation")
+#: Tie-break modes whose draws an operator answers (RCTab asks on screen).
+ASKING_TIEBREAK_MODES = ("stopCountingAndAsk", "previousRoundCountsThenAsk")
+#: java.util.Random takes any long, but RCTab's configuration accepts only +-2**47.
+RANDOM_SEED_LIMIT = 1 << 47
 
 
 def normalise_method(method: str) -> Method:
@@ -63,9 +80,11 @@ def normalise_method(method: str) -> Method:
 class Rules:
     """Counting rules, named after RCTab 2.0's configuration keys (see ``from_json``).
 
-    ``max_skipped_ranks`` None means unlimited. ``tiebreak_mode`` "random" means *the lot*: a
-    :class:`~civicforum.tabulation.lot.Lot` passed to ``tabulate`` (civicforum seeds it with the
-    ledger's final checkpoint root), not RCTab's Java generator.
+    ``max_skipped_ranks`` and ``max_rankings`` None mean unlimited. ``tiebreak_mode`` "random"
+    draws from *the lot*: the :class:`~civicforum.tabulation.lot.Lot` passed to ``tabulate``
+    (civicforum seeds it with the ledger's checkpoint root) or, when none is passed and
+    ``random_seed`` is set, RCTab's own ``java.util.Random(randomSeed)``. ``excluded`` lists
+    options that take part in no round (RCTab's ``excluded`` candidates).
     """
 
     seats: int = 1
@@ -86,31 +105,63 @@ class Rules:
     undeclared_write_in: str | None = None
     max_approvals: int | None = None
     description: str | None = None
+    minimum_vote_threshold: int | None = None
+    bottoms_up_percentage: int | None = None
+    cutoff_elimination: bool = False
+    stop_after_round: int | None = None
+    excluded: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        for key, attr in _RULE_KEYS.items():
+            _check_type(key, getattr(self, attr), _RULE_TYPES[attr])
         if not self.winner_election_mode:
             mode = "singleWinnerMajority" if self.seats == 1 else WINNER_MODES[1]
             object.__setattr__(self, "winner_election_mode", mode)
-        if self.seats < 1:
-            raise InvalidElectionError(f"seats must be at least 1, not {self.seats}")
-        if self.winner_election_mode not in WINNER_MODES:
+        mode = self.winner_election_mode
+        if mode not in WINNER_MODES:
+            raise InvalidElectionError(f"unsupported winnerElectionMode {mode!r}")
+        if mode == "bottomsUpUsingPercentageThreshold":
+            if self.seats != 0:
+                raise InvalidElectionError(f"{mode} needs numberOfWinners 0, not {self.seats}")
+            if self.bottoms_up_percentage is None:
+                raise InvalidElectionError(f"{mode} needs multiSeatBottomsUpPercentageThreshold")
+        elif self.seats < 1:
             raise InvalidElectionError(
-                f"unsupported winnerElectionMode {self.winner_election_mode!r}"
+                f"seats (numberOfWinners) must be at least 1, not {self.seats}"
             )
-        if self.winner_election_mode == "singleWinnerMajority" and self.seats != 1:
+        if mode == "singleWinnerMajority" and self.seats != 1:
             raise InvalidElectionError("singleWinnerMajority needs exactly one seat")
+        if self.seats == 1 and mode != "singleWinnerMajority":
+            raise InvalidElectionError(f"winnerElectionMode {mode!r} needs more than one seat")
         if self.overvote_rule not in OVERVOTE_RULES:
             raise InvalidElectionError(f"unsupported overvoteRule {self.overvote_rule!r}")
         if self.tiebreak_mode not in TIEBREAK_MODES:
             raise InvalidElectionError(f"unsupported tiebreakMode {self.tiebreak_mode!r}")
-        if not 0 <= self.decimal_places <= 20:
-            raise InvalidElectionError("decimalPlacesForVoteArithmetic must be 0..20")
-        if self.max_skipped_ranks is not None and self.max_skipped_ranks < 0:
-            raise InvalidElectionError("maxSkippedRanksAllowed must not be negative")
-        if self.max_approvals is not None and self.max_approvals < 1:
-            raise InvalidElectionError("maxApprovals must be at least 1")
-        if self.batch_elimination and self.seats != 1:
-            raise InvalidElectionError("batchElimination is only allowed with one seat (RCTab)")
+        _check_range("decimalPlacesForVoteArithmetic", self.decimal_places, 0, 20)
+        _check_range("maxSkippedRanksAllowed", self.max_skipped_ranks, 0, None)
+        _check_range("maxRankingsAllowed", self.max_rankings, 1, None)
+        _check_range("maxApprovals", self.max_approvals, 1, None)
+        _check_range("minimumVoteThreshold", self.minimum_vote_threshold, 0, 1_000_000)
+        _check_range("multiSeatBottomsUpPercentageThreshold", self.bottoms_up_percentage, 1, 100)
+        _check_range("stopTabulationEarlyAfterRound", self.stop_after_round, 1, None)
+        limit = RANDOM_SEED_LIMIT
+        _check_range("randomSeed", self.random_seed, -limit, limit - 1)
+        if self.batch_elimination and self.seats > 1 and mode != "multiPassIrv":
+            raise InvalidElectionError(
+                "batchElimination is only allowed with one seat or multiPassIrv (RCTab)"
+            )
+        if self.continue_until_two and self.seats > 1 and mode != "multiPassIrv":
+            raise InvalidElectionError(
+                "continueUntilTwoCandidatesRemain is only allowed with one seat or multiPassIrv"
+            )
+        if (self.hare_quota or self.non_integer_threshold) and mode not in SURPLUS_MODES:
+            raise InvalidElectionError(
+                "hareQuota and nonIntegerWinningThreshold need a multiWinner... mode"
+            )
+        if self.cutoff_elimination and mode != "bottomsUpUsingPercentageThreshold":
+            raise InvalidElectionError("cutoffElimination needs bottomsUpUsingPercentageThreshold")
+        if len(set(self.excluded)) != len(self.excluded):
+            raise InvalidElectionError("excludedCandidates must not repeat a name")
 
     @property
     def single_winner(self) -> bool:
@@ -118,46 +169,49 @@ class Rules:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Rules:
-        """Build rules from RCTab-named keys (``numberOfWinners`` or ``seats``, ...)."""
-        known = set(_RULE_KEYS) | {"seats", "maxRankingsAllowed"}
+        """Build rules from RCTab-named keys (``numberOfWinners`` or ``seats``, ...).
+
+        Every value is type-checked (a boolean must be ``true``/``false``, not ``"false"``),
+        and an error names the key.
+        """
+        if not isinstance(data, Mapping):
+            raise InvalidElectionError("rules must be a JSON object")
+        known = set(_RULE_KEYS) | {"seats"}
         if unknown := sorted(set(data) - known):
             raise InvalidElectionError(f"unknown rule keys: {unknown}")
+        if "seats" in data and "numberOfWinners" in data:
+            raise InvalidElectionError("give numberOfWinners or seats, not both")
         kwargs: dict[str, Any] = {}
-        for key, attr in _RULE_KEYS.items():
-            if key in data and data[key] is not None:
-                kwargs[attr] = data[key]
-        if "seats" in data:
-            kwargs["seats"] = data["seats"]
-        skipped = kwargs.get("max_skipped_ranks")
-        if skipped == "unlimited":
-            kwargs["max_skipped_ranks"] = None
-        rankings = data.get("maxRankingsAllowed")
-        kwargs["max_rankings"] = None if rankings in (None, "max") else rankings
-        if "tiebreak_permutation" in kwargs:
-            kwargs["tiebreak_permutation"] = tuple(kwargs["tiebreak_permutation"])
-        for attr in (
-            "seats",
-            "decimal_places",
-            "max_skipped_ranks",
-            "max_approvals",
-            "max_rankings",
-        ):
-            value = kwargs.get(attr)
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-                raise InvalidElectionError(f"rule {attr} must be an integer, not {value!r}")
+        for key, value in data.items():
+            attr = "seats" if key == "seats" else _RULE_KEYS[key]
+            if value is None:
+                continue
+            if (attr, value) in (("max_skipped_ranks", "unlimited"), ("max_rankings", "max")):
+                value = None
+            elif attr in ("tiebreak_permutation", "excluded"):
+                if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+                    raise InvalidElectionError(f"rule {key} must be a list of names")
+                value = tuple(value)
+            if value is not None:
+                _check_type(key, value, _RULE_TYPES[attr])
+            kwargs[attr] = value
         return cls(**kwargs)
 
     def to_json(self) -> dict[str, Any]:
-        """RCTab-named keys, the inverse of ``from_json``."""
+        """RCTab-named keys, the inverse of ``from_json`` (options left at their default are
+        omitted when they are newer than the published civicforum result format)."""
         out: dict[str, Any] = {}
         for key, attr in _RULE_KEYS.items():
             value = getattr(self, attr)
+            if attr in _NEWER_ATTRS and value == _DEFAULTS[attr]:
+                continue
             if attr == "max_skipped_ranks" and value is None:
                 value = "unlimited"
+            elif attr == "max_rankings" and value is None:
+                value = "max"
             if isinstance(value, tuple):
                 value = list(value)
             out[key] = value
-        out["maxRankingsAllowed"] = "max" if self.max_rankings is None else self.max_rankings
         return out
 
 
@@ -179,7 +233,71 @@ _RULE_KEYS: dict[str, str] = {
     "undeclaredWriteInCandidate": "undeclared_write_in",
     "maxApprovals": "max_approvals",
     "rulesDescription": "description",
+    "maxRankingsAllowed": "max_rankings",
+    "minimumVoteThreshold": "minimum_vote_threshold",
+    "multiSeatBottomsUpPercentageThreshold": "bottoms_up_percentage",
+    "cutoffElimination": "cutoff_elimination",
+    "stopTabulationEarlyAfterRound": "stop_after_round",
+    "excludedCandidates": "excluded",
 }
+#: Expected type of each attribute (None allowed where the default is None).
+_RULE_TYPES: dict[str, type] = {
+    "seats": int,
+    "winner_election_mode": str,
+    "overvote_rule": str,
+    "max_skipped_ranks": int,
+    "max_rankings": int,
+    "exhaust_on_duplicate": bool,
+    "batch_elimination": bool,
+    "tiebreak_mode": str,
+    "random_seed": int,
+    "tiebreak_permutation": tuple,
+    "decimal_places": int,
+    "non_integer_threshold": bool,
+    "hare_quota": bool,
+    "continue_until_two": bool,
+    "first_round_determines_threshold": bool,
+    "undeclared_write_in": str,
+    "max_approvals": int,
+    "description": str,
+    "minimum_vote_threshold": int,
+    "bottoms_up_percentage": int,
+    "cutoff_elimination": bool,
+    "stop_after_round": int,
+    "excluded": tuple,
+}
+_DEFAULTS: dict[str, Any] = {
+    "minimum_vote_threshold": None,
+    "bottoms_up_percentage": None,
+    "cutoff_elimination": False,
+    "stop_after_round": None,
+    "excluded": (),
+}
+#: Options added after results were first published: ``to_json`` leaves them out at their
+#: default, so the rules of a published result serialise to the same bytes as before.
+_NEWER_ATTRS = frozenset(_DEFAULTS)
+
+
+def _check_type(key: str, value: Any, kind: type) -> None:
+    if value is None:
+        return
+    # bool is an int in Python: JSON true must not pass as 1, nor 1 as true.
+    if kind is int and (type(value) is not int):
+        raise InvalidElectionError(f"rule {key} must be an integer, not {value!r}")
+    if kind is bool and type(value) is not bool:
+        raise InvalidElectionError(f"rule {key} must be true or false, not {value!r}")
+    if kind is str and not isinstance(value, str):
+        raise InvalidElectionError(f"rule {key} must be a string, not {value!r}")
+    if kind is tuple and not (isinstance(value, tuple) and all(isinstance(x, str) for x in value)):
+        raise InvalidElectionError(f"rule {key} must be a list of names, not {value!r}")
+
+
+def _check_range(key: str, value: int | None, low: int | None, high: int | None) -> None:
+    if value is None:
+        return
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = f"at least {low}" if high is None else f"from {low} to {high}"
+        raise InvalidElectionError(f"rule {key} must be {bounds}, not {value}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,11 +353,74 @@ def _check_options(options: Iterable[str], rules: Rules) -> tuple[str, ...]:
     uwi = rules.undeclared_write_in
     if uwi is not None and uwi not in opts:
         raise InvalidElectionError(f"undeclaredWriteInCandidate {uwi!r} is not an option")
+    if unknown := sorted(set(rules.excluded) - set(opts)):
+        raise InvalidElectionError(f"excludedCandidates {unknown} are not options")
     if rules.tiebreak_permutation is not None:
         perm = rules.tiebreak_permutation
         if len(set(perm)) != len(perm) or not set(perm) <= set(opts):
             raise InvalidElectionError("tiebreakPermutation must list distinct known options")
     return opts
+
+
+def canonical_positions(
+    options: Sequence[str], marks: Iterable[frozenset[str]]
+) -> list[frozenset[str]]:
+    """The canonical position table: each option alone in ``options`` order, the empty rank,
+    then the overvote sets among ``marks`` by size and option order (unknown names refused)."""
+    n = len(options)
+    index = {name: i for i, name in enumerate(options)}
+    known = set(options) | {OVERVOTE}
+    extras: set[frozenset[str]] = set()
+    for cell in marks:
+        if not cell <= known:
+            raise InvalidElectionError(f"unknown options on a ballot: {sorted(cell - known)}")
+        if OVERVOTE in cell and len(cell) > 1:
+            raise InvalidElectionError(f"{OVERVOTE} cannot be combined with names")
+        if len(cell) > 1 or OVERVOTE in cell:
+            extras.add(cell)
+    ordered = sorted(extras, key=lambda m: (len(m), sorted(index.get(x, n) for x in m)))
+    return [frozenset([name]) for name in options] + [frozenset()] + ordered
+
+
+def election_from_sorted(
+    method: str,
+    options: Sequence[str],
+    positions: Sequence[frozenset[str]],
+    joined: bytes,
+    counts: Sequence[int],
+    rules: Rules | None = None,
+) -> Election:
+    """An election from rankings a vectorised reader already made canonical.
+
+    ``positions`` must be the canonical table (``canonical_positions``, at most 255 entries);
+    ``joined`` holds the rankings separated by ``0xff``: distinct, sorted, without trailing
+    empty ranks. All of it is checked (at C speed), not trusted.
+    """
+    rules = rules or Rules()
+    opts = _check_options(options, rules)
+    n = len(opts)
+    table = list(positions)
+    if len(table) > 255 or table != canonical_positions(opts, table[n + 1 :]):
+        raise InvalidElectionError("positions are not canonical")
+    rankings = joined.split(b"\xff") if counts else []
+    if len(rankings) != len(counts):
+        raise InvalidElectionError("one count per ranking is needed")
+    if joined.translate(None, bytes(range(len(table))) + b"\xff"):
+        raise InvalidElectionError("a ranking uses an unknown position code")
+    trailing_empty = bytes([n, 0xFF]) in joined or joined.endswith(bytes([n]))
+    if trailing_empty or not all(map(bytes.__lt__, rankings, rankings[1:])):
+        raise InvalidElectionError("rankings must be distinct, sorted and end in a mark")
+    if not set(map(type, counts)) <= {int} or (counts and min(counts) < 1):
+        raise InvalidElectionError("ballot counts must be positive integers")
+    return Election(
+        method=normalise_method(method),
+        options=opts,
+        rules=rules,
+        positions=tuple(table),
+        rankings=tuple(rankings),
+        counts=tuple(counts),
+        total_ballots=sum(counts),
+    )
 
 
 def election_from_codes(
@@ -260,21 +441,10 @@ def election_from_codes(
     rules = rules or Rules()
     opts = _check_options(options, rules)
     n = len(opts)
-    index = {name: i for i, name in enumerate(opts)}
-    known = set(opts) | {OVERVOTE}
     table = list(positions)
     if len(set(table)) != len(table):
         raise InvalidElectionError("positions must be distinct")
-    extras: list[frozenset[str]] = []
-    for marks in table:
-        if not marks <= known:
-            raise InvalidElectionError(f"unknown options on a ballot: {sorted(marks - known)}")
-        if OVERVOTE in marks and len(marks) > 1:
-            raise InvalidElectionError(f"{OVERVOTE} cannot be combined with names")
-        if len(marks) > 1 or OVERVOTE in marks:
-            extras.append(marks)
-    extras.sort(key=lambda m: (len(m), sorted(index.get(x, n) for x in m)))
-    canonical = [frozenset([name]) for name in opts] + [frozenset()] + extras
+    canonical = canonical_positions(opts, table)
     code_of = {marks: code for code, marks in enumerate(canonical)}
     remap = [code_of[marks] for marks in table]
     values = list(counts.values())
@@ -326,6 +496,15 @@ def election_from_codes(
         counts=counted,
         total_ballots=sum(values),
     )
+
+
+def with_rules(
+    election: Election, *, method: str | None = None, rules: Rules | None = None
+) -> Election:
+    """The same ballots counted by another method or other rules (checked against the options)."""
+    rules = rules or election.rules
+    _check_options(election.options, rules)
+    return replace(election, method=normalise_method(method or election.method), rules=rules)
 
 
 def make_election(
@@ -385,7 +564,8 @@ class Result:
     """Outcome of a count. Method-specific parts are None when they do not apply.
 
     ``ranking`` is the full Schulze order; ``pairwise[a][b]`` counts ballots preferring a to b
-    and ``strongest_paths[a][b]`` is the strength of the strongest path from a to b.
+    and ``strongest_paths[a][b]`` is the strength of the strongest path from a to b. A
+    multi-pass IRV count has no rounds of its own: ``passes`` holds one result per seat.
     """
 
     method: Method
@@ -400,6 +580,7 @@ class Result:
     ranking: tuple[str, ...] | None = None
     pairwise: Mapping[str, Mapping[str, int]] | None = None
     strongest_paths: Mapping[str, Mapping[str, int]] | None = None
+    passes: tuple[Result, ...] = ()  # multiPassIrv: one single-winner count per seat
 
 
 def to_decimal(scaled: int, places: int) -> Decimal:

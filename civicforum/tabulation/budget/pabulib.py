@@ -32,6 +32,7 @@ from civicforum.tabulation.budget.types import (
     exact,
     make_instance,
 )
+from civicforum.tabulation.csvcells import csv_writer, unprotect_cell
 from civicforum.tabulation.errors import InputFormatError, InvalidElectionError
 
 SECTIONS = ("META", "PROJECTS", "VOTES")
@@ -160,7 +161,8 @@ def read_pabulib(text: str, *, path: str | None = None, validate: bool = True) -
             raise fail(f"project_id {pid} appears twice", line)
         seen.add(pid)
         try:
-            projects.append(Project(pid, exact(row["cost"], "cost"), row.get("name", "")))
+            name = unprotect_cell(row.get("name", ""))  # written by csv_writer: formulas guarded
+            projects.append(Project(pid, exact(row["cost"], "cost"), name))
         except InvalidElectionError as exc:
             raise fail(f"project {pid}: cost {row['cost']!r}: {exc}", line) from None
         project_rows.append(row)
@@ -293,7 +295,8 @@ def write_pabulib(
             counted[pid][0] += ballot.count
             counted[pid][1] += weight * ballot.count
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    # Project names and descriptions are people's text: guarded against spreadsheet formulas.
+    writer = csv_writer(out, delimiter=";", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(["META"])
     writer.writerow(["key", "value"])
     fixed: dict[str, str] = {

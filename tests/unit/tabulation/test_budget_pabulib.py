@@ -276,3 +276,16 @@ def test_format_amount_is_exact(value: Fraction, text: str) -> None:
 def test_format_amount_refuses_a_repeating_decimal() -> None:
     with pytest.raises(ValueError, match="no finite decimal form"):
         format_amount(Fraction(1, 3))
+
+
+def test_project_names_are_guarded_against_spreadsheet_formulas_and_read_back() -> None:
+    name = '=HYPERLINK("http://evil.example","Park")'
+    instance = make_instance(
+        "100",
+        [Project("p1", Fraction(60), name), Project("p2", Fraction(50), "Benches")],
+        [ApprovalBallot(frozenset({"p1"}), 2)],
+        BallotRules("approval"),
+    )
+    text = write_pabulib(instance, meta=META, rule="greedy", selected=("p1",))
+    assert f"'{name}" in text.replace('""', '"')  # a spreadsheet shows it as text
+    assert read_pabulib(text).instance.projects[0].name == name

@@ -24,7 +24,8 @@ CSV = """\
 Ballot ID,Rank 1,Rank 2,Rank 3,Count
 1,Alice,Bob,,2
 2,"Smith, Jo",Alice,Bob,1
-3,Bob|Alice,Carol,,1
+3,"Bob
+Alice",Carol,,1
 4,overvote,Carol,,1
 5,,,,1
 6,Carol,undervote,Alice,3
@@ -183,9 +184,9 @@ BAD_FILES = [
     ("gap.csv", "Rank 1,Rank 3\nA,B\n", "csv", "without gaps", 1),
     ("count.csv", "Rank 1,Count\nA,-2\n", "csv", "negative", 2),
     ("count2.csv", "Rank 1,Count\nA,x\n", "csv", "not an integer", 2),
-    ("cell.csv", "Rank 1,Rank 2\nA,B\nA|,B\n", "csv", "empty name", 3),
-    ("dup.csv", "Rank 1,Rank 2\nA|A,B\n", "csv", "repeats", 2),
-    ("ovx.csv", "Rank 1,Rank 2\nA|#OVERVOTE,B\n", "csv", "combined", 2),
+    ("cell.csv", 'Rank 1,Rank 2\nA,B\n"A\n\nB",C\n', "csv", "empty name", 3),
+    ("dup.csv", 'Rank 1,Rank 2\n"A\nA",B\n', "csv", "repeats", 2),
+    ("ovx.csv", 'Rank 1,Rank 2\n"A\n#OVERVOTE",B\n', "csv", "combined", 2),
     ("quote.csv", 'Rank 1,Rank 2\nA,B\n"A,B\n', "csv", "bad CSV", 3),
     ("quote2.csv", 'ID,Rank 1\n1,"A\n', "csv", "bad CSV", 2),
     ("only.csv", "Rank 1,Rank 2\n", "csv", "no ballots", None),
@@ -257,7 +258,7 @@ def _cdf_with(**changes: object) -> str:
                     {"@id": "c1", "ContestSelection": [{"@id": "x", "CandidateIds": ["nope"]}]}
                 ]
             ),
-            "unknown candidate",
+            "no candidates",
         ),
         (_cdf_with(Contest=[{"@id": "c1", "ContestSelection": [1]}]), "must be an object"),
         (_cdf_with(Contest=[{"@id": "c1", "ContestSelection": []}]), "no candidates"),
@@ -304,7 +305,7 @@ def _cdf_with(**changes: object) -> str:
                     }
                 ]
             ),
-            "bad Rank",
+            "bad rank 0",
         ),
         (json.dumps({"@type": "CVR.CastVoteRecordReport", "Election": []}), "no Election"),
     ],
@@ -463,10 +464,19 @@ def test_cdf_other_contests_and_seats(tmp_path: Path) -> None:
     data["CVR"][0]["CVRSnapshot"][1]["CVRContest"].append(  # type: ignore[index]
         {"ContestId": "other", "CVRContestSelection": [{"ContestSelectionId": "zz"}]}
     )
-    data["CVR"].append({"CVRSnapshot": [{"@id": "s9"}]})  # type: ignore[attr-defined]
+    # A record without this contest is no ballot of it (RCTab); one with it but no mark is blank.
+    data["CVR"].append({"CurrentSnapshotId": "s9", "CVRSnapshot": [{"@id": "s9"}]})  # type: ignore[attr-defined]
+    blank = {"ContestId": "c1", "CVRContestSelection": []}
+    data["CVR"].append(
+        {"CurrentSnapshotId": "s8", "CVRSnapshot": [{"@id": "s8", "CVRContest": [blank]}]}
+    )  # type: ignore[attr-defined]
     election = read_election(write(tmp_path, "cvr.json", json.dumps(data)))
     assert election.method == "stv" and election.rules.seats == 2
     assert election.total_ballots == 5 and any(not b.ranking for b in election.ballots)
+    data["CVR"].append({"CVRSnapshot": [{"@id": "s7"}]})  # type: ignore[attr-defined]
+    with pytest.raises(InputFormatError, match="CVR 7: its CurrentSnapshotId None names no"):
+        read_election(write(tmp_path, "nocurrent.json", json.dumps(data)))
+    del data["CVR"][-1]  # type: ignore[attr-defined]
     data["Election"][0]["Candidate"][0]["Name"] = " Ann"  # type: ignore[index]
     with pytest.raises(InputFormatError, match="bad option name"):
         read_election(write(tmp_path, "bad.json", json.dumps(data)))

@@ -52,11 +52,16 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("path", sorted(PACKAGE.glob("*.py")), ids=lambda p: p.name)
+# The optional Rust/C++ file readers (the "fast" extra, and python-calamine for xlsx).
+READERS = {"pyarrow", "fastexcel", "python_calamine"}
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: p.name)
 def test_package_imports_only_stdlib_and_itself(path: Path) -> None:
     for name in _imports(path):
         top = name.split(".")[0]
-        assert name.startswith("civicforum.tabulation") or top in sys.stdlib_module_names, name
+        allowed = top in sys.stdlib_module_names or top in READERS
+        assert name.startswith("civicforum.tabulation") or allowed, name
 
 
 # -- approval ---------------------------------------------------------------------------------
@@ -231,8 +236,32 @@ def test_continue_until_two_candidates_remain() -> None:
     assert len(plain.rounds) == 1 and plain.winners == ("A",)
     rules = Rules(continue_until_two=True)
     longer = tabulate(make_election("irv", "ABC", ballots, rules))
-    assert longer.winners == ("A",) and len(longer.rounds) == 2
-    assert longer.rounds[0].eliminated == ("C",)
+    # RCTab elects A in the round A reaches the threshold, then goes on until two are left;
+    # A keeps its ballots and stays in the count (issue #16).
+    assert longer.winners == ("A",) and len(longer.rounds) == 3
+    assert [r.elected for r in longer.rounds] == [("A",), (), ()]
+    assert [r.eliminated for r in longer.rounds] == [(), ("C",), ()]
+    assert longer.rounds[-1].tally == {"A": 6, "B": 5}
+
+
+def test_continue_until_two_freezes_the_threshold_once_won() -> None:
+    # 5 of A's 9 votes exhaust after A wins; the majority of the active votes would fall to 6.
+    ballots = ranked((9, "A"), (4, "B"), (3, "CB"), (1, "D"))
+    rules = Rules(continue_until_two=True)
+    result = tabulate(make_election("irv", "ABCD", ballots, rules))
+    assert [r.threshold for r in result.rounds] == [9, 9, 9, 9]
+    assert result.rounds[0].elected == ("A",)
+    assert [r.eliminated for r in result.rounds[1:]] == [("D",), ("C",), ()]
+
+
+def test_continue_until_two_never_batches_down_to_one() -> None:
+    ballots = ranked((60, "A"), (15, "B"), (14, "C"), (5, "D"), (4, "E"), (1, "F"), (1, "G"))
+    rules = Rules(continue_until_two=True, batch_elimination=True)
+    result = tabulate(make_election("irv", "ABCDEFG", ballots, rules))
+    # Batching everyone who cannot catch up would leave A alone: the last step is undone.
+    assert [r.eliminated for r in result.rounds] == [(), ("D", "E", "F", "G"), ("C",), ()]
+    assert {r.threshold for r in result.rounds} == {51}
+    assert result.rounds[-1].tally == {"A": 60, "B": 15}
 
 
 def test_first_round_threshold_and_two_left_below_it() -> None:
@@ -263,8 +292,12 @@ def test_stv_hare_fractional_rounds_up_to_decimals() -> None:
 
 def test_stv_with_more_seats_than_options_elects_everyone() -> None:
     result = tabulate(make_election("stv", "AB", ranked((3, "A"), (1, "B")), Rules(seats=3)))
-    assert set(result.winners) == {"A", "B"}
-    assert result.rounds[-1].elected == ()
+    # RCTab: everyone is elected in round 1 and the count stops there; no surplus moves
+    # (it used to flow into "exhausted" in an extra round, issue #16).
+    assert result.winners == ("A", "B") and len(result.rounds) == 1
+    only = result.rounds[0]
+    assert only.transfers == {"A": {}, "B": {}}
+    assert only.exhausted == 0 and only.inactive["finalRoundSurplus"] == 0
 
 
 def test_unidentified_overvote_needs_a_compatible_rule() -> None:
@@ -302,7 +335,14 @@ def test_generate_permutation_without_stored_order_uses_the_lot() -> None:
         ({"winner_election_mode": "bottomsUp"}, "winnerElectionMode"),
         ({"seats": 2, "winner_election_mode": "singleWinnerMajority"}, "one seat"),
         ({"overvote_rule": "rule"}, "overvoteRule"),
-        ({"tiebreak_mode": "stopCountingAndAsk"}, "tiebreakMode"),
+        ({"tiebreak_mode": "whatever"}, "tiebreakMode"),
+        ({"seats": 0, "winner_election_mode": "bottomsUpUsingPercentageThreshold"}, "Percentage"),
+        ({"seats": 2, "continue_until_two": True}, "continueUntilTwo"),
+        ({"max_rankings": -1}, "maxRankingsAllowed"),
+        ({"random_seed": 1 << 47}, "randomSeed"),
+        ({"minimum_vote_threshold": -1}, "minimumVoteThreshold"),
+        ({"exhaust_on_duplicate": "false"}, "true or false"),
+        ({"cutoff_elimination": True}, "cutoffElimination"),
         ({"decimal_places": 30}, "decimalPlaces"),
         ({"max_skipped_ranks": -1}, "maxSkipped"),
         ({"max_approvals": 0}, "maxApprovals"),
@@ -320,6 +360,13 @@ def test_bad_rules(kwargs: dict[str, object], message: str) -> None:
         ({"colour": 1}, "unknown rule keys"),
         ({"numberOfWinners": "2"}, "integer"),
         ({"maxSkippedRanksAllowed": True}, "integer"),
+        ({"exhaustOnDuplicateCandidate": "false"}, "exhaustOnDuplicateCandidate must be true"),
+        ({"batchElimination": 1}, "batchElimination must be true or false"),
+        ({"maxRankingsAllowed": -1}, "maxRankingsAllowed must be at least 1"),
+        ({"maxRankingsAllowed": "all"}, "maxRankingsAllowed must be an integer"),
+        ({"tiebreakMode": 3}, "tiebreakMode must be a string"),
+        ({"tiebreakPermutation": "AB"}, "tiebreakPermutation must be a list"),
+        ({"seats": 2, "numberOfWinners": 2}, "not both"),
     ],
 )
 def test_bad_rules_json(data: dict[str, object], message: str) -> None:
