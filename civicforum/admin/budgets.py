@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import get_timezone
+from flask_babel import get_timezone, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -138,7 +138,11 @@ def budgets_import(budget_id: int) -> ResponseReturnValue:
         else:
             db.session.commit()
             flash(
-                _("%(n)d proposals are now projects. Review each one's cost.", n=len(made)),
+                ngettext(
+                    "%(num)d proposal is now a project. Review its cost.",
+                    "%(num)d proposals are now projects. Review each one's cost.",
+                    len(made),
+                ),
                 "success",
             )
             return redirect(url_for("admin.budgets_manage", budget_id=budget.id), code=303)

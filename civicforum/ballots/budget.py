@@ -15,7 +15,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from flask_babel import format_decimal
+from flask_babel import format_decimal, lazy_ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
@@ -57,9 +57,19 @@ def check_budget_choice(ballot: Any, choice: Choice) -> None:
     if kind == "cumulative" and choice.chosen and not choice.points:
         raise InvalidChoiceError(_l("Give points to the projects you support."))
     if "minLength" in rules and count < int(rules["minLength"]):
-        raise InvalidChoiceError(_l("Choose at least %(n)d projects.", n=int(rules["minLength"])))
+        least = int(rules["minLength"])
+        raise InvalidChoiceError(
+            lazy_ngettext(
+                "Choose at least %(num)d project.", "Choose at least %(num)d projects.", least
+            )
+        )
     if "maxLength" in rules and count > int(rules["maxLength"]):
-        raise InvalidChoiceError(_l("Choose at most %(n)d projects.", n=int(rules["maxLength"])))
+        most = int(rules["maxLength"])
+        raise InvalidChoiceError(
+            lazy_ngettext(
+                "Choose at most %(num)d project.", "Choose at most %(num)d projects.", most
+            )
+        )
     if "maxSumCost" in rules:
         total, limit = spent(ballot, choice.chosen), exact(rules["maxSumCost"])
         if total > limit:
@@ -73,14 +83,20 @@ def check_budget_choice(ballot: Any, choice: Choice) -> None:
     if choice.points:
         given = sum(n for _, n in choice.points)
         if "maxPoints" in rules and any(n > exact(rules["maxPoints"]) for _, n in choice.points):
+            top = int(exact(rules["maxPoints"]))
             raise InvalidChoiceError(
-                _l("Give each project at most %(n)s points.", n=rules["maxPoints"])
+                lazy_ngettext(
+                    "Give each project at most %(num)d point.",
+                    "Give each project at most %(num)d points.",
+                    top,
+                )
             )
         if "maxSumPoints" in rules and given > exact(rules["maxSumPoints"]):
             raise InvalidChoiceError(
-                _l(
-                    "You gave %(given)d points; you have %(total)s.",
-                    given=given,
+                lazy_ngettext(
+                    "You gave %(num)d point; you have %(total)s.",
+                    "You gave %(num)d points; you have %(total)s.",
+                    given,
                     total=rules["maxSumPoints"],
                 )
             )
@@ -197,9 +213,8 @@ def _why(
         return str(
             _l(
                 "Its supporters' shares could not pay for it: after the projects funded first,"
-                " the %(n)d voters who chose it had %(left)s left of their equal shares,"
-                " less than its cost.",
-                n=tally["votes"],
+                " those who chose it had %(left)s left of their equal shares, less than its"
+                " cost.",
                 left=money(parse_amount(left), currency),
             )
         )

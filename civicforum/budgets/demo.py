@@ -35,10 +35,10 @@ TITLES = (
 
 # (title, category, location, cost asked for, confirmed cost or None = not feasible + reason)
 GREEN = (
-    ("Riverside park renovation", "Parks", "Riverside", "150000", "150000", ""),
-    ("Community garden at Elm Street", "Parks", "Elm Street", "60000", "60000", ""),
-    ("200 street trees", "Trees", "Whole city", "50000", "52000", ""),
-    ("Cycle lane on Market Road", "Mobility", "Market Road", "40000", "40000", ""),
+    ("Riverside park renovation", "Parks", "Riverside", "140000", "150000", ""),
+    ("Community garden at Elm Street", "Parks", "Elm Street", "25000", "25000", ""),
+    ("200 street trees", "Trees", "Whole city", "70000", "75000", ""),
+    ("Cycle lane on Market Road", "Mobility", "Market Road", "75000", "75000", ""),
     ("Rain gardens by the school", "Water", "North school", "30000", "30000", ""),
     (
         "Green roof on the town hall",
@@ -113,10 +113,11 @@ def _decided(session: Session, admin: User | None, voters: list[User]) -> None:
         actor=admin,
     )
     ballots.open_ballot(session, ballot=ballot, now=now)
-    # Eight residents want the park, the garden and the trees; six want the cycle lane and
-    # the rain gardens. Greedy would fund the park; equal shares cannot: the eight's shares
-    # do not add up to its cost once the garden and the trees are paid for.
-    chosen = [("o1", "o2", "o3")] * 8 + [("o4", "o5")] * 5 + [("o3", "o4", "o5")]
+    # Six residents want the park and the garden, four the trees and the rain gardens, four
+    # the cycle lane. "Most votes first" would fund the park and leave eight voters with
+    # nothing; under equal shares the six's shares cannot pay for the park, and every voter
+    # gets a project they chose.
+    chosen = [("o1", "o2")] * 6 + [("o3", "o5")] * 4 + [("o4",)] * 4
     for voter, keys in zip(voters, chosen, strict=False):
         ballots.cast_ballot(
             session, ballot=ballot, voter=voter, choice=Choice(ranked=False, approvals=keys)

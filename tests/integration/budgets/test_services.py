@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -385,3 +386,35 @@ def test_the_auditor_recount_refuses_a_ballot_over_the_budget() -> None:
     assert budget_problem(opened, []) is None  # blank: an abstention
     assert budget_problem(opened, ["o1", "o2"]) is not None
     assert budget_problem(opened, [["o1", 3]]) is not None  # the wrong shape for approval
+
+
+def test_the_auditor_recounts_a_budget_from_the_export_and_catches_a_changed_result(
+    app: Flask, db_session: Any, tmp_path: Path
+) -> None:
+    """`civicforum-audit verify` replays the budget ballot from the signed log (the limits of
+    every cast included) and recounts it with the rule and the closing lot."""
+    from civicforum.audit_tool import cli as audit_cli
+    from civicforum.logstore import checkpoints, integrity
+    from civicforum.logstore.keys import current_keys
+
+    choices = [("o1", "o2")] * 4 + [("o3",)] * 3 + [("o4",)] * 3
+    voters = [make_user(db_session) for _ in choices]
+    budget = make_budget(db_session, amount="100000", projects=SPLIT, cost_limit=True)
+    ballot = open_budget(db_session, budget)
+    for voter, keys in zip(voters, choices, strict=True):
+        ballots.cast_ballot(
+            db_session, ballot=ballot, voter=voter, choice=Choice(ranked=False, approvals=keys)
+        )
+    _close(db_session, ballot)
+    for log in ("votes", "civic"):
+        checkpoints.sign_checkpoint(db_session, log=log)
+    out = tmp_path / "export"
+    integrity.write_export(db_session, out)
+    key = current_keys().verifier("votes").text
+    assert audit_cli.main(["verify", str(out), "--key", key, "--quiet"]) == 0
+    [result_file] = (out / "results").glob("*.json")
+    published = json.loads(result_file.read_text())
+    assert published["selected"] == json.loads(ballot.result_json)["selected"]
+    published["selected"] = ["o1", "o2"]  # the greedy outcome, claimed instead
+    result_file.write_text(json.dumps(published))
+    assert audit_cli.main(["verify", str(out), "--key", key, "--quiet"]) != 0
