@@ -75,7 +75,32 @@ def utc_to_local(value: datetime) -> datetime:
     return value.astimezone(tz).replace(tzinfo=None)
 
 
-class BallotForm(FlaskForm):
+class VotingPeriodForm(FlaskForm):
+    """When voting happens and who may vote: a ballot's form, and a budget's "put to the vote"."""
+
+    opens_at = DateTimeLocalField(
+        _l("Opens at"), format=DATETIME_FORMAT, validators=[DataRequired()]
+    )
+    closes_at = DateTimeLocalField(
+        _l("Closes at"), format=DATETIME_FORMAT, validators=[DataRequired()]
+    )
+    eligibility = SelectField(_l("Who may vote"), choices=eligibility_choices)
+    eligibility_role = SelectField(
+        _l("Role (when voting is limited to a role)"), choices=role_choices, default="citizen"
+    )
+
+    def period(self) -> tuple[datetime, datetime, Eligibility, str | None]:
+        """(opens, closes as aware UTC, who may vote, the role when limited to one)."""
+        rule = Eligibility(self.eligibility.data)
+        return (
+            local_to_utc(self.opens_at.data),
+            local_to_utc(self.closes_at.data),
+            rule,
+            self.eligibility_role.data if rule is Eligibility.ROLE else None,
+        )
+
+
+class BallotForm(VotingPeriodForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Length(max=5000)])
     method = SelectField(_l("Voting method"), choices=method_choices, default="approval")
@@ -96,16 +121,6 @@ class BallotForm(FlaskForm):
         validators=[Length(max=20000)],
     )
     proposals = MultiCheckboxField(_l("Qualified proposals to put on the ballot"), coerce=int)
-    opens_at = DateTimeLocalField(
-        _l("Opens at"), format=DATETIME_FORMAT, validators=[DataRequired()]
-    )
-    closes_at = DateTimeLocalField(
-        _l("Closes at"), format=DATETIME_FORMAT, validators=[DataRequired()]
-    )
-    eligibility = SelectField(_l("Who may vote"), choices=eligibility_choices)
-    eligibility_role = SelectField(
-        _l("Role (when voting is limited to a role)"), choices=role_choices, default="citizen"
-    )
     secret = BooleanField(_l("Secret ballot (voters' names are never recorded with choices)"))
     vote_changes = BooleanField(_l("Voters may change their vote until closing (the last counts)"))
     results_hidden = BooleanField(
@@ -124,17 +139,18 @@ class BallotForm(FlaskForm):
             OptionDraft(label=str(titles.get(pid, pid)), proposal_id=pid)
             for pid in self.proposals.data or []
         ]
+        opens_at, closes_at, eligibility, role = self.period()
         return BallotDraft(
             title=self.title.data or "",
             description=self.description.data or "",
             method=Method(self.method.data),
             options=tuple(options),
-            opens_at=local_to_utc(self.opens_at.data),
-            closes_at=local_to_utc(self.closes_at.data),
+            opens_at=opens_at,
+            closes_at=closes_at,
             seats=self.seats.data or 1,
             max_approvals=self.max_approvals.data,
-            eligibility=Eligibility(self.eligibility.data),
-            eligibility_role=self.eligibility_role.data,
+            eligibility=eligibility,
+            eligibility_role=role,
             secret=bool(self.secret.data),
             vote_changes=bool(self.vote_changes.data),
             results_hidden=bool(self.results_hidden.data),

@@ -8,7 +8,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateTimeLocalField,
     IntegerField,
     RadioField,
     SelectField,
@@ -18,14 +17,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from civicforum.ballots.forms import (
-    DATETIME_FORMAT,
-    MultiCheckboxField,
-    eligibility_choices,
-    local_to_utc,
-    role_choices,
-)
-from civicforum.ballots.models import Eligibility
+from civicforum.ballots.forms import MultiCheckboxField, VotingPeriodForm
 from civicforum.budgets.services import BudgetFields, ProjectFields, VotingFields
 
 
@@ -179,27 +171,17 @@ class ReviewForm(FlaskForm):
     )
 
 
-class VotingForm(FlaskForm):
-    opens_at = DateTimeLocalField(
-        _l("Voting opens at"), format=DATETIME_FORMAT, validators=[DataRequired()]
-    )
-    closes_at = DateTimeLocalField(
-        _l("Voting closes at"), format=DATETIME_FORMAT, validators=[DataRequired()]
-    )
-    eligibility = SelectField(_l("Who may vote"), choices=eligibility_choices)
-    eligibility_role = SelectField(
-        _l("Role (when voting is limited to a role)"), choices=role_choices, default="citizen"
-    )
+class VotingForm(VotingPeriodForm):
     vote_changes = BooleanField(
         _l("Voters may change their vote until closing (the last counts)"), default=True
     )
 
     def to_fields(self) -> VotingFields:
-        rule = Eligibility(self.eligibility.data)
+        opens_at, closes_at, rule, role = self.period()
         return VotingFields(
-            opens_at=local_to_utc(self.opens_at.data),
-            closes_at=local_to_utc(self.closes_at.data),
+            opens_at=opens_at,
+            closes_at=closes_at,
             eligibility=rule,
-            eligibility_role=self.eligibility_role.data if rule is Eligibility.ROLE else None,
+            eligibility_role=role,
             vote_changes=bool(self.vote_changes.data),
         )
