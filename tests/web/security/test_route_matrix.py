@@ -39,6 +39,7 @@ CLASSES: dict[str, str] = {
     "ballots.results": PUBLIC,
     "ballots.results_download": PUBLIC,
     "ballots.cvr_download": PUBLIC,
+    "budgets.*": PUBLIC,  # budgets, their projects and reviews are public; admin pages are not
     "ballots.*": LOGIN,
     "deliberation.index": PUBLIC,
     "deliberation.thread": PUBLIC,
