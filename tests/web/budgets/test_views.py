@@ -250,3 +250,31 @@ def test_admin_sets_up_reviews_and_puts_a_budget_to_the_vote(
     assert locked.status_code == 422 and "can no longer change" in locked.text
     edit = client.get(f"/admin/ballots/{ballot.id}/edit", follow_redirects=True)
     assert edit.request.path == manage
+
+
+def test_ranking_and_single_choice_budgets(
+    client: FlaskClient, db_session: Any, login_as: Any
+) -> None:
+    login_as(make_user(db_session))
+    ordinal = open_budget(db_session, make_budget(db_session, vote_type="ordinal"))
+    single = open_budget(db_session, make_budget(db_session, vote_type="choose-1"))
+    page = client.get(f"/ballots/{ordinal.id}").text
+    assert 'name="rank-o1"' in page and "150,000 EUR" in page  # ranked, with costs
+    review = client.post(f"/ballots/{ordinal.id}/review", data={"rank-o3": "1", "rank-o1": "2"})
+    assert review.status_code == 200
+    done = client.post(
+        f"/ballots/{ordinal.id}/cast",
+        data={
+            "rank-o3": "1",
+            "rank-o1": "2",
+            "cast_token": token_in(review.text),
+            "action": "cast",
+        },
+    )
+    assert done.status_code == 200
+    assert re.search(r"<li>Trees</li>\s*<li>Playground</li>", done.text)
+    page = client.get(f"/ballots/{single.id}").text
+    assert 'type="radio" name="approve"' in page and "Choose one project." in page
+    two = client.post(f"/ballots/{single.id}/review", data={"approve": ["o1", "o2"]})
+    assert two.status_code == 422 and "Choose one project." in two.text
+    assert client.post(f"/ballots/{single.id}/review", data={"approve": "o2"}).status_code == 200
