@@ -119,8 +119,9 @@ def _ms(value: str) -> float:
 def measure(url: str, seconds: int, headers: Sequence[str] = ()) -> dict[str, float]:
     """Warm up, then load `url` for `seconds` (wrk, else a Python client); `headers` are
     "Name: value" lines sent with every request. Returns p50/p99 (ms), rps, errors (non-2xx/3xx
-    answers) and, with wrk, requests, socket_errors (connections reset or timed out: requests
-    that got no answer) and lost (warm-up requests that got none)."""
+    answers) and, with wrk, requests, socket_errors (connections refused or reset: requests
+    that got no answer), timeouts (answers slower than wrk's 2 s, or none) and lost (warm-up
+    requests that got no answer)."""
     import http.client
 
     lost = 0
@@ -162,7 +163,8 @@ def measure(url: str, seconds: int, headers: Sequence[str] = ()) -> dict[str, fl
             "rps": rps,
             "errors": float(errors.group(1)) if errors else 0.0,
             "requests": float(requests.group(1)) if requests else 0.0,
-            "socket_errors": float(sum(map(int, sockets.groups()))) if sockets else 0.0,
+            "socket_errors": float(sum(map(int, sockets.groups()[:3]))) if sockets else 0.0,
+            "timeouts": float(sockets.group(4)) if sockets else 0.0,
             "lost": float(lost),
         }
     return measure_python(url, seconds)

@@ -15,7 +15,8 @@ pages bench's load (20 warm-up requests, then wrk, 16 connections, `--seconds` e
 /proposals/, the ~50-comment and the 2,500-comment proposal, stops gunicorn and reads its
 error log: a worker "was sent SIGSEGV/SIGBUS/SIGABRT/..." (not after a WORKER TIMEOUT) is a
 crash, and faulthandler's "Fatal Python error" lines say what kind. Failed requests are
-requests that got no answer (wrk's socket errors, lost warm-up requests) or a 5xx/4xx.
+requests that got no answer (connections reset: wrk's socket errors, lost warm-up requests) or
+a 4xx/5xx; answers slower than wrk's 2 s timeout are counted apart (the machine is shared).
 
 `--python` is the server's interpreter (default: the one running this script); it must have
 civicforum and gunicorn installed (a venv made with `pip install -e .`). `--server-env` and
@@ -79,6 +80,7 @@ class Run:
     timeouts: int = 0
     requests: int = 0
     failed: int = 0
+    slow: int = 0
     started: bool = True
 
     def line(self) -> str:
@@ -90,6 +92,7 @@ class Run:
         text = f"{crashed} crashed worker{'s' if crashed != 1 else ''}"
         text += f" ({what})" if what else ""
         text += f", {self.failed} failed of {self.requests} requests"
+        text += f" ({self.slow} slower than 2 s)" if self.slow else ""
         text += f", {self.timeouts} worker timeouts" if self.timeouts else ""
         return text + (f"; faulthandler: {kinds}" if kinds else "")
 
@@ -218,7 +221,7 @@ def main() -> int:
                     log=log,
                     ready_seconds=120,
                 )
-                requests = failed = 0
+                requests = failed = slow = 0
                 started = proc.poll() is None
                 if started:
                     if args.signed_in and not headers:
@@ -227,9 +230,11 @@ def main() -> int:
                         r = measure(base + path, args.seconds, headers)
                         requests += int(r["requests"] + 20)
                         failed += int(r["socket_errors"] + r["errors"] + r["lost"])
+                        slow += int(r["timeouts"])
                 stop(proc)
             result = read_log(log_path.read_text(errors="replace"))
-            result.requests, result.failed, result.started = requests, failed, started
+            result.requests, result.failed, result.slow = requests, failed, slow
+            result.started = started
             runs.append(result)
             print(f"run {number:3d}/{args.runs}: {result.line()}", flush=True)
             cores = sorted(REPO.glob("core*")) if args.core_dumps else []
@@ -256,6 +261,7 @@ def main() -> int:
         f"{sum(workers.values())} workers crashed"
         + (f" ({', '.join(f'{s} x{n}' for s, n in workers.most_common())})" if workers else "")
         + f"; {failed} failed of {sum(r.requests for r in counted)} requests"
+        + f" ({sum(r.slow for r in counted)} more answered slower than 2 s)"
         + (f"; {len(runs) - len(counted)} runs did not start" if len(runs) > len(counted) else "")
     )
     if kinds:
