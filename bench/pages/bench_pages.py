@@ -28,7 +28,9 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
+from typing import IO
 
 REPO = Path(__file__).resolve().parents[2]
 VENV = REPO / ".venv" / "bin"
@@ -49,7 +51,8 @@ def pg_admin_url() -> str:
     )
 
 
-def pg_database(create: bool) -> str:
+def pg_database(create: bool, name: str = DB) -> str:
+    """Drop the scratch database `name` (and create it afresh when `create`); its URL."""
     import psycopg
     from sqlalchemy.engine import make_url
 
@@ -58,34 +61,48 @@ def pg_database(create: bool) -> str:
         url.set(database="postgres").render_as_string(False).replace("+psycopg", ""),
         autocommit=True,
     ) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         if create:
-            conn.execute(f"CREATE DATABASE {DB}")
-    return url.set(database=DB).render_as_string(False)
+            conn.execute(f"CREATE DATABASE {name}")
+    return url.set(database=name).render_as_string(False)
 
 
 def run(cmd: list[str], env: dict[str, str]) -> None:
     subprocess.run(cmd, env=env, cwd=REPO, check=True, stdout=subprocess.DEVNULL)
 
 
-def serve(app: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+def serve(
+    app: str,
+    env: dict[str, str],
+    *,
+    gunicorn: Sequence[str] = (str(VENV / "gunicorn"),),
+    options: Sequence[str] = (),
+    log: IO[bytes] | None = None,
+    ready_seconds: float = 10,
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start `gunicorn` (a command: the venv's script, or `python -m gunicorn`) with 2 workers
+    and `options` on a free port, in the checkout (so gunicorn.conf.py applies); wait until it
+    answers or `ready_seconds` passed. Its error log goes to `log` (default: our stderr)."""
     port = free_port()
     proc = subprocess.Popen(
         [
-            str(VENV / "gunicorn"),
+            *gunicorn,
             "-w",
             "2",
             "-b",
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
+            *options,
             app,
         ],
         cwd=REPO,
         env=env,
+        stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
+    deadline = time.monotonic() + ready_seconds
+    while time.monotonic() < deadline and proc.poll() is None:
         try:
             urllib.request.urlopen(base + "/favicon.ico", timeout=1)
             break
@@ -99,13 +116,19 @@ def _ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def measure(url: str, seconds: int) -> dict[str, float]:
+def measure(url: str, seconds: int, headers: Sequence[str] = ()) -> dict[str, float]:
+    """Warm up, then load `url` for `seconds` (wrk, else a Python client); `headers` are
+    "Name: value" lines sent with every request. Returns p50/p99 (ms), rps, errors (non-2xx/3xx
+    answers) and, with wrk, requests, socket_errors (connections refused or reset: requests
+    that got no answer), timeouts (answers slower than wrk's 2 s, or none) and lost (warm-up
+    requests that got no answer)."""
     import http.client
 
     lost = 0
+    fields = dict(line.split(": ", 1) for line in headers)
     for _ in range(20):  # warm both workers (template compilation, connection pools)
         try:
-            urllib.request.urlopen(url, timeout=10).read()
+            urllib.request.urlopen(urllib.request.Request(url, headers=fields), timeout=10).read()
         except (OSError, http.client.HTTPException):
             lost += 1  # a worker died (gunicorn starts another): say so, keep measuring
             time.sleep(1)
@@ -113,7 +136,15 @@ def measure(url: str, seconds: int) -> dict[str, float]:
         print(f"  ({lost} warm-up requests lost: a worker died, see gunicorn's log above)")
     if shutil.which("wrk"):
         out = subprocess.run(
-            ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", url],
+            [
+                "wrk",
+                "-t2",
+                f"-c{CONNECTIONS}",
+                f"-d{seconds}s",
+                "--latency",
+                *(arg for line in headers for arg in ("-H", line)),
+                url,
+            ],
             capture_output=True,
             text=True,
             check=True,
@@ -122,11 +153,19 @@ def measure(url: str, seconds: int) -> dict[str, float]:
         p99 = _ms(re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
         rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
         errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        requests = re.search(r"(\d+) requests in", out)
+        sockets = re.search(
+            r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+        )
         return {
             "p50": p50,
             "p99": p99,
             "rps": rps,
             "errors": float(errors.group(1)) if errors else 0.0,
+            "requests": float(requests.group(1)) if requests else 0.0,
+            "socket_errors": float(sum(map(int, sockets.groups()[:3]))) if sockets else 0.0,
+            "timeouts": float(sockets.group(4)) if sockets else 0.0,
+            "lost": float(lost),
         }
     return measure_python(url, seconds)
 
@@ -165,7 +204,8 @@ def measure_python(url: str, seconds: int) -> dict[str, float]:
     }
 
 
-def big_proposal(env: dict[str, str]) -> tuple[int, int]:
+def big_proposal(env: dict[str, str], python: Path = VENV / "python") -> tuple[int, int]:
+    """The ids of the proposal with the most comments and of a published one with ~50."""
     code = (
         "from civicforum import create_app;from civicforum.extensions import db;"
         "from sqlalchemy import text;app=create_app();ctx=app.app_context();ctx.push();"
@@ -175,7 +215,7 @@ def big_proposal(env: dict[str, str]) -> tuple[int, int]:
         'ORDER BY abs(comment_count-50) LIMIT 1")).scalar();print(big, small)'
     )
     out = subprocess.run(
-        [str(VENV / "python"), "-c", code],
+        [str(python), "-c", code],
         env=env,
         cwd=REPO,
         capture_output=True,
